@@ -1,0 +1,48 @@
+"""The ASGI application: ``create_app(settings)`` wires storage, faces and error handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tillit import __version__
+from tillit.config import Settings, load_settings
+from tillit.storage import make_engine, make_session_factory
+from tillit.web import problems
+from tillit.web.api import customers as customers_api
+from tillit.web.api import health
+from tillit.web.pages import auth as auth_pages
+from tillit.web.pages import customers as customer_pages
+from tillit.web.pages import errors as error_pages
+from tillit.web.security import SecurityHeadersMiddleware
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    engine = make_engine(settings.resolved_database_url)
+    app = FastAPI(
+        title="Tillit API",
+        version=__version__,
+        description="Customer-managed relationships. Errors are RFC 9457 problem details.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(customers_api.router, prefix=API_PREFIX)
+    app.include_router(auth_pages.router)
+    app.include_router(customer_pages.router)
+    app.include_router(error_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

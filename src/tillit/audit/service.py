@@ -1,0 +1,67 @@
+"""Recording and reading audit entries. Writes happen in the caller's transaction, so an
+audited change and its audit entry commit (or roll back) together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tillit.audit.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a staff user, an API token, the system itself or a customer."""
+
+    type: str
+    id: str | None
+    label: str
+    ip: str | None = None
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(type="system", id=None, label=label)
+
+
+def record(
+    *,
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=before,
+        after=after,
+        ip=actor.ip,
+    )
+    session.add(entry)
+    return entry
+
+
+def entries_for(
+    *, session: Session, entity_type: str, entity_id: object, limit: int = 100
+) -> list[AuditEntry]:
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == str(entity_id))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def recent(*, session: Session, limit: int = 100) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,133 @@
+"""Settings, read from ``TILLIT_*`` environment variables and an optional ``.env``-style file.
+
+Every field is described; ``tillit config`` prints them and the README lists them (a test keeps
+the two in step).
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LANGUAGES = ("en", "da", "sv", "nb", "nl")
+
+# Secrets that must never reach production: the documented examples and obvious stand-ins.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "development", "dev", "insecure", "please-change-me"}
+)
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TILLIT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Environment = Field(
+        Environment.development,
+        description="development, test or production; production refuses unsafe settings.",
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Where the SQLite file, the event lake and exports live."
+    )
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy URL. Default: a SQLite file tillit.db in the data directory. "
+            "PostgreSQL: postgresql+psycopg://user@host:5432/db"
+        ),
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public URL of this installation; used in customer links and e-mails.",
+    )
+    secret_key: str = Field(
+        "",
+        description=(
+            "Signs sessions, CSRF tokens and customer links. Required in production; "
+            "a random one is made per process in development."
+        ),
+    )
+    default_country: str = Field(
+        "DK", description="ISO 3166 country used to read phone numbers written without +prefix."
+    )
+    default_language: str = Field("en", description="Language when a customer has none set.")
+    default_time_zone: str = Field(
+        "Europe/Copenhagen", description="IANA time zone when a customer has none set."
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing e-mail.")
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_username: str = Field("", description="SMTP user name; empty for no authentication.")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_sender: str = Field(
+        "Tillit <no-reply@example.com>", description="From address of outgoing e-mail."
+    )
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
+
+    @field_validator("default_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown ISO 3166 country code {value!r}")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.env is Environment.production:
+            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError(
+                    "TILLIT_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        elif not self.secret_key:
+            # Development only: sessions and links die with the process, which is fine there.
+            self.secret_key = secrets.token_urlsafe(48)
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tillit.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""Normalising identity values, so one person's e-mail or phone written two ways is one key."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from tillit.customers.models import IdentityType
+
+MAX_VALUE_LENGTH = 320
+_SPACES_AND_DASHES = re.compile(r"[\s\-]+")
+_HANDLE = re.compile(r"^[a-z0-9][a-z0-9._\-]{0,30}:[^\s:]{1,200}$")
+
+
+class InvalidIdentity(ValueError):
+    """The value cannot be a valid identity of that type; the message says why."""
+
+
+def normalise(identity_type: IdentityType | str, value: str, *, default_country: str) -> str:
+    kind = IdentityType(identity_type)
+    if not isinstance(value, str):
+        raise InvalidIdentity("must be a string")
+    text = value.strip()
+    if not text:
+        raise InvalidIdentity("must not be empty")
+    if len(text) > MAX_VALUE_LENGTH:
+        raise InvalidIdentity(f"must be at most {MAX_VALUE_LENGTH} characters")
+    if kind is IdentityType.email:
+        return normalise_email(text)
+    if kind is IdentityType.phone:
+        return normalise_phone(text, default_country=default_country)
+    if kind is IdentityType.loyalty_card:
+        return _SPACES_AND_DASHES.sub("", text).upper()
+    if kind is IdentityType.social_handle:
+        return normalise_social_handle(text)
+    return text  # user, anonymous and device ids are opaque: compared exactly as sent
+
+
+def normalise_email(text: str) -> str:
+    """Trim, lowercase the domain and encode it with IDNA; the local part keeps its case
+    because RFC 5321 lets a mail server tell ``Anna`` from ``anna``."""
+    try:
+        result = validate_email(text, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as error:
+        raise InvalidIdentity(f"is not a valid e-mail address: {error}") from error
+    return f"{result.local_part}@{result.ascii_domain.lower()}"
+
+
+def normalise_phone(text: str, *, default_country: str) -> str:
+    """E.164, reading numbers without a +prefix as numbers of the default country."""
+    try:
+        number = phonenumbers.parse(text, default_country)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidIdentity(f"is not a phone number: {error}") from error
+    if not phonenumbers.is_valid_number(number):
+        region = phonenumbers.region_code_for_number(number) or default_country
+        raise InvalidIdentity(f"is not a valid phone number for region {region}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_social_handle(text: str) -> str:
+    """``network:handle`` in lower case, without the @ people often type."""
+    network, _, handle = text.partition(":")
+    candidate = f"{network.strip().lower()}:{handle.strip().lstrip('@').lower()}"
+    if not _HANDLE.match(candidate):
+        raise InvalidIdentity("must look like network:handle, e.g. instagram:anna_k")
+    return candidate

@@ -1,0 +1,71 @@
+"""Loading demo data: staff users with a generated password and fictional customers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tillit.audit.service import Actor
+from tillit.customers.importer import ImportReport, import_customers
+from tillit.customers.models import Customer
+from tillit.customers.service import Defaults
+from tillit.demo.generator import COLUMNS, generate_customers
+from tillit.staff.models import Role, StaffUser
+from tillit.staff.service import create_user
+from tillit.storage.session import SessionFactory
+
+DEMO_STAFF = (
+    ("admin@example.com", "Ada Admin", Role.admin),
+    ("analyst@example.com", "Anders Analytiker", Role.analyst),
+    ("agent@example.com", "Agnes Agent", Role.agent),
+    ("privacy@example.com", "Pia Privacy", Role.privacy_officer),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+
+
+def ensure_demo_staff(*, sessions: SessionFactory, data_dir: Path) -> DemoLogin:
+    """One generated password for every demo user, kept in the data directory (never in git)."""
+    password_file = data_dir / "demo-login.txt"
+    if password_file.exists():
+        password = password_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    actor = Actor.system("demo")
+    with sessions() as session, session.begin():
+        for email, name, role in DEMO_STAFF:
+            if session.scalar(select(StaffUser).where(StaffUser.email == email)) is None:
+                create_user(session=session, email=email, name=name, role=role,
+                            password=password, actor=actor)
+    return DemoLogin(email=DEMO_STAFF[0][0], password=password)
+
+
+def load_demo_customers(
+    *, sessions: SessionFactory, defaults: Defaults, count: int,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport | None:
+    """Loads ``count`` customers once; a second run finds them and does nothing."""
+    with sessions() as session:
+        existing = session.scalar(select(func.count()).select_from(Customer)) or 0
+    if existing >= count:
+        return None
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(generate_customers(count))
+    buffer.seek(0)
+    return import_customers(sessions=sessions, source=buffer, defaults=defaults,
+                            actor=Actor.system("demo"), source_name="demo", progress=progress)

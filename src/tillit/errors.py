@@ -1,0 +1,63 @@
+"""Domain errors. Faces translate them: the API into RFC 9457 problems, the CLI into messages.
+
+    TillitError
+    ├── InvalidInput      422: one or more fields are wrong (each FieldError names its field)
+    ├── NotFound          404
+    ├── Conflict          409: e.g. an identity already belongs to another customer
+    ├── PermissionDenied  403
+    └── Unauthenticated   401
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class TillitError(Exception):
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(TillitError):
+    status = 422
+    title = "Invalid input"
+    slug = "invalid-input"
+
+    def __init__(self, errors: list[FieldError] | FieldError) -> None:
+        self.errors = errors if isinstance(errors, list) else [errors]
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+
+class NotFound(TillitError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(TillitError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class PermissionDenied(TillitError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class Unauthenticated(TillitError):
+    status = 401
+    title = "Unauthenticated"
+    slug = "unauthenticated"

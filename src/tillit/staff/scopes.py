@@ -1,0 +1,11 @@
+"""API token scopes. Each area adds its own as it grows; ``admin`` implies every scope."""
+
+CUSTOMERS_READ = "customers:read"
+CUSTOMERS_WRITE = "customers:write"
+ADMIN = "admin"
+
+ALL_SCOPES = (CUSTOMERS_READ, CUSTOMERS_WRITE, ADMIN)
+
+
+def allows(granted: list[str], needed: str) -> bool:
+    return ADMIN in granted or needed in granted

@@ -1,0 +1,10 @@
+"""Every area's models, imported so the metadata (and Alembic's autogenerate) sees them all."""
+
+from tillit.audit.models import AuditEntry
+from tillit.customers.models import Customer, Identity
+from tillit.staff.models import ApiToken, StaffSession, StaffUser
+from tillit.storage.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["ApiToken", "AuditEntry", "Customer", "Identity", "StaffSession", "StaffUser", "metadata"]

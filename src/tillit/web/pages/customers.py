@@ -1,0 +1,86 @@
+"""Staff pages for customers: the searchable list and one customer's profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tillit.audit.service import entries_for
+from tillit.customers import service
+from tillit.customers.models import IdentityType
+from tillit.customers.schemas import CustomerUpdate, IdentityCreate
+from tillit.errors import InvalidInput
+from tillit.web.deps import DefaultsDep, SessionDep
+from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+PAGE_SIZE = 25
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customer_list(
+    request: Request, session: SessionDep, defaults: DefaultsDep, _user: StaffDep,
+    q: str = "", cursor: str | None = None,
+) -> HTMLResponse:
+    rows, next_cursor = service.search_customers(
+        session=session, defaults=defaults, query=q or None, cursor=cursor, limit=PAGE_SIZE
+    )
+    return render(request, "customers/list.html", customers=rows, q=q, next_cursor=next_cursor,
+                  cursor=cursor)
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_detail(
+    customer_id: int, request: Request, session: SessionDep, _user: StaffDep,
+    error: str | None = None,
+) -> HTMLResponse:
+    customer = service.get_customer(session=session, customer_id=customer_id)
+    audit = entries_for(session=session, entity_type="customer", entity_id=customer.id)
+    return render(request, "customers/detail.html", customer=customer, audit=audit,
+                  identity_types=list(IdentityType), error=error)
+
+
+@router.post("/customers/{customer_id}")
+def customer_update(
+    customer_id: int, session: SessionDep, actor: FormActorDep, request: Request,
+    name: Annotated[str, Form()] = "", locale: Annotated[str, Form()] = "",
+    time_zone: Annotated[str, Form()] = "",
+) -> Response:
+    data = CustomerUpdate(name=name.strip() or None, locale=locale.strip() or None,
+                          time_zone=time_zone.strip() or None)
+    try:
+        service.update_customer(session=session, customer_id=customer_id, data=data, actor=actor)
+    except InvalidInput as error:
+        session.rollback()
+        return _detail_with_error(request, session, customer_id, error.detail)
+    session.commit()
+    return RedirectResponse(f"/staff/customers/{customer_id}", status_code=303)
+
+
+@router.post("/customers/{customer_id}/identities")
+def identity_add(
+    customer_id: int, session: SessionDep, defaults: DefaultsDep, actor: FormActorDep,
+    request: Request, type: Annotated[IdentityType, Form()], value: Annotated[str, Form()],
+) -> Response:
+    from tillit.errors import Conflict
+
+    try:
+        service.add_identity(
+            session=session, customer_id=customer_id, defaults=defaults, actor=actor,
+            data=IdentityCreate(type=type, value=value, source="staff"),
+        )
+    except (InvalidInput, Conflict) as error:
+        session.rollback()
+        return _detail_with_error(request, session, customer_id, error.detail)
+    session.commit()
+    return RedirectResponse(f"/staff/customers/{customer_id}", status_code=303)
+
+
+def _detail_with_error(request: Request, session: SessionDep, customer_id: int, message: str) -> Response:
+    customer = service.get_customer(session=session, customer_id=customer_id)
+    audit = entries_for(session=session, entity_type="customer", entity_id=customer.id)
+    return render(request, "customers/detail.html", status_code=422, customer=customer,
+                  audit=audit, identity_types=list(IdentityType), error=message)

@@ -1,0 +1,103 @@
+"""RFC 9457 problem details for the API; friendly HTML error pages everywhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tillit.errors import InvalidInput, TillitError, Unauthenticated
+
+MEDIA_TYPE = "application/problem+json"
+HTTP_TITLES = {
+    400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Content too large",
+    415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
+}
+
+
+def problem(
+    request: Request, *, status: int, title: str, detail: str, slug: str, **extra: Any
+) -> JSONResponse:
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    body = {
+        "type": f"{base}/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path.startswith("/v1/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install(app: FastAPI) -> None:
+    from tillit.web.pages.errors import error_page  # pages import the app's helpers, not vice versa
+
+    @app.exception_handler(TillitError)
+    async def _domain_error(request: Request, error: TillitError) -> Response:
+        if _wants_html(request):
+            if isinstance(error, Unauthenticated):
+                from fastapi.responses import RedirectResponse
+
+                return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
+            return error_page(request, status=error.status, title=error.title, detail=error.detail)
+        extra: dict[str, Any] = {}
+        if isinstance(error, InvalidInput):
+            extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        return problem(
+            request, status=error.status, title=error.title, detail=error.detail,
+            slug=error.slug, **extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field_path(item.get("loc", ())), "message": item.get("msg", "invalid")}
+            for item in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if _wants_html(request):
+            return error_page(request, status=422, title="Invalid input", detail=detail)
+        return problem(
+            request, status=422, title="Invalid input", detail=detail, slug="invalid-input",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        title = HTTP_TITLES.get(error.status_code, "Error")
+        detail = str(error.detail) if error.detail else title
+        if _wants_html(request):
+            return error_page(request, status=error.status_code, title=title, detail=detail)
+        return problem(
+            request, status=error.status_code, title=title, detail=detail,
+            slug=title.lower().replace(" ", "-"),
+        )
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "identities", 0, "value")`` -> ``identities[0].value``."""
+    parts = list(location)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        where, parts = parts[0], parts[1:]
+        if where != "body" and parts:
+            parts[0] = f"{parts[0]}"
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
