@@ -1,11 +1,11 @@
 """Domain errors. Faces translate them: the API into RFC 9457 problems, the CLI into messages.
 
-    TillitError
-    ├── InvalidInput      422: one or more fields are wrong (each FieldError names its field)
-    ├── NotFound          404
-    ├── Conflict          409: e.g. an identity already belongs to another customer
-    ├── PermissionDenied  403
-    └── Unauthenticated   401
+TillitError
+├── InvalidInput      422: one or more fields are wrong (each FieldError names its field)
+├── NotFound          404
+├── Conflict          409: e.g. an identity already belongs to another customer
+├── PermissionDenied  403
+└── Unauthenticated   401
 """
 
 from __future__ import annotations

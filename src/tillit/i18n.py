@@ -18,7 +18,13 @@ from tillit.config import LANGUAGES
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "messages"
-LANGUAGE_NAMES = {"en": "English", "da": "Dansk", "sv": "Svenska", "nb": "Norsk bokmål", "nl": "Nederlands"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "da": "Dansk",
+    "sv": "Svenska",
+    "nb": "Norsk bokmål",
+    "nl": "Nederlands",
+}
 
 
 @cache
@@ -34,7 +40,9 @@ def translations(language: str) -> gettext.NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def negotiate(*candidates: str | None, accept_language: str | None = None, default: str = "en") -> str:
+def negotiate(
+    *candidates: str | None, accept_language: str | None = None, default: str = "en"
+) -> str:
     """The first supported language among explicit choices, then the browser's wishes."""
     for candidate in candidates:
         language = _supported(candidate)

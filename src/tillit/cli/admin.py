@@ -56,8 +56,9 @@ def users_create(
     chosen = password or secrets.token_urlsafe(12)
     try:
         with ctx.sessions() as session, session.begin():
-            user = staff.create_user(session=session, email=email, name=name, role=role,
-                                     password=chosen, actor=CLI_ACTOR)
+            user = staff.create_user(
+                session=session, email=email, name=name, role=role, password=chosen, actor=CLI_ACTOR
+            )
     except TillitError as error:
         raise fail(error.detail) from error
     console.print(f"Created {user.role} {user.email} (id {user.id}).")
@@ -76,8 +77,9 @@ def tokens_create(
     ctx.migrate()
     try:
         with ctx.sessions() as session, session.begin():
-            new = staff.create_token(session=session, name=name, scopes=scope, actor=CLI_ACTOR,
-                                     days=days)
+            new = staff.create_token(
+                session=session, name=name, scopes=scope, actor=CLI_ACTOR, days=days
+            )
     except TillitError as error:
         raise fail(error.detail) from error
     console.print(f"Token {new.token.name!r} ({', '.join(new.token.scopes)}), shown once:")
@@ -96,14 +98,22 @@ def tokens_list() -> None:
     with ctx.sessions() as session:
         for token in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if token.revoked_at else "active"
-            table.add_row(str(token.id), token.name, token.prefix, ", ".join(token.scopes),
-                          f"{token.created_at:%Y-%m-%d}",
-                          f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "—", state)
+            table.add_row(
+                str(token.id),
+                token.name,
+                token.prefix,
+                ", ".join(token.scopes),
+                f"{token.created_at:%Y-%m-%d}",
+                f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "—",
+                state,
+            )
     console.print(table)
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The id from `tokens list`.")]) -> None:
+def tokens_revoke(
+    token_id: Annotated[int, typer.Argument(help="The id from `tokens list`.")],
+) -> None:
     """Revoke an API token at once."""
     ctx = context()
     try:

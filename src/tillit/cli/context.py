@@ -25,7 +25,9 @@ class Context:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.resolved_database_url)
+        # No pool: a command is short-lived, and pooled connections would outlive it when
+        # commands run in-process (tests), closed only by the garbage collector.
+        return make_engine(self.settings.resolved_database_url, pooled=False)
 
     @cached_property
     def sessions(self) -> SessionFactory:
@@ -33,9 +35,15 @@ class Context:
 
     @property
     def defaults(self) -> Defaults:
-        return Defaults(country=self.settings.default_country,
-                        language=self.settings.default_language,
-                        time_zone=self.settings.default_time_zone)
+        return Defaults(
+            country=self.settings.default_country,
+            language=self.settings.default_language,
+            time_zone=self.settings.default_time_zone,
+        )
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -43,12 +51,17 @@ class Context:
 
 def context() -> Context:
     try:
-        return Context(load_settings())
+        ctx = Context(load_settings())
     except ValidationError as error:
         for item in error.errors():
-            field = "TILLIT_" + ".".join(str(p) for p in item["loc"]).upper() if item["loc"] else "settings"
+            field = (
+                "TILLIT_" + ".".join(str(p) for p in item["loc"]).upper()
+                if item["loc"]
+                else "settings"
+            )
             errors.print(f"[red]Configuration error[/] {field}: {item['msg']}")
         raise typer.Exit(2) from error
+    return ctx
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

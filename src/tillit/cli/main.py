@@ -67,7 +67,9 @@ def demo(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Loading demo customers", total=customers)
         report = load_demo_customers(
-            sessions=ctx.sessions, defaults=ctx.defaults, count=customers,
+            sessions=ctx.sessions,
+            defaults=ctx.defaults,
+            count=customers,
             progress=lambda n: progress.advance(task, n),
         )
     if report is not None:
@@ -86,6 +88,11 @@ def _serve(settings: object, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
-        "tillit.app:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, log_level="info",
+        "tillit.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
     )

@@ -64,7 +64,9 @@ def check_header(columns: Iterable[str]) -> None:
             f"or {TRAIT_PREFIX}<name> for traits"
         )
     if not set(columns) & set(IDENTITY_COLUMNS):
-        raise BadFile(f"line 1: no identity column; add at least one of {', '.join(IDENTITY_COLUMNS)}")
+        raise BadFile(
+            f"line 1: no identity column; add at least one of {', '.join(IDENTITY_COLUMNS)}"
+        )
 
 
 def parse_row(line: int, raw: dict[str, Any], defaults: Defaults) -> ParsedRow | list[FieldError]:
@@ -76,7 +78,9 @@ def parse_row(line: int, raw: dict[str, Any], defaults: Defaults) -> ParsedRow |
     for column in IDENTITY_COLUMNS:
         if cells.get(column):
             try:
-                identities.append((column, normalise(column, cells[column], default_country=defaults.country)))
+                identities.append(
+                    (column, normalise(column, cells[column], default_country=defaults.country))
+                )
             except InvalidIdentity as error:
                 errors.append(FieldError(column, str(error)))
     profile: dict[str, str] = {}
@@ -94,7 +98,9 @@ def parse_row(line: int, raw: dict[str, Any], defaults: Defaults) -> ParsedRow |
         errors.append(FieldError("row", "has no identity (e-mail, phone, user id …)"))
     if errors:
         return errors
-    traits = {k[len(TRAIT_PREFIX):]: v for k, v in cells.items() if k.startswith(TRAIT_PREFIX) and v}
+    traits = {
+        k[len(TRAIT_PREFIX) :]: v for k, v in cells.items() if k.startswith(TRAIT_PREFIX) and v
+    }
     return ParsedRow(line=line, profile=profile, traits=traits, identities=identities, raw=cells)
 
 
@@ -126,7 +132,9 @@ def write_rejects(path: Path, report: ImportReport, columns: list[str]) -> None:
             writer.writerow([line, reason, *(raw.get(c, "") for c in columns)])
 
 
-def _parsed_rows(reader: csv.DictReader[str], defaults: Defaults, report: ImportReport) -> Iterator[ParsedRow]:
+def _parsed_rows(
+    reader: csv.DictReader[str], defaults: Defaults, report: ImportReport
+) -> Iterator[ParsedRow]:
     for raw in reader:
         parsed = parse_row(reader.line_num, raw, defaults)
         if isinstance(parsed, list):
@@ -148,7 +156,11 @@ def _batches(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
 
 
 def _apply_batch(
-    session: Session, batch: list[ParsedRow], defaults: Defaults, actor: Actor, source: str,
+    session: Session,
+    batch: list[ParsedRow],
+    defaults: Defaults,
+    actor: Actor,
+    source: str,
     report: ImportReport,
 ) -> None:
     keys = {key for row in batch for key in row.identities}
@@ -163,8 +175,14 @@ def _apply_batch(
     for row in batch:
         matches = {owners[key].id: owners[key] for key in row.identities if key in owners}
         if len(matches) > 1:
-            report.rejected.append((row.line, "identities belong to different customers "
-                                    f"({', '.join(map(str, sorted(matches)))}); not merged", row.raw))
+            report.rejected.append(
+                (
+                    row.line,
+                    "identities belong to different customers "
+                    f"({', '.join(map(str, sorted(matches)))}); not merged",
+                    row.raw,
+                )
+            )
             continue
         if matches:
             customer = next(iter(matches.values()))
@@ -178,7 +196,9 @@ def _apply_batch(
             owners[key] = customer  # later rows in the same file find it too
 
 
-def _create(session: Session, row: ParsedRow, defaults: Defaults, actor: Actor, source: str) -> Customer:
+def _create(
+    session: Session, row: ParsedRow, defaults: Defaults, actor: Actor, source: str
+) -> Customer:
     customer = Customer(
         name=row.profile.get("name"),
         locale=row.profile.get("locale", defaults.language),
@@ -189,12 +209,20 @@ def _create(session: Session, row: ParsedRow, defaults: Defaults, actor: Actor, 
     )
     session.add(customer)
     session.flush()
-    record(session=session, actor=actor, action="customer.import", entity_type="customer",
-           entity_id=customer.id, after={**snapshot(customer), "line": row.line})
+    record(
+        session=session,
+        actor=actor,
+        action="customer.import",
+        entity_type="customer",
+        entity_id=customer.id,
+        after={**snapshot(customer), "line": row.line},
+    )
     return customer
 
 
-def _update(session: Session, customer: Customer, row: ParsedRow, actor: Actor, source: str) -> bool:
+def _update(
+    session: Session, customer: Customer, row: ParsedRow, actor: Actor, source: str
+) -> bool:
     before = snapshot(customer)
     for key, value in row.profile.items():
         setattr(customer, key, value)
@@ -208,7 +236,13 @@ def _update(session: Session, customer: Customer, row: ParsedRow, actor: Actor, 
     if after == before and not added:
         return False
     session.flush()
-    record(session=session, actor=actor, action="customer.import", entity_type="customer",
-           entity_id=customer.id, before=before,
-           after={**after, "added": [f"{k}:{v}" for k, v in added], "line": row.line})
+    record(
+        session=session,
+        actor=actor,
+        action="customer.import",
+        entity_type="customer",
+        entity_id=customer.id,
+        before=before,
+        after={**after, "added": [f"{k}:{v}" for k, v in added], "line": row.line},
+    )
     return True

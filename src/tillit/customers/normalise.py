@@ -39,13 +39,16 @@ def normalise(identity_type: IdentityType | str, value: str, *, default_country:
 
 
 def normalise_email(text: str) -> str:
-    """Trim, lowercase the domain and encode it with IDNA; the local part keeps its case
-    because RFC 5321 lets a mail server tell ``Anna`` from ``anna``."""
+    """Trim, lowercase, and encode the domain with IDNA (``bücher.example`` ->
+    ``xn--bcher-kva.example``).
+
+    The local part is lowercased too. RFC 5321 lets a server tell ``Anna`` from ``anna``, but no
+    mainstream mailbox does, and keeping the case would split one customer into two profiles."""
     try:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as error:
         raise InvalidIdentity(f"is not a valid e-mail address: {error}") from error
-    return f"{result.local_part}@{result.ascii_domain.lower()}"
+    return f"{result.local_part.lower()}@{result.ascii_domain.lower()}"
 
 
 def normalise_phone(text: str, *, default_country: str) -> str:
@@ -55,7 +58,7 @@ def normalise_phone(text: str, *, default_country: str) -> str:
     except phonenumbers.NumberParseException as error:
         raise InvalidIdentity(f"is not a phone number: {error}") from error
     if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_number(number) or default_country
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         raise InvalidIdentity(f"is not a valid phone number for region {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

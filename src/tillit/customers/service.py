@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,15 @@ def create_customer(
     session.add(customer)
     _flush_or_conflict(session)
     record(
-        session=session, actor=actor, action="customer.create", entity_type="customer",
+        session=session,
+        actor=actor,
+        action="customer.create",
+        entity_type="customer",
         entity_id=customer.id,
-        after={**snapshot(customer), "identities": [f"{i['type']}:{i['value']}" for i in identities]},
+        after={
+            **snapshot(customer),
+            "identities": [f"{i['type']}:{i['value']}" for i in identities],
+        },
     )
     return customer
 
@@ -104,8 +111,13 @@ def update_customer(
     if after != before:
         session.flush()
         record(
-            session=session, actor=actor, action="customer.update", entity_type="customer",
-            entity_id=customer.id, before=before, after=after,
+            session=session,
+            actor=actor,
+            action="customer.update",
+            entity_type="customer",
+            entity_id=customer.id,
+            before=before,
+            after=after,
         )
     return customer
 
@@ -126,8 +138,12 @@ def add_identity(
     session.add(identity)
     _flush_or_conflict(session)
     record(
-        session=session, actor=actor, action="identity.add", entity_type="customer",
-        entity_id=customer.id, after={"type": identity.type, "value": identity.value},
+        session=session,
+        actor=actor,
+        action="identity.add",
+        entity_type="customer",
+        entity_id=customer.id,
+        after={"type": identity.type, "value": identity.value},
     )
     return identity
 
@@ -137,8 +153,12 @@ def remove_identity(*, session: Session, customer_id: int, identity_id: int, act
     if identity is None or identity.customer_id != customer_id:
         raise NotFound(f"customer {customer_id} has no identity {identity_id}")
     record(
-        session=session, actor=actor, action="identity.remove", entity_type="customer",
-        entity_id=customer_id, before={"type": identity.type, "value": identity.value},
+        session=session,
+        actor=actor,
+        action="identity.remove",
+        entity_type="customer",
+        entity_id=customer_id,
+        before={"type": identity.type, "value": identity.value},
     )
     session.delete(identity)
     session.flush()
@@ -152,7 +172,11 @@ def find_by_identity(
     except (InvalidIdentity, ValueError):
         return None
     identity = _find_identity(session, IdentityType(identity_type), normalised)
-    return None if identity is None else get_customer(session=session, customer_id=identity.customer_id)
+    return (
+        None
+        if identity is None
+        else get_customer(session=session, customer_id=identity.customer_id)
+    )
 
 
 def search_customers(
@@ -167,7 +191,7 @@ def search_customers(
     limit: int = 50,
 ) -> tuple[list[Customer], str | None]:
     """Newest first, ``limit`` at a time; the cursor is opaque to callers."""
-    statement: Select[tuple[Customer]] = select(Customer).options(selectinload(Customer.identities))
+    statement: Select[Customer] = select(Customer).options(selectinload(Customer.identities))
     if query:
         statement = statement.where(_matches_text(query.strip(), defaults))
     if identity:
@@ -198,15 +222,13 @@ def _matches_text(text: str, defaults: Defaults) -> Any:
     """A search box: an exact identity (e-mail, phone) or a name / identity prefix."""
     candidates = [text]
     for kind in (IdentityType.email, IdentityType.phone):
-        try:
+        with suppress(InvalidIdentity):  # not every search text is an e-mail or a phone
             candidates.append(normalise(kind, text, default_country=defaults.country))
-        except InvalidIdentity:
-            pass
     prefix = text.replace("%", r"\%").replace("_", r"\_") + "%"
     by_identity = select(Identity.customer_id).where(
         or_(Identity.value.in_(candidates), Identity.value.ilike(prefix, escape="\\"))
     )
-    conditions = [Customer.id.in_(by_identity), Customer.name.ilike(f"%{text}%")]
+    conditions: list[Any] = [Customer.id.in_(by_identity), Customer.name.ilike(f"%{text}%")]
     if text.isdigit():
         conditions.append(Customer.id == int(text))
     return or_(*conditions)
@@ -253,14 +275,22 @@ def _normalised_identities(
             continue
         seen.add((identity.type, value))
         items.append(
-            {"type": identity.type, "value": value, "verified": identity.verified,
-             "source": identity.source}
+            {
+                "type": identity.type,
+                "value": value,
+                "verified": identity.verified,
+                "source": identity.source,
+            }
         )
     return items
 
 
 def _refuse_taken(
-    *, session: Session, identities: list[dict[str, Any]], field_prefix: str, owner: int | None = None
+    *,
+    session: Session,
+    identities: list[dict[str, Any]],
+    field_prefix: str,
+    owner: int | None = None,
 ) -> None:
     for index, item in enumerate(identities):
         existing = _find_identity(session, item["type"], item["value"])

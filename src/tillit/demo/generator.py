@@ -14,8 +14,20 @@ import phonenumbers
 
 from tillit.demo.people import COUNTRIES, Country
 
-COLUMNS = ("name", "email", "phone", "user_id", "loyalty_card", "locale", "time_zone", "country",
-           "trait.city", "trait.birth_year", "trait.loyalty_tier", "trait.signup_channel")
+COLUMNS = (
+    "name",
+    "email",
+    "phone",
+    "user_id",
+    "loyalty_card",
+    "locale",
+    "time_zone",
+    "country",
+    "trait.city",
+    "trait.birth_year",
+    "trait.loyalty_tier",
+    "trait.signup_channel",
+)
 # Mixed ASCII folding so e-mail local parts look like what people really type.
 _FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 SIGNUP_CHANNELS = ("web", "app", "store", "email", "social", "chat")

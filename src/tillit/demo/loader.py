@@ -48,13 +48,22 @@ def ensure_demo_staff(*, sessions: SessionFactory, data_dir: Path) -> DemoLogin:
     with sessions() as session, session.begin():
         for email, name, role in DEMO_STAFF:
             if session.scalar(select(StaffUser).where(StaffUser.email == email)) is None:
-                create_user(session=session, email=email, name=name, role=role,
-                            password=password, actor=actor)
+                create_user(
+                    session=session,
+                    email=email,
+                    name=name,
+                    role=role,
+                    password=password,
+                    actor=actor,
+                )
     return DemoLogin(email=DEMO_STAFF[0][0], password=password)
 
 
 def load_demo_customers(
-    *, sessions: SessionFactory, defaults: Defaults, count: int,
+    *,
+    sessions: SessionFactory,
+    defaults: Defaults,
+    count: int,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport | None:
     """Loads ``count`` customers once; a second run finds them and does nothing."""
@@ -67,5 +76,11 @@ def load_demo_customers(
     writer.writeheader()
     writer.writerows(generate_customers(count))
     buffer.seek(0)
-    return import_customers(sessions=sessions, source=buffer, defaults=defaults,
-                            actor=Actor.system("demo"), source_name="demo", progress=progress)
+    return import_customers(
+        sessions=sessions,
+        source=buffer,
+        defaults=defaults,
+        actor=Actor.system("demo"),
+        source_name="demo",
+        progress=progress,
+    )

@@ -7,4 +7,12 @@ from tillit.storage.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["ApiToken", "AuditEntry", "Customer", "Identity", "StaffSession", "StaffUser", "metadata"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Customer",
+    "Identity",
+    "StaffSession",
+    "StaffUser",
+    "metadata",
+]

@@ -13,9 +13,16 @@ from tillit.errors import InvalidInput, TillitError, Unauthenticated
 
 MEDIA_TYPE = "application/problem+json"
 HTTP_TITLES = {
-    400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Content too large",
-    415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
+    400: "Bad request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
 }
 
 
@@ -57,8 +64,12 @@ def install(app: FastAPI) -> None:
         if isinstance(error, InvalidInput):
             extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         return problem(
-            request, status=error.status, title=error.title, detail=error.detail,
-            slug=error.slug, **extra,
+            request,
+            status=error.status,
+            title=error.title,
+            detail=error.detail,
+            slug=error.slug,
+            **extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -71,7 +82,11 @@ def install(app: FastAPI) -> None:
         if _wants_html(request):
             return error_page(request, status=422, title="Invalid input", detail=detail)
         return problem(
-            request, status=422, title="Invalid input", detail=detail, slug="invalid-input",
+            request,
+            status=422,
+            title="Invalid input",
+            detail=detail,
+            slug="invalid-input",
             errors=errors,
         )
 
@@ -82,7 +97,10 @@ def install(app: FastAPI) -> None:
         if _wants_html(request):
             return error_page(request, status=error.status_code, title=title, detail=detail)
         return problem(
-            request, status=error.status_code, title=title, detail=detail,
+            request,
+            status=error.status_code,
+            title=title,
+            detail=detail,
             slug=title.lower().replace(" ", "-"),
         )
 

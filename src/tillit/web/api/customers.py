@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -24,17 +24,30 @@ from tillit.web.deps import DefaultsDep, SessionDep, require_scope
 router = APIRouter(tags=["customers"])
 Reader = Annotated[Actor, Depends(require_scope(CUSTOMERS_READ))]
 Writer = Annotated[Actor, Depends(require_scope(CUSTOMERS_WRITE))]
-PROBLEM = {"content": {"application/problem+json": {}}}
-WRITE_ERRORS = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    403: PROBLEM,
+    404: PROBLEM,
+    409: PROBLEM,
+    422: PROBLEM,
+}
 
 
 @router.post(
-    "/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic,
-    responses=WRITE_ERRORS, summary="Create a customer with identities",
+    "/customers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CustomerPublic,
+    responses=WRITE_ERRORS,
+    summary="Create a customer with identities",
 )
 def create_customer(
-    data: CustomerCreate, request: Request, response: Response,
-    session: SessionDep, defaults: DefaultsDep, actor: Writer,
+    data: CustomerCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    defaults: DefaultsDep,
+    actor: Writer,
 ) -> CustomerPublic:
     customer = service.create_customer(session=session, data=data, defaults=defaults, actor=actor)
     session.commit()
@@ -51,16 +64,20 @@ def list_customers(
     identity: Annotated[
         str | None, Query(description="type:value, e.g. email:anna@example.com")
     ] = None,
-    trait: Annotated[
-        list[str] | None, Query(description="key=value; repeat to combine")
-    ] = None,
+    trait: Annotated[list[str] | None, Query(description="key=value; repeat to combine")] = None,
     status_: Annotated[CustomerStatus | None, Query(alias="status")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CustomerPage:
     rows, next_cursor = service.search_customers(
-        session=session, defaults=defaults, query=q, identity=_identity_filter(identity),
-        traits=_trait_filters(trait or []), status=status_, cursor=cursor, limit=limit,
+        session=session,
+        defaults=defaults,
+        query=q,
+        identity=_identity_filter(identity),
+        traits=_trait_filters(trait or []),
+        status=status_,
+        cursor=cursor,
+        limit=limit,
     )
     return CustomerPage(
         items=[CustomerPublic.model_validate(row) for row in rows], next_cursor=next_cursor
@@ -86,11 +103,16 @@ def update_customer(
 
 
 @router.post(
-    "/customers/{customer_id}/identities", status_code=status.HTTP_201_CREATED,
-    response_model=IdentityPublic, responses=WRITE_ERRORS,
+    "/customers/{customer_id}/identities",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IdentityPublic,
+    responses=WRITE_ERRORS,
 )
 def add_identity(
-    customer_id: int, data: IdentityCreate, session: SessionDep, defaults: DefaultsDep,
+    customer_id: int,
+    data: IdentityCreate,
+    session: SessionDep,
+    defaults: DefaultsDep,
     actor: Writer,
 ) -> IdentityPublic:
     identity = service.add_identity(
@@ -102,7 +124,8 @@ def add_identity(
 
 @router.delete(
     "/customers/{customer_id}/identities/{identity_id}",
-    status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_ERRORS,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WRITE_ERRORS,
 )
 def remove_identity(
     customer_id: int, identity_id: int, session: SessionDep, actor: Writer
@@ -115,11 +138,16 @@ def remove_identity(
 
 
 @router.get(
-    "/identities/{identity_type}/{value}", response_model=CustomerPublic,
-    responses={404: PROBLEM}, summary="The customer an identity belongs to",
+    "/identities/{identity_type}/{value}",
+    response_model=CustomerPublic,
+    responses={404: PROBLEM},
+    summary="The customer an identity belongs to",
 )
 def customer_by_identity(
-    identity_type: IdentityType, value: str, session: SessionDep, defaults: DefaultsDep,
+    identity_type: IdentityType,
+    value: str,
+    session: SessionDep,
+    defaults: DefaultsDep,
     _actor: Reader,
 ) -> CustomerPublic:
 

@@ -44,24 +44,47 @@ def login(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        return _login_page(request, settings, next_url=next, status_code=403,
-                           error="Your sign-in form expired. Please try again.")
+        return _login_page(
+            request,
+            settings,
+            next_url=next,
+            status_code=403,
+            error="Your sign-in form expired. Please try again.",
+        )
     try:
         user = staff.authenticate(session=session, email=email, password=password)
     except Unauthenticated:
-        return _login_page(request, settings, next_url=next, status_code=401, email=email,
-                           error="Wrong e-mail or password.")
+        return _login_page(
+            request,
+            settings,
+            next_url=next,
+            status_code=401,
+            email=email,
+            error="Wrong e-mail or password.",
+        )
     new = staff.start_session(
-        session=session, user=user, hours=settings.session_hours,
+        session=session,
+        user=user,
+        hours=settings.session_hours,
         user_agent=request.headers.get("user-agent"),
     )
-    record(session=session, actor=staff.staff_actor(user, ip=client_ip(request)),
-           action="staff.login", entity_type="staff_user", entity_id=user.id)
+    record(
+        session=session,
+        actor=staff.staff_actor(user, ip=client_ip(request)),
+        action="staff.login",
+        entity_type="staff_user",
+        entity_id=user.id,
+    )
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, new.token, max_age=settings.session_hours * 3600, httponly=True,
-        secure=settings.secure_cookies, samesite="lax", path="/",
+        SESSION_COOKIE,
+        new.token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/staff/login")
     return response
@@ -70,8 +93,13 @@ def login(
 @router.post("/staff/logout")
 def logout(request: Request, session: SessionDep, actor: FormActorDep) -> Response:
     staff.end_session(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
-    record(session=session, actor=actor, action="staff.logout", entity_type="staff_user",
-           entity_id=actor.id)
+    record(
+        session=session,
+        actor=actor,
+        action="staff.logout",
+        entity_type="staff_user",
+        entity_id=actor.id,
+    )
     session.commit()
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -79,17 +107,32 @@ def logout(request: Request, session: SessionDep, actor: FormActorDep) -> Respon
 
 
 def _login_page(
-    request: Request, settings: SettingsDep, *, next_url: str, status_code: int = 200,
-    error: str | None = None, email: str = "",
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_url: str,
+    status_code: int = 200,
+    error: str | None = None,
+    email: str = "",
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
-        request, "login.html", status_code=status_code, login_csrf=token,
-        next_url=_safe_next(next_url), error=error, email=email,
+        request,
+        "login.html",
+        status_code=status_code,
+        login_csrf=token,
+        next_url=_safe_next(next_url),
+        error=error,
+        email=email,
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, secure=settings.secure_cookies,
-        samesite="strict", path="/staff/login",
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/staff/login",
     )
     return response
 

@@ -22,35 +22,56 @@ PAGE_SIZE = 25
 
 @router.get("/customers", response_class=HTMLResponse)
 def customer_list(
-    request: Request, session: SessionDep, defaults: DefaultsDep, _user: StaffDep,
-    q: str = "", cursor: str | None = None,
+    request: Request,
+    session: SessionDep,
+    defaults: DefaultsDep,
+    _user: StaffDep,
+    q: str = "",
+    cursor: str | None = None,
 ) -> HTMLResponse:
     rows, next_cursor = service.search_customers(
         session=session, defaults=defaults, query=q or None, cursor=cursor, limit=PAGE_SIZE
     )
-    return render(request, "customers/list.html", customers=rows, q=q, next_cursor=next_cursor,
-                  cursor=cursor)
+    return render(
+        request, "customers/list.html", customers=rows, q=q, next_cursor=next_cursor, cursor=cursor
+    )
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer_detail(
-    customer_id: int, request: Request, session: SessionDep, _user: StaffDep,
+    customer_id: int,
+    request: Request,
+    session: SessionDep,
+    _user: StaffDep,
     error: str | None = None,
 ) -> HTMLResponse:
     customer = service.get_customer(session=session, customer_id=customer_id)
     audit = entries_for(session=session, entity_type="customer", entity_id=customer.id)
-    return render(request, "customers/detail.html", customer=customer, audit=audit,
-                  identity_types=list(IdentityType), error=error)
+    return render(
+        request,
+        "customers/detail.html",
+        customer=customer,
+        audit=audit,
+        identity_types=list(IdentityType),
+        error=error,
+    )
 
 
 @router.post("/customers/{customer_id}")
 def customer_update(
-    customer_id: int, session: SessionDep, actor: FormActorDep, request: Request,
-    name: Annotated[str, Form()] = "", locale: Annotated[str, Form()] = "",
+    customer_id: int,
+    session: SessionDep,
+    actor: FormActorDep,
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    locale: Annotated[str, Form()] = "",
     time_zone: Annotated[str, Form()] = "",
 ) -> Response:
-    data = CustomerUpdate(name=name.strip() or None, locale=locale.strip() or None,
-                          time_zone=time_zone.strip() or None)
+    data = CustomerUpdate(
+        name=name.strip() or None,
+        locale=locale.strip() or None,
+        time_zone=time_zone.strip() or None,
+    )
     try:
         service.update_customer(session=session, customer_id=customer_id, data=data, actor=actor)
     except InvalidInput as error:
@@ -62,14 +83,22 @@ def customer_update(
 
 @router.post("/customers/{customer_id}/identities")
 def identity_add(
-    customer_id: int, session: SessionDep, defaults: DefaultsDep, actor: FormActorDep,
-    request: Request, type: Annotated[IdentityType, Form()], value: Annotated[str, Form()],
+    customer_id: int,
+    session: SessionDep,
+    defaults: DefaultsDep,
+    actor: FormActorDep,
+    request: Request,
+    type: Annotated[IdentityType, Form()],
+    value: Annotated[str, Form()],
 ) -> Response:
     from tillit.errors import Conflict
 
     try:
         service.add_identity(
-            session=session, customer_id=customer_id, defaults=defaults, actor=actor,
+            session=session,
+            customer_id=customer_id,
+            defaults=defaults,
+            actor=actor,
             data=IdentityCreate(type=type, value=value, source="staff"),
         )
     except (InvalidInput, Conflict) as error:
@@ -79,8 +108,17 @@ def identity_add(
     return RedirectResponse(f"/staff/customers/{customer_id}", status_code=303)
 
 
-def _detail_with_error(request: Request, session: SessionDep, customer_id: int, message: str) -> Response:
+def _detail_with_error(
+    request: Request, session: SessionDep, customer_id: int, message: str
+) -> Response:
     customer = service.get_customer(session=session, customer_id=customer_id)
     audit = entries_for(session=session, entity_type="customer", entity_id=customer.id)
-    return render(request, "customers/detail.html", status_code=422, customer=customer,
-                  audit=audit, identity_types=list(IdentityType), error=message)
+    return render(
+        request,
+        "customers/detail.html",
+        status_code=422,
+        customer=customer,
+        audit=audit,
+        identity_types=list(IdentityType),
+        error=message,
+    )

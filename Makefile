@@ -1,0 +1,67 @@
+# The only entry points, the same ones CI runs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: help demo install test test-sqlite test-postgres lint bench i18n clean
+
+help:
+	@echo "make demo     - install, migrate, load demo data and serve on http://127.0.0.1:8000"
+	@echo "make install  - create $(VENV) and install Tillit with its test and dev tools"
+	@echo "make test     - install what the tests need (Chromium too) and run the suite on SQLite and PostgreSQL"
+	@echo "make lint     - ruff and mypy"
+	@echo "make bench    - run every benchmark in benchmarks/"
+	@echo "make i18n     - extract messages and update the five catalogs"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/tillit demo
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-dejavu-core
+
+test: install /usr/bin/chromium test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "== tests on SQLite"
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== tests on PostgreSQL ($(PG_TEST_URL))"; \
+		TILLIT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS); \
+	else \
+		echo "== SKIPPED the PostgreSQL run: no server answers at $(PG_TEST_URL)"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	@set -e; for script in benchmarks/*.py; do \
+		echo "== $$script"; $(BIN)/python $$script; \
+	done
+
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -o src/tillit/locale/messages.pot --no-location --sort-output --project Tillit .
+	$(BIN)/pybabel update -i src/tillit/locale/messages.pot -d src/tillit/locale --no-location --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from tillit.cli.main import app
+
+app(prog_name="tillit")

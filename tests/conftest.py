@@ -1,0 +1,142 @@
+"""Shared fixtures: a real, migrated database (SQLite by default, PostgreSQL when
+TILLIT_TEST_DATABASE_URL names one) and the app called in-process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from tillit.app import create_app
+from tillit.audit.service import Actor
+from tillit.config import Settings, load_settings
+from tillit.customers.service import Defaults
+from tillit.staff import service as staff
+from tillit.staff.models import StaffUser
+from tillit.storage import make_engine, make_session_factory, upgrade
+from tillit.storage.models import metadata
+from tillit.storage.session import SessionFactory
+
+TEST_DATABASE_URL = os.environ.get("TILLIT_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{data_dir / 'test.db'}"
+        return
+    # A database of our own, so parallel runs sharing one server cannot disturb each other.
+    name = f"tillit_test_{uuid.uuid4().hex[:10]}"
+    server_url = make_url(TEST_DATABASE_URL)
+    dsn = server_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, data_dir: Path) -> Settings:
+    return load_settings(
+        env="test",
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        base_url="http://testserver",
+        default_country="DK",
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables (cheaper than a new database per test)."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def defaults(settings: Settings) -> Defaults:
+    return Defaults(
+        country=settings.default_country,
+        language=settings.default_language,
+        time_zone=settings.default_time_zone,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def make_token(sessions: SessionFactory, *scopes: str) -> str:
+    with sessions() as session, session.begin():
+        return staff.create_token(
+            session=session, name="test", scopes=list(scopes), actor=Actor.system("test")
+        ).plaintext
+
+
+@pytest.fixture
+def token_for(sessions: SessionFactory) -> Callable[..., str]:
+    """Makes an API token with the given scopes and returns its plaintext."""
+    return lambda *scopes: make_token(sessions, *scopes)
+
+
+@pytest.fixture
+def admin_headers(sessions: SessionFactory) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(sessions, 'admin')}"}
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_user(sessions: SessionFactory) -> StaffUser:
+    with sessions() as session, session.begin():
+        return staff.create_user(
+            session=session,
+            email="ada@example.com",
+            name="Ada Admin",
+            role="admin",
+            password=STAFF_PASSWORD,
+            actor=Actor.system("test"),
+        )
