@@ -31,7 +31,13 @@ from tillit.contact.models import (
     Send,
 )
 from tillit.contact.policy import APPLIES, decide
-from tillit.contact.reasons import CHECK_ORDER, MESSAGES_EN, REASON_CODES, explain, explain_ids
+from tillit.contact.reasons import (
+    CHECK_ORDER,
+    MESSAGES_EN,
+    REASON_CODES,
+    explain,
+    explain_ids,
+)
 from tillit.contact.schema import STATE_SCHEMA, states_to_table
 
 __all__ = [

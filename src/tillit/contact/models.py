@@ -110,7 +110,9 @@ class QuietHours:
             if value.second or value.microsecond or value.tzinfo is not None:
                 raise ValueError("quiet hours are whole local minutes without tzinfo")
         if self.start == self.end:
-            raise ValueError("quiet hours need start != end; use None for no quiet hours")
+            raise ValueError(
+                "quiet hours need start != end; use None for no quiet hours"
+            )
 
     @property
     def start_minute(self) -> int:
@@ -158,7 +160,9 @@ class ContactState:
     allowed_channels: frozenset[Channel] = frozenset()
     reachable_channels: frozenset[Channel] = frozenset()
     opted_out_topics: frozenset[str] = frozenset()
-    chosen_topics: frozenset[str] | None = None  # None: never chose, so every topic is fine
+    chosen_topics: frozenset[str] | None = (
+        None  # None: never chose, so every topic is fine
+    )
     pause_until: datetime | None = None
     quiet_hours: QuietHours | None = None
     caps: tuple[FrequencyCap, ...] = ()

@@ -71,7 +71,9 @@ def _erasure(state: ContactState) -> _Verdict:
     return _OK
 
 
-def _legal_basis(state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
+def _legal_basis(
+    state: ContactState, intent: Intent, policy: CompanyPolicy
+) -> _Verdict:
     # GDPR 21(3): an objection to direct marketing is absolute, whatever the basis.
     if intent.kind is Kind.MARKETING and state.objected_to_marketing:
         return _deny(reasons.OBJECTED)
@@ -120,7 +122,9 @@ def _quiet_hours(state: ContactState, at_us: int) -> _Verdict:
     return _OK if end is None else (CheckStatus.DEFER, reasons.QUIET_HOURS, end)
 
 
-def cap_frees_at_us(sends_us: Iterable[int], *, at_us: int, limit: int, period: Period) -> int | None:
+def cap_frees_at_us(
+    sends_us: Iterable[int], *, at_us: int, limit: int, period: Period
+) -> int | None:
     """When a rolling cap next allows one more send; ``at_us`` itself if it allows one now.
 
     A send at ``s`` counts while ``at - period < s <= at``. Returns None when the cap can
@@ -147,15 +151,23 @@ def _caps(
     for channel, limit, period in caps:
         if channel is not None and channel is not intent.channel:
             continue
-        sends = (clock.to_us(s.at) for s in state.capped_sends if channel in (None, s.channel))
+        sends = (
+            clock.to_us(s.at)
+            for s in state.capped_sends
+            if channel in (None, s.channel)
+        )
         frees = cap_frees_at_us(sends, at_us=at_us, limit=limit, period=period)
         if frees is None:
             return _deny(code)
-        latest = max(latest, frees)  # no sends happen meanwhile, so every cap frees by then
+        latest = max(
+            latest, frees
+        )  # no sends happen meanwhile, so every cap frees by then
     return _OK if latest == at_us else (CheckStatus.DEFER, code, latest)
 
 
-def _evaluate(name: str, state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
+def _evaluate(
+    name: str, state: ContactState, intent: Intent, policy: CompanyPolicy
+) -> _Verdict:
     at_us = clock.to_us(intent.at)
     if name == reasons.CHECK_ERASURE:
         return _erasure(state)
@@ -195,5 +207,7 @@ def decide(*, state: ContactState, intent: Intent, policy: CompanyPolicy) -> Dec
             decisive = check
     if decisive is None:
         return Decision(Outcome.ALLOWED, None, None, tuple(checks))
-    outcome = Outcome.DENIED if decisive.status is CheckStatus.DENY else Outcome.DEFERRED
+    outcome = (
+        Outcome.DENIED if decisive.status is CheckStatus.DENY else Outcome.DEFERRED
+    )
     return Decision(outcome, decisive.reason, decisive.until, tuple(checks))
