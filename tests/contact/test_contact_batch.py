@@ -239,6 +239,19 @@ def test_dictionary_encoded_time_zones_are_accepted() -> None:
     assert result[0]["reason"] == "quiet_hours"
 
 
+def test_null_lists_that_span_values_hold_nothing() -> None:
+    # Arrow lets a null slot cover child values; they must not leak into the next rows.
+    customers = [reachable_state(customer_id=f"c{i}") for i in range(3)]
+    table = states_to_table(customers)
+    topics = pa.array([["news"], ["news"], ["recipes"]], pa.list_(pa.string()))
+    masked = pa.ListArray.from_arrays(topics.offsets, topics.values, mask=pa.array([True, False, True]))
+    table = table.set_column(STATE_SCHEMA.get_field_index("chosen_topics"), "chosen_topics", masked)
+    result = decide_batch(states=table, intent=intent(), policy=POLICY).to_pylist()
+    assert [row["outcome"] for row in result] == ["allowed", "allowed", "allowed"]
+    opted = table.set_column(STATE_SCHEMA.get_field_index("opted_out_topics"), "opted_out_topics", masked.fill_null([]))
+    assert opted.column("opted_out_topics").null_count == 0
+
+
 def _broken(column: str, values: pa.Array) -> pa.Table:
     table = states_to_table([reachable_state()])
     return table.set_column(STATE_SCHEMA.get_field_index(column), column, values)

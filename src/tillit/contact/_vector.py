@@ -26,6 +26,17 @@ def list_offsets(array: pa.ListArray) -> Ints:
     return rebased  # a sliced list array's offsets do not start at zero
 
 
+def list_values(array: pa.ListArray) -> pa.Array:
+    """The child values that ``list_offsets`` indexes into.
+
+    Unlike ``flatten()``, this keeps values hidden under null list slots (Arrow allows a null
+    slot to span values), so the offsets stay valid indices.
+    """
+    offsets = array.offsets
+    first, last = offsets[0].as_py(), offsets[-1].as_py()
+    return array.values.slice(first, last - first)
+
+
 def _row_counts(hits: Bools, offsets: Ints) -> Ints:
     cumulative = np.zeros(len(hits) + 1, dtype=np.int64)
     np.cumsum(hits, out=cumulative[1:])
@@ -34,9 +45,10 @@ def _row_counts(hits: Bools, offsets: Ints) -> Ints:
 
 def list_contains(array: pa.ListArray, value: str) -> Bools:
     """Per row: does the list hold ``value``? (A null list holds nothing.)"""
-    hits = pc.equal(array.flatten(), value).fill_null(False)
+    hits = pc.equal(list_values(array), value).fill_null(False)
     counts = _row_counts(hits.to_numpy(zero_copy_only=False), list_offsets(array))
-    return counts > 0
+    found: Bools = (counts > 0) & bools(array.is_valid())
+    return found
 
 
 def bools(array: pa.Array) -> Bools:

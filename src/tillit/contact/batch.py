@@ -185,7 +185,7 @@ def _quiet_hours(batch: _Batch) -> list[_Verdict]:
 
 def _send_history(table: pa.Table, at_us: int) -> vec.SendHistory:
     sends = _column(table, "capped_sends")
-    at_array, channel_array = sends.flatten().flatten()
+    at_array, channel_array = vec.list_values(sends).flatten()
     if at_array.null_count or channel_array.null_count:
         raise ValueError("capped_sends elements need both 'at' and 'channel'")
     offsets = vec.list_offsets(sends)
