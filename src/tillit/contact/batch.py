@@ -64,10 +64,17 @@ class _Batch:
     intent: Intent
     policy: CompanyPolicy
     at_us: int
+    open_rows: vec.Bools  # rows no earlier rule has decided; updated in place
+
+    @cached_property
+    def capped_rows(self) -> vec.Ints:
+        return np.flatnonzero(
+            self.open_rows
+        )  # fixed at the first cap rule, then shared
 
     @cached_property
     def history(self) -> vec.SendHistory:
-        return _send_history(self.table, self.at_us)  # shared by both cap rules
+        return _send_history(self.table, self.at_us, self.capped_rows)
 
 
 _Rule = Callable[[_Batch], list[_Verdict]]
@@ -183,40 +190,71 @@ def _quiet_hours(batch: _Batch) -> list[_Verdict]:
     return [_Verdict(quiet, reasons.QUIET_HOURS, until)]
 
 
-def _send_history(table: pa.Table, at_us: int) -> vec.SendHistory:
+def _send_history(table: pa.Table, at_us: int, rows: vec.Ints) -> vec.SendHistory:
+    """The sends of ``rows`` that any cap can still count (within a month before ``at``).
+
+    Rows already decided by an earlier rule are left out: caps are the costliest rule and
+    usually only a minority of rows reach them.
+    """
     sends = _column(table, "capped_sends")
     at_array, channel_array = vec.list_values(sends).flatten()
     if at_array.null_count or channel_array.null_count:
         raise ValueError("capped_sends elements need both 'at' and 'channel'")
-    offsets = vec.list_offsets(sends)
-    at = vec.timestamps_us(at_array, null=0)
-    row_start = np.zeros(len(at), dtype=np.bool_)
-    row_start[offsets[:-1][offsets[:-1] < len(at)]] = True
-    if np.any((np.diff(at) < 0) & ~row_start[1:]):
+    lengths = np.diff(vec.list_offsets(sends))
+    keep = np.zeros(len(lengths), dtype=np.bool_)
+    keep[rows] = True
+    kept = np.repeat(keep, lengths)
+    at = vec.timestamps_us(at_array, null=0)[kept]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths[rows], out=offsets[1:])
+    starts = np.zeros(len(at), dtype=np.bool_)
+    starts[offsets[:-1][offsets[:-1] < len(at)]] = True
+    if np.any((np.diff(at) < 0) & ~starts[1:]):
         raise ValueError("capped_sends must be ascending by 'at' within each row")
-    channel = channel_array.to_numpy(zero_copy_only=False)
+    channel = channel_array.to_numpy(zero_copy_only=False)[kept]
     return vec.SendHistory(at=at, channel=channel, offsets=offsets, at_us=at_us)
 
 
 def _cap_verdicts(
-    history: vec.SendHistory, caps: list[tuple[int, vec.Ints, Period]], code: str
+    batch: _Batch, caps: list[tuple[int, vec.Ints, Period]], code: str
 ) -> list[_Verdict]:
     """Deny where any cap is zero and full; else defer until the last full cap frees."""
-    rows = len(history.offsets) - 1
-    denied = np.zeros(rows, dtype=np.bool_)
-    deferred = np.zeros(rows, dtype=np.bool_)
-    until = np.full(rows, history.at_us, dtype=np.int64)
+    history, rows = batch.history, batch.capped_rows
+    denied = np.zeros(len(rows), dtype=np.bool_)
+    deferred = np.zeros(len(rows), dtype=np.bool_)
+    until = np.full(len(rows), history.at_us, dtype=np.int64)
     for channel_code, limits, period in caps:
         length = clock.duration_us(period.length)
-        cap_denied, cap_deferred, frees = history.cap(limits, channel_code, length)
+        cap_denied, cap_deferred, frees = history.cap(
+            limits[rows], channel_code, length
+        )
         denied |= cap_denied
         deferred |= cap_deferred
         np.maximum(until, frees, out=until)
-    return [_Verdict(denied, code), _Verdict(deferred, code, until)]
+    return [
+        _spread(batch, rows, denied, code),
+        _spread(batch, rows, deferred, code, until),
+    ]
+
+
+def _spread(
+    batch: _Batch,
+    rows: vec.Ints,
+    mask: vec.Bools,
+    code: str,
+    until: vec.Ints | None = None,
+) -> _Verdict:
+    """A verdict computed for some rows, as one for the whole table."""
+    full_mask = np.zeros(batch.table.num_rows, dtype=np.bool_)
+    full_mask[rows] = mask
+    if until is None:
+        return _Verdict(full_mask, code)
+    full_until = np.zeros(batch.table.num_rows, dtype=np.int64)
+    full_until[rows] = until
+    return _Verdict(full_mask, code, full_until)
 
 
 def _customer_cap(batch: _Batch) -> list[_Verdict]:
-    history = batch.history
     caps = []
     for channel, code in (
         (batch.intent.channel, batch.intent.channel.code),
@@ -229,11 +267,10 @@ def _customer_cap(batch: _Batch) -> list[_Verdict]:
             if np.any(limits < -1):
                 raise ValueError(f"{cap_column(channel, period)} cannot be negative")
             caps.append((code, limits, period))
-    return _cap_verdicts(history, caps, reasons.CUSTOMER_CAP)
+    return _cap_verdicts(batch, caps, reasons.CUSTOMER_CAP)
 
 
 def _company_cap(batch: _Batch) -> list[_Verdict]:
-    history = batch.history
     caps = [
         (
             -1 if cap.channel is None else cap.channel.code,
@@ -243,7 +280,7 @@ def _company_cap(batch: _Batch) -> list[_Verdict]:
         for cap in batch.policy.caps
         if cap.channel is None or cap.channel is batch.intent.channel
     ]
-    return _cap_verdicts(history, caps, reasons.COMPANY_CAP)
+    return _cap_verdicts(batch, caps, reasons.COMPANY_CAP)
 
 
 _RULES: dict[str, _Rule] = {
@@ -292,7 +329,7 @@ def decide_batch(
     until = np.zeros(rows, dtype=np.int64)
     deferred = np.zeros(rows, dtype=np.bool_)
     open_rows = np.ones(rows, dtype=np.bool_)
-    batch = _Batch(states, intent, policy, at_us)
+    batch = _Batch(states, intent, policy, at_us, open_rows)
     for name in reasons.CHECK_ORDER:
         if intent.kind not in APPLIES[name]:
             continue
