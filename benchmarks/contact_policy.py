@@ -178,9 +178,9 @@ CODES = {channel: channel.code for channel in Channel}
 
 
 def _cap_sql(
-    limit: str, sends: str, period: Period, code: str, at_us: int
+    limit: str, sends: str, period: Period, at_us: int
 ) -> tuple[str, str, str]:
-    """SQL for one cap: (denied, deferred, frees_us) over an in-window list of sends."""
+    """SQL for one cap: (denied, deferred, frees_us) over a month's list of sends."""
     length = clock.duration_us(period.length)
     window = f"list_filter({sends}, lambda s: epoch_us(s.at) > {at_us - length})"
     count = f"len({window})"
@@ -193,20 +193,17 @@ def _cap_sql(
     )
 
 
-def _caps_sql(
-    caps: list[tuple[str, str, Period]], code: str, at_us: int
-) -> tuple[str, str]:
-    parts = [
-        _cap_sql(limit, sends, period, code, at_us) for limit, sends, period in caps
-    ]
+def _caps_sql(caps: list[tuple[str, str, Period]], code: str, at_us: int) -> str:
+    """WHEN clauses for one cap rule: deny on a full zero cap, else defer to the last free."""
+    parts = [_cap_sql(limit, sends, period, at_us) for limit, sends, period in caps]
     if not parts:
-        return "FALSE", "FALSE"
+        return ""
     denied = " OR ".join(p[0] for p in parts)
     deferred = " OR ".join(p[1] for p in parts)
     until = "greatest(" + ", ".join(f"coalesce({p[2]}, {at_us})" for p in parts) + ")"
     return (
-        f"WHEN {denied} THEN ('denied', '{code}', NULL) WHEN {deferred} THEN ('deferred', '{code}', {until})",
-        "",
+        f"WHEN {denied} THEN ('denied', '{code}', NULL) "
+        f"WHEN {deferred} THEN ('deferred', '{code}', {until})"
     )
 
 
@@ -259,8 +256,8 @@ def baseline_sql(intent: Intent, policy: CompanyPolicy) -> str:
         WHEN epoch_us(pause_until) > {at_us} THEN ('deferred', 'paused', epoch_us(pause_until))
         WHEN qs IS NOT NULL AND (CASE WHEN qs < qe THEN tod >= qs AND tod < qe ELSE tod >= qs OR tod < qe END)
           THEN ('deferred', 'quiet_hours', {at_us} + (((qe - tod) % {day}) + {day}) % {day})
-        {_caps_sql(own, "customer_cap", at_us)[0]}
-        {_caps_sql(company, "company_cap", at_us)[0]}
+        {_caps_sql(own, "customer_cap", at_us)}
+        {_caps_sql(company, "company_cap", at_us)}
         ELSE ('allowed', NULL, NULL)
       END AS d FROM base
     )
@@ -311,10 +308,14 @@ def main() -> None:
         )
         sql = baseline_sql(intent, POLICY)
         ours_s, ours = timed(
-            lambda: decide_batch(states=states, intent=intent, policy=POLICY),
+            lambda intent=intent: decide_batch(
+                states=states, intent=intent, policy=POLICY
+            ),
             args.repeat,
         )
-        base_s, base = timed(lambda: connection.sql(sql).to_arrow_table(), args.repeat)
+        base_s, base = timed(
+            lambda sql=sql: connection.sql(sql).to_arrow_table(), args.repeat
+        )
         n = args.customers
         outcomes = (
             ours.column("reason").cast(pa.string()).fill_null("allowed").value_counts()
