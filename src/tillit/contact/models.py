@@ -1,0 +1,230 @@
+"""Inputs and outputs of the contact policy: small frozen dataclasses, no I/O.
+
+Every instant is an aware ``datetime``; naive ones are refused at construction because a
+naive timestamp next to a customer's own time zone is exactly the bug this module exists to
+avoid.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DIALOGUE_PURPOSE = "research/dialogue"
+
+
+class Kind(enum.StrEnum):
+    TRANSACTIONAL = "transactional"  # about a transaction: receipt, shipping notice
+    SERVICE = "service"  # asked for right now: password reset, one-time code
+    MARKETING = "marketing"
+    DIALOGUE = "dialogue"  # survey invitations; capped like marketing
+
+
+CAPPED_KINDS = frozenset({Kind.MARKETING, Kind.DIALOGUE})
+
+
+class Channel(enum.StrEnum):
+    """Outbound channels. The order is part of the batch schema (bit and code numbers)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    CHAT = "chat"
+    PHONE = "phone"
+    POST = "post"
+
+    @property
+    def code(self) -> int:
+        return CHANNELS.index(self)
+
+
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+
+
+class LegalBasis(enum.StrEnum):
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+
+class ConsentStatus(enum.StrEnum):
+    GRANTED = "granted"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+
+
+class Period(enum.StrEnum):
+    """Rolling windows; a month is 30 days so a cap never depends on the calendar."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    @property
+    def length(self) -> timedelta:
+        return _PERIOD_LENGTHS[self]
+
+
+_PERIOD_LENGTHS = {
+    Period.DAY: timedelta(days=1),
+    Period.WEEK: timedelta(days=7),
+    Period.MONTH: timedelta(days=30),
+}
+
+
+class Outcome(enum.StrEnum):
+    ALLOWED = "allowed"
+    DEFERRED = "deferred"
+    DENIED = "denied"
+
+
+class CheckStatus(enum.StrEnum):
+    OK = "ok"
+    SKIP = "skip"  # the rule does not apply to this kind of message
+    DEFER = "defer"
+    DENY = "deny"
+
+
+def _require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got naive {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Local wall-clock window ``[start, end)``; ``start > end`` spans midnight.
+
+    Minute resolution keeps the batch schema small (minutes of the day); equal start and end
+    would be an empty window and is refused so "no quiet hours" has one spelling: ``None``.
+    """
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        for value in (self.start, self.end):
+            if value.second or value.microsecond or value.tzinfo is not None:
+                raise ValueError("quiet hours are whole local minutes without tzinfo")
+        if self.start == self.end:
+            raise ValueError(
+                "quiet hours need start != end; use None for no quiet hours"
+            )
+
+    @property
+    def start_minute(self) -> int:
+        return self.start.hour * 60 + self.start.minute
+
+    @property
+    def end_minute(self) -> int:
+        return self.end.hour * 60 + self.end.minute
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyCap:
+    """At most ``limit`` capped sends per rolling ``period``; ``channel=None`` is overall."""
+
+    channel: Channel | None
+    limit: int
+    period: Period
+
+    def __post_init__(self) -> None:
+        if self.limit < 0:
+            raise ValueError("a cap limit cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One earlier marketing or dialogue send (the only kinds that count towards caps)."""
+
+    at: datetime
+    channel: Channel
+
+    def __post_init__(self) -> None:
+        _require_aware("Send.at", self.at)
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """Everything the policy knows about one customer at decision time."""
+
+    customer_id: str
+    time_zone: str = "UTC"
+    erased: bool = False
+    suppressed: bool = False
+    consents: Mapping[str, ConsentStatus] = field(default_factory=dict)
+    objected_to_marketing: bool = False
+    allowed_channels: frozenset[Channel] = frozenset()
+    reachable_channels: frozenset[Channel] = frozenset()
+    opted_out_topics: frozenset[str] = frozenset()
+    chosen_topics: frozenset[str] | None = (
+        None  # None: never chose, so every topic is fine
+    )
+    pause_until: datetime | None = None
+    quiet_hours: QuietHours | None = None
+    caps: tuple[FrequencyCap, ...] = ()
+    capped_sends: tuple[Send, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware("pause_until", self.pause_until)
+        ZoneInfo(self.time_zone)  # fail early on a misspelt zone, not at 21:00
+        scopes = [(cap.channel, cap.period) for cap in self.caps]
+        if len(scopes) != len(set(scopes)):
+            raise ValueError("at most one cap per (channel, period)")
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One intended message. ``priority`` orders a sender's queue; it never overrides a rule."""
+
+    purpose: str
+    kind: Kind
+    channel: Channel
+    topic: str
+    at: datetime
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        _require_aware("Intent.at", self.at)
+        if self.kind is Kind.DIALOGUE and self.purpose != DIALOGUE_PURPOSE:
+            raise ValueError(f"dialogue messages use the {DIALOGUE_PURPOSE!r} purpose")
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyCap:
+    """Company-wide cap on capped sends per customer, e.g. two marketing emails a week."""
+
+    channel: Channel | None
+    limit: int
+    period: Period
+
+    def __post_init__(self) -> None:
+        if self.limit < 0:
+            raise ValueError("a cap limit cannot be negative")
+
+
+@dataclass(frozen=True)
+class CompanyPolicy:
+    purposes: Mapping[str, LegalBasis]
+    caps: tuple[CompanyCap, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule's verdict, kept so the customer can see every reason, not just the first."""
+
+    name: str
+    status: CheckStatus
+    reason: str | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    reason: str | None  # the decisive reason code; None when allowed
+    defer_until: datetime | None  # UTC; only when deferred
+    checks: tuple[Check, ...] = ()

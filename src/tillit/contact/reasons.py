@@ -1,0 +1,128 @@
+"""Stable reason codes, check names, and customer-facing explanations.
+
+Reason codes are stored with every contact decision and shown to customers, so they never
+change spelling. Explanations are looked up by message id (``contact.reason.<code>``) so a
+translation catalogue can replace the English text later without touching the policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tillit.contact.models import CheckStatus, Decision
+
+ERASED = "erased"
+SUPPRESSED = "suppressed"
+NO_LEGAL_BASIS = "no_legal_basis"  # purpose not registered with a legal basis
+OBJECTED = (
+    "objected"  # GDPR 21: objection to direct marketing or to a legitimate interest
+)
+NO_CONSENT = "no_consent"
+CHANNEL_BLOCKED = "channel_blocked"
+CHANNEL_UNREACHABLE = "channel_unreachable"
+TOPIC_OPT_OUT = "topic_opt_out"
+TOPIC_NOT_CHOSEN = "topic_not_chosen"
+PAUSED = "paused"
+QUIET_HOURS = "quiet_hours"
+CUSTOMER_CAP = "customer_cap"
+COMPANY_CAP = "company_cap"
+
+# The index of each code is its number in the batch result's dictionary column.
+REASON_CODES: tuple[str, ...] = (
+    ERASED,
+    SUPPRESSED,
+    NO_LEGAL_BASIS,
+    OBJECTED,
+    NO_CONSENT,
+    CHANNEL_BLOCKED,
+    CHANNEL_UNREACHABLE,
+    TOPIC_OPT_OUT,
+    TOPIC_NOT_CHOSEN,
+    PAUSED,
+    QUIET_HOURS,
+    CUSTOMER_CAP,
+    COMPANY_CAP,
+)
+
+# Check names, in the fixed evaluation order.
+CHECK_ERASURE = "erasure"
+CHECK_LEGAL_BASIS = "legal_basis"
+CHECK_CHANNEL = "channel"
+CHECK_TOPIC = "topic"
+CHECK_PAUSE = "pause"
+CHECK_QUIET_HOURS = "quiet_hours"
+CHECK_CUSTOMER_CAP = "customer_cap"
+CHECK_COMPANY_CAP = "company_cap"
+CHECK_ORDER: tuple[str, ...] = (
+    CHECK_ERASURE,
+    CHECK_LEGAL_BASIS,
+    CHECK_CHANNEL,
+    CHECK_TOPIC,
+    CHECK_PAUSE,
+    CHECK_QUIET_HOURS,
+    CHECK_CUSTOMER_CAP,
+    CHECK_COMPANY_CAP,
+)
+
+MESSAGES_EN: dict[str, str] = {
+    "contact.outcome.allowed": "We may send you this message now.",
+    "contact.outcome.deferred": "We will wait until {until} before sending this message.",
+    "contact.outcome.denied": "We will not send you this message.",
+    "contact.reason.erased": "You asked us to erase your data.",
+    "contact.reason.suppressed": "Your address is on our do-not-contact list.",
+    "contact.reason.no_legal_basis": "We have no lawful reason to send this kind of message.",
+    "contact.reason.objected": "You objected to this use of your data.",
+    "contact.reason.no_consent": "You have not given consent for this purpose.",
+    "contact.reason.channel_blocked": "You told us not to use this channel.",
+    "contact.reason.channel_unreachable": "We have no working address for this channel.",
+    "contact.reason.topic_opt_out": "You opted out of this topic.",
+    "contact.reason.topic_not_chosen": "This topic is not one you chose.",
+    "contact.reason.paused": "You paused messages until {until}.",
+    "contact.reason.quiet_hours": "It is within your quiet hours; they end at {until}.",
+    "contact.reason.customer_cap": "You would get more messages than you asked for.",
+    "contact.reason.company_cap": "We promised not to send more than our limit.",
+    "contact.check.ok": "{check}: fine.",
+    "contact.check.skip": "{check}: does not apply to this kind of message.",
+}
+
+
+def message_id(code: str) -> str:
+    return f"contact.reason.{code}"
+
+
+def _format(
+    msg_id: str, catalogue: dict[str, str], until: datetime | None, check: str
+) -> str:
+    stamp = until.isoformat(timespec="minutes") if until is not None else ""
+    return catalogue[msg_id].format(until=stamp, check=check)
+
+
+def explain(
+    decision: Decision, *, catalogue: dict[str, str] | None = None
+) -> list[str]:
+    """One line for the outcome, then one per check, in evaluation order."""
+    texts = catalogue if catalogue is not None else MESSAGES_EN
+    head = f"contact.outcome.{decision.outcome.value}"
+    lines = [_format(head, texts, decision.defer_until, "")]
+    for check in decision.checks:
+        if check.reason is not None:
+            lines.append(
+                _format(message_id(check.reason), texts, check.until, check.name)
+            )
+        else:
+            lines.append(
+                _format(f"contact.check.{check.status.value}", texts, None, check.name)
+            )
+    return lines
+
+
+def explain_ids(decision: Decision) -> list[str]:
+    """The message ids behind :func:`explain`, for callers that translate themselves."""
+    ids = [f"contact.outcome.{decision.outcome.value}"]
+    for check in decision.checks:
+        is_verdict = check.status in (CheckStatus.DENY, CheckStatus.DEFER)
+        if is_verdict and check.reason is not None:
+            ids.append(message_id(check.reason))
+        else:
+            ids.append(f"contact.check.{check.status.value}")
+    return ids
