@@ -17,7 +17,7 @@ from tillit.customers.models import Customer, CustomerStatus, IdentityType
 from tillit.errors import NotFound
 
 # Which identities make a channel reachable.
-REACHING = {
+REACHING: dict[str, set[str]] = {
     "email": {IdentityType.email},
     "sms": {IdentityType.phone},
     "phone": {IdentityType.phone},
@@ -41,7 +41,7 @@ def load_contact_state(
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist")
     preferences = current_preferences(session=session, customer_id=customer_id)
-    kinds = {identity.type for identity in customer.identities}
+    kinds = {str(identity.type) for identity in customer.identities}
     traits = customer.traits or {}
     consents = current_consents(session=session, customer_id=customer_id)
     purposes = list(session.scalars(select(Purpose)))
