@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -75,6 +77,8 @@ def test_deleted_record_and_altered_evidence_are_detected(session: Session, anna
     assert found is not None and found.record_id == second.id
 
 
+# The CLI opens its own engine per command and leaves pooled connections to the collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_cli_verify_exits_1_naming_the_record(session: Session, anna: int, settings,
                                               monkeypatch) -> None:
     from tillit.cli.main import app
@@ -92,6 +96,8 @@ def test_cli_verify_exits_1_naming_the_record(session: Session, anna: int, setti
     assert f"record {altered.id}" in broken.output
 
 
+# The CLI opens its own engine per command and leaves pooled connections to the collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_receipt_verifies_and_fails_when_altered(session: Session, anna: int, tmp_path,
                                                  settings, monkeypatch) -> None:
     from tillit.cli.main import app
