@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
