@@ -76,8 +76,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), base_url="https://tillit.example.com") as client:
+    app = create_app(settings)
+    with TestClient(app, base_url="https://tillit.example.com") as client:
         yield client
+    app.state.engine.dispose()
 
 
 def make_customer(session: Session, *, name: str, email: str, phone: str | None = None,
