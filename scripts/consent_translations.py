@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a translation table reads best one message per line)
 """Append the consent area's customer-facing translations to the Babel catalogs (idempotent).
 
 Run once after changing TEXTS: ``python scripts/consent_translations.py``.
