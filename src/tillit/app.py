@@ -11,9 +11,11 @@ from tillit import __version__
 from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
 from tillit.web import problems
+from tillit.web.api import consent as consent_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import health
 from tillit.web.pages import auth as auth_pages
+from tillit.web.pages import consent_staff, preference_centre, unsubscribe
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import errors as error_pages
 from tillit.web.security import SecurityHeadersMiddleware
@@ -41,8 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
+    app.include_router(consent_api.router, prefix=API_PREFIX)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
     app.include_router(error_pages.router)
+    for router in (preference_centre.router, unsubscribe.router, consent_staff.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tillit import __version__
-from tillit.cli import admin, imports
+from tillit.cli import admin, consent, imports
 from tillit.cli.context import console, context
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(imports.import_app, name="import")
+app.add_typer(consent.consent_app, name="consent")
+app.add_typer(consent.links_app, name="links")
 
 
 def _version(value: bool) -> None:

@@ -2,9 +2,10 @@
 
 CUSTOMERS_READ = "customers:read"
 CUSTOMERS_WRITE = "customers:write"
+CONSENT_READ, CONSENT_WRITE = "consent:read", "consent:write"
 ADMIN = "admin"
 
-ALL_SCOPES = (CUSTOMERS_READ, CUSTOMERS_WRITE, ADMIN)
+ALL_SCOPES = (CUSTOMERS_READ, CUSTOMERS_WRITE, CONSENT_READ, CONSENT_WRITE, ADMIN)
 
 
 def allows(granted: list[str], needed: str) -> bool:

@@ -1,6 +1,7 @@
 """Every area's models, imported so the metadata (and Alembic's autogenerate) sees them all."""
 
 from tillit.audit.models import AuditEntry
+from tillit.consent import models as consent_models  # noqa: F401  (registers the tables)
 from tillit.customers.models import Customer, Identity
 from tillit.staff.models import ApiToken, StaffSession, StaffUser
 from tillit.storage.base import Base

@@ -1,0 +1,88 @@
+"""One-click unsubscribe (RFC 8058): opaque tokens naming a customer and a list.
+
+A list ("scope") is ``topic:<key>`` (stop that topic) or ``purpose:<key>`` (withdraw that
+consent, e.g. ``purpose:marketing``). The token is ``<row id>.<MAC>``: it reveals neither the
+customer nor the list, is the same every time (senders can put it in every message), and
+needs no login, cookie or expiry, as RFC 8058 requires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tillit.audit.service import Actor
+from tillit.consent.evidence import Evidence
+from tillit.consent.ledger import current_consents, record_consent
+from tillit.consent.models import Decision, Method, Topic, UnsubscribeList
+from tillit.consent.notices import get_purpose
+from tillit.consent.preferences import current_preferences, update_preferences
+from tillit.errors import FieldError, InvalidInput, NotFound
+
+
+def _mac(secret_key: str, list_id: int) -> str:
+    return hmac.new(secret_key.encode(), f"unsubscribe:{list_id}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def unsubscribe_token(*, session: Session, customer_id: int, scope: str, secret_key: str) -> str:
+    _check_scope(session, scope)
+    entry = session.scalar(select(UnsubscribeList).where(
+        UnsubscribeList.customer_id == customer_id, UnsubscribeList.scope == scope))
+    if entry is None:
+        entry = UnsubscribeList(customer_id=customer_id, scope=scope)
+        session.add(entry)
+        session.flush()
+    return f"{entry.id}.{_mac(secret_key, entry.id)}"
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/u/{token}"
+
+
+def resolve_unsubscribe(*, session: Session, token: str, secret_key: str) -> UnsubscribeList:
+    list_id, _, mac = token.partition(".")
+    if not list_id.isdigit() or not hmac.compare_digest(mac, _mac(secret_key, int(list_id))):
+        raise NotFound("this unsubscribe link is not valid")
+    entry = session.get(UnsubscribeList, int(list_id))
+    if entry is None:
+        raise NotFound("this unsubscribe link is not valid")
+    return entry
+
+
+def apply_unsubscribe(
+    *, session: Session, entry: UnsubscribeList, evidence: Evidence, actor: Actor
+) -> bool:
+    """Carry out the unsubscribe. Returns False when it was already in effect (idempotent)."""
+    kind, _, key = entry.scope.partition(":")
+    if kind == "topic":
+        preferences = current_preferences(session=session, customer_id=entry.customer_id)
+        subscribed = preferences.topics
+        if subscribed is None:
+            subscribed = list(session.scalars(select(Topic.key).where(Topic.active.is_(True))))
+        if key not in subscribed:
+            return False
+        remaining = [topic for topic in subscribed if topic != key]
+        update_preferences(session=session, customer_id=entry.customer_id,
+                           changes={"topics": remaining}, method=Method.unsubscribe, actor=actor)
+        return True
+    latest = current_consents(session=session, customer_id=entry.customer_id).get(key)
+    if latest is not None and latest.decision in (Decision.withdrawn, Decision.objected):
+        return False
+    record_consent(session=session, customer_id=entry.customer_id, purpose_key=key,
+                   decision=Decision.withdrawn, method=Method.unsubscribe, actor=actor,
+                   channel="email", evidence=evidence)
+    return True
+
+
+def _check_scope(session: Session, scope: str) -> None:
+    kind, _, key = scope.partition(":")
+    if kind == "purpose":
+        get_purpose(session=session, key=key)
+        return
+    if kind == "topic" and session.scalar(select(Topic.id).where(Topic.key == key)) is not None:
+        return
+    raise InvalidInput(FieldError("scope", "use topic:<key> or purpose:<key> from the catalogue"))

@@ -1,0 +1,70 @@
+"""Staff pages for consent: purposes, notices and topics; rates; histories; data requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from tillit.config import LANGUAGES
+from tillit.consent import data_requests, ledger, notices, preferences, rates
+from tillit.consent.decision_log import decisions_since
+from tillit.customers.service import get_customer
+from tillit.web.deps import SessionDep
+from tillit.web.pages.preference_centre import FormDep
+from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+@router.get("/consent", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+    purposes = notices.list_purposes(session=session, active_only=False)
+    charts = {}
+    for purpose in purposes:
+        series = rates.weekly_grant_rates(session=session, purpose_key=purpose.key)
+        charts[purpose.key] = (Markup(rates.svg_line_chart(  # noqa: S704 (built from numbers)
+            series, title=f"Weekly grant rate, {purpose.key}")), series)
+    versions = {p.key: notices.notice_versions(session=session, purpose=p) for p in purposes}
+    return render(request, "consent/staff_overview.html", nav="consent", purposes=purposes,
+                  versions=versions, charts=charts, topics=notices.list_topics(session=session),
+                  languages=LANGUAGES)
+
+
+@router.post("/consent/purposes/{key}/notices")
+def new_notice_version(key: str, session: SessionDep, actor: FormActorDep,
+                       form: FormDep) -> Response:
+    texts = {language: notices.NoticeText(
+        str(form.get(f"{language}_title", "")), str(form.get(f"{language}_what_we_do", "")),
+        str(form.get(f"{language}_what_you_get", ""))) for language in LANGUAGES}
+    notices.add_notice_version(session=session, purpose_key=key, texts=texts, actor=actor)
+    session.commit()
+    return RedirectResponse("/staff/consent", status_code=303)
+
+
+@router.get("/consent/customers/{customer_id}", response_class=HTMLResponse)
+def customer_history(customer_id: int, request: Request, session: SessionDep,
+                     _user: StaffDep) -> HTMLResponse:
+    customer = get_customer(session=session, customer_id=customer_id)
+    return render(
+        request, "consent/staff_customer.html", nav="customers", customer=customer,
+        records=ledger.history(session=session, customer_id=customer_id),
+        broken=ledger.verify_chain(session=session, customer_id=customer_id),
+        versions=preferences.preference_history(session=session, customer_id=customer_id),
+        decisions=decisions_since(session=session, customer_id=customer_id),
+    )
+
+
+@router.get("/data-requests", response_class=HTMLResponse)
+def request_queue(request: Request, session: SessionDep, _user: StaffDep,
+                  all: bool = False) -> HTMLResponse:
+    return render(request, "consent/staff_requests.html", nav="data-requests",
+                  requests=data_requests.request_queue(session=session, include_done=all))
+
+
+@router.post("/data-requests/{request_id}/done")
+def request_done(request_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+    data_requests.complete_request(session=session, request_id=request_id, actor=actor)
+    session.commit()
+    return RedirectResponse("/staff/data-requests", status_code=303)

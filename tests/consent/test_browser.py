@@ -1,0 +1,95 @@
+"""The preference centre in real Chromium against the real server (`tillit serve`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tillit.consent.ledger import current_consents
+from tillit.consent.links import create_link
+from tillit.consent.preferences import current_preferences
+from tillit.storage import make_engine, make_session_factory, upgrade
+
+from .conftest import ACTOR, SECRET, make_customer
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    url = f"sqlite:///{tmp_path / 'tillit.db'}"
+    upgrade(make_engine(url))
+    port = _free_port()
+    env = {**os.environ, "TILLIT_DATABASE_URL": url, "TILLIT_DATA_DIR": str(tmp_path),
+           "TILLIT_SECRET_KEY": SECRET, "TILLIT_BASE_URL": f"http://127.0.0.1:{port}"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("tillit")), "serve", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz").status_code < 500:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("locale", "withdraw", "save"), [
+    ("da", "Træk tilbage", "Gem mine valg"), ("nl", "Intrekken", "Mijn keuzes opslaan")])
+def test_withdraw_and_set_email_cap_with_quiet_hours(server, locale, withdraw, save) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, url = server
+    sessions = make_session_factory(make_engine(url))
+    with sessions() as session:
+        customer_id = make_customer(session, name="Karen Eksempel", email=f"k.{locale}@example.com",
+                                    locale=locale)
+        from tillit.consent.ledger import record_consent
+        from tillit.consent.models import Decision, Method
+        record_consent(session=session, customer_id=customer_id, purpose_key="marketing",
+                       decision=Decision.granted, method=Method.form, actor=ACTOR)
+        token = create_link(session=session, customer_id=customer_id, secret_key=SECRET,
+                            actor=ACTOR).token
+        session.commit()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=["--no-sandbox", "--headless"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone screen
+        page.goto(f"{base}/p/{token}")
+        assert page.locator("html").get_attribute("lang") == locale
+        page.locator("#withdraw-marketing").click()
+        assert page.locator("#grant-marketing").is_visible()
+        page.fill("#cap_email_count", "1")
+        page.select_option("#cap_email_period", "week")
+        page.fill("#quiet_start", "21:00")
+        page.fill("#quiet_end", "08:00")
+        page.get_by_role("button", name=save).click()
+        page.wait_for_url("**saved=1**")
+        assert withdraw  # the label the Withdraw button had before the click
+        browser.close()
+    with sessions() as session:
+        marketing = current_consents(session=session, customer_id=customer_id)["marketing"]
+        assert (marketing.decision, marketing.method) == ("withdrawn", "preference_centre")
+        prefs = current_preferences(session=session, customer_id=customer_id)
+        assert prefs.caps["email"].count == 1 and prefs.caps["email"].period == "week"
+        assert prefs.quiet_hours is not None
+        assert (prefs.quiet_hours.start.hour, prefs.quiet_hours.end.hour) == (21, 8)
