@@ -13,6 +13,7 @@ from tillit.storage import make_engine, make_session_factory
 from tillit.web import problems
 from tillit.web.api import customers as customers_api
 from tillit.web.api import health
+from tillit.web.api import tracking as tracking_api
 from tillit.web.pages import auth as auth_pages
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import errors as error_pages
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(tracking_api.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
