@@ -17,6 +17,7 @@ from tillit.web.api import tracking as tracking_api
 from tillit.web.pages import auth as auth_pages
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import errors as error_pages
+from tillit.web.pages import timeline as timeline_pages
 from tillit.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
+    app.include_router(timeline_pages.router)
     app.include_router(error_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
