@@ -4,10 +4,9 @@ TILLIT_TEST_DATABASE_URL is set (its public schema is emptied first)."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-import warnings
 
 import pytest
 from sqlalchemy import Engine, text
@@ -73,6 +72,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def write_key(sessions: SessionFactory) -> str:
     with sessions() as session, session.begin():
-        _, key = create_source(session=session, name="web shop", channel=Channel.web,
-                               actor=Actor.system("test"))
+        _, key = create_source(
+            session=session, name="web shop", channel=Channel.web, actor=Actor.system("test")
+        )
     return key

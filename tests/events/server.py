@@ -19,8 +19,12 @@ def free_port() -> int:
 
 
 def start_server(*, database_url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TILLIT_DATABASE_URL": database_url, "TILLIT_DATA_DIR": str(data_dir),
-           "TILLIT_ENV": "test"}
+    env = {
+        **os.environ,
+        "TILLIT_DATABASE_URL": database_url,
+        "TILLIT_DATA_DIR": str(data_dir),
+        "TILLIT_ENV": "test",
+    }
     tillit = Path(sys.executable).with_name("tillit")
     log_path = data_dir / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor

@@ -21,15 +21,19 @@ from .server import free_port, start_server
 pytestmark = pytest.mark.slow
 
 
-def _load(url: str, key: str, acked: list[str], sent: list[list[str]], stop: threading.Event) -> None:
+def _load(
+    url: str, key: str, acked: list[str], sent: list[list[str]], stop: threading.Event
+) -> None:
     with httpx.Client(auth=(key, ""), timeout=10) as http:
         number = 0
         while not stop.is_set():
             ids = [f"load-{number}-{i}" for i in range(100)]
             number += 1
             sent.append(ids)
-            batch = [{"type": "track", "userId": f"u-{i % 37}", "event": "Load",
-                      "messageId": m} for i, m in enumerate(ids)]
+            batch = [
+                {"type": "track", "userId": f"u-{i % 37}", "event": "Load", "messageId": m}
+                for i, m in enumerate(ids)
+            ]
             try:
                 response = http.post(f"{url}/v1/batch", json={"batch": batch})
             except httpx.HTTPError:
@@ -64,8 +68,9 @@ def test_acknowledged_events_survive_sigkill(
         # The client resends the batch it never heard about and, for good measure, the first.
         with httpx.Client(auth=(write_key, ""), timeout=10) as http:
             for ids in (sent[-1], sent[0]):
-                batch = [{"type": "track", "userId": "u-r", "event": "Load", "messageId": m}
-                         for m in ids]
+                batch = [
+                    {"type": "track", "userId": "u-r", "event": "Load", "messageId": m} for m in ids
+                ]
                 assert http.post(f"{url}/v1/batch", json={"batch": batch}).status_code == 200
     finally:
         server.terminate()

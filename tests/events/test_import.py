@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tillit.customers.service import Defaults
 from tillit.events import importer
 from tillit.events.models import Event, ImportCheckpoint, Source
-from tillit.identity.rules import IdentityRules
+from tillit.identity.rules import load_rules
 from tillit.storage.session import SessionFactory
 
 DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
@@ -17,15 +17,20 @@ DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 def run(sessions: SessionFactory, path: Path) -> importer.FileImportReport:
     with sessions() as session:
         source = session.scalars(select(Source)).one()
-    return importer.import_file(sessions=sessions, path=path, source=source,
-                                rules=IdentityRules(), defaults=DEFAULTS)
+    return importer.import_file(
+        sessions=sessions, path=path, source=source, rules=load_rules(), defaults=DEFAULTS
+    )
 
 
 def test_jsonl_import_rejects_resumes_and_is_idempotent(
     sessions: SessionFactory, write_key: str, tmp_path: Path
 ) -> None:
-    lines = [orjson.dumps({"type": "track", "userId": f"u{n % 7}", "event": "Bought",
-                           "messageId": f"m{n}"}).decode() for n in range(25)]
+    lines = [
+        orjson.dumps(
+            {"type": "track", "userId": f"u{n % 7}", "event": "Bought", "messageId": f"m{n}"}
+        ).decode()
+        for n in range(25)
+    ]
     lines[3] = "{broken"
     lines[10] = orjson.dumps({"type": "track", "userId": "u1"}).decode()
     path = tmp_path / "events.jsonl"
@@ -47,10 +52,14 @@ def test_jsonl_import_rejects_resumes_and_is_idempotent(
     importer.CHUNK_LINES = 5000  # type: ignore[misc]
 
 
-def test_csv_import_builds_nested_fields(sessions: SessionFactory, write_key: str, tmp_path: Path) -> None:
+def test_csv_import_builds_nested_fields(
+    sessions: SessionFactory, write_key: str, tmp_path: Path
+) -> None:
     path = tmp_path / "till.csv"
-    path.write_text("type,userId,event,messageId,properties.sku,timestamp\n"
-                    "track,u9,Bought,c1,TEA-1,2026-02-01T10:00:00Z\n")
+    path.write_text(
+        "type,userId,event,messageId,properties.sku,timestamp\n"
+        "track,u9,Bought,c1,TEA-1,2026-02-01T10:00:00Z\n"
+    )
     assert run(sessions, path).accepted == 1
     with sessions() as session:
         event = session.scalars(select(Event)).one()

@@ -24,13 +24,21 @@ def test_segment_library_events_resolve_to_one_person(
     server = start_server(database_url=database_url, data_dir=tmp_path, port=port)
     errors: list[object] = []
     try:
-        client = Client(write_key, host=f"http://127.0.0.1:{port}", sync_mode=True, gzip=True,
-                        max_retries=1, on_error=lambda error, _batch: errors.append(error))
+        client = Client(
+            write_key,
+            host=f"http://127.0.0.1:{port}",
+            sync_mode=True,
+            gzip=True,
+            max_retries=1,
+            on_error=lambda error, _batch: errors.append(error),
+        )
         client.page(anonymous_id="browser-77", name="Home")
-        client.track(anonymous_id="browser-77", event="Product Viewed",
-                     properties={"sku": "TEA-1"})
-        client.identify(user_id="eva-1", anonymous_id="browser-77",
-                        traits={"email": "eva@example.com", "name": "Eva Example"})
+        client.track(anonymous_id="browser-77", event="Product Viewed", properties={"sku": "TEA-1"})
+        client.identify(
+            user_id="eva-1",
+            anonymous_id="browser-77",
+            traits={"email": "eva@example.com", "name": "Eva Example"},
+        )
         client.track(user_id="eva-1", event="Order Completed", properties={"total": 99})
         client.alias(previous_id="crm-4411", user_id="eva-1")
         client.page(anonymous_id="someone-else", name="Home")
@@ -42,8 +50,10 @@ def test_segment_library_events_resolve_to_one_person(
     with sessions() as session:
         events = session.scalars(select(Event).order_by(Event.id)).all()
         eva = session.scalar(
-            select(Identity.customer_id).where(Identity.type == "email",
-                                               Identity.value == "eva@example.com"))
+            select(Identity.customer_id).where(
+                Identity.type == "email", Identity.value == "eva@example.com"
+            )
+        )
     assert len(events) == 6
     assert [e.customer_id for e in events[:5]] == [eva] * 5
     assert events[5].customer_id is None

@@ -15,7 +15,7 @@ from tillit.events.importer import import_file, write_rejects
 from tillit.events.lake import connect, export_events
 from tillit.events.models import Channel
 from tillit.events.sources import create_source, get_or_create_source, list_sources
-from tillit.identity.rules import IdentityRules
+from tillit.identity.rules import load_rules
 
 from .context import console, context, fail
 from .imports import import_app
@@ -27,15 +27,18 @@ events_app = typer.Typer(help="The event lake.", no_args_is_help=True)
 @sources_app.command("create")
 def sources_create(
     name: Annotated[str, typer.Argument(help="A name staff recognise, e.g. 'web shop'.")],
-    channel: Annotated[Channel, typer.Option(help="Channel of events that name none.")] = Channel.web,
+    channel: Annotated[
+        Channel, typer.Option(help="Channel of events that name none.")
+    ] = Channel.web,
 ) -> None:
     """Create a source and print its write key (shown once)."""
     ctx = context()
     ctx.migrate()
     with ctx.sessions() as session, session.begin():
         try:
-            source, key = create_source(session=session, name=name, channel=channel,
-                                        actor=Actor.system("cli"))
+            source, key = create_source(
+                session=session, name=name, channel=channel, actor=Actor.system("cli")
+            )
         except Conflict as error:
             raise fail(error.detail) from error
     console.print(f"Source {source.id} [bold]{name}[/] ({channel}); write key:")
@@ -56,34 +59,56 @@ def sources_list() -> None:
 
 @import_app.command("events")
 def import_events(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="JSON Lines (one message a line) or CSV.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="JSON Lines (one message a line) or CSV.",
+        ),
+    ],
     source: Annotated[str, typer.Option(help="Source name; made if missing.")] = "import",
     channel: Annotated[Channel, typer.Option(help="Channel for a new source.")] = Channel.web,
-    rejects: Annotated[Path | None, typer.Option(
-        help="Bad lines (line, reason) as JSON Lines. Default: FILE.rejects.jsonl")] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Bad lines (line, reason) as JSON Lines. Default: FILE.rejects.jsonl"),
+    ] = None,
 ) -> None:
     """Import events. Resumes where a stopped run stopped; re-running changes nothing."""
     ctx = context()
     ctx.migrate()
     rejects = rejects or file.with_suffix(".rejects.jsonl")
     with ctx.sessions() as session, session.begin():
-        found = get_or_create_source(session=session, name=source, channel=channel,
-                                     actor=Actor.system("cli"))
+        found = get_or_create_source(
+            session=session, name=source, channel=channel, actor=Actor.system("cli")
+        )
     with file.open("rb") as handle:
         total = sum(1 for _ in handle) - (1 if file.suffix.lower() == ".csv" else 0)
-    progress = Progress(TextColumn("[bold]Importing"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=console)
+    progress = Progress(
+        TextColumn("[bold]Importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
     with progress:
         task = progress.add_task("lines", total=total)
-        report = import_file(sessions=ctx.sessions, path=file, source=found,
-                             rules=IdentityRules(), defaults=ctx.defaults,
-                             progress=lambda n: progress.advance(task, n))
+        report = import_file(
+            sessions=ctx.sessions,
+            path=file,
+            source=found,
+            rules=load_rules(),
+            defaults=ctx.defaults,
+            progress=lambda n: progress.advance(task, n),
+        )
         progress.update(task, completed=total)
     if report.resumed_from:
         console.print(f"resumed after line {report.resumed_from}")
-    console.print(f"accepted {report.accepted}, duplicates {report.duplicates}, "
-                  f"rejected {len(report.rejected)}")
+    console.print(
+        f"accepted {report.accepted}, duplicates {report.duplicates}, "
+        f"rejected {len(report.rejected)}"
+    )
     if report.rejected:
         write_rejects(rejects, report.rejected)
         console.print(f"[yellow]Rejected lines are in {rejects}[/]")
@@ -101,8 +126,9 @@ def events_export(
     ctx.migrate()
     total = 0
     while True:
-        report = export_events(sessions=ctx.sessions, data_dir=ctx.settings.data_dir,
-                               settle_seconds=settle)
+        report = export_events(
+            sessions=ctx.sessions, data_dir=ctx.settings.data_dir, settle_seconds=settle
+        )
         total += report.events
         if not report.events:
             break
@@ -110,7 +136,9 @@ def events_export(
 
 
 @events_app.command("query")
-def events_query(sql: Annotated[str, typer.Argument(help="DuckDB SQL over the view `events`.")]) -> None:
+def events_query(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the view `events`.")],
+) -> None:
     """Query the lake with DuckDB."""
     ctx = context()
     result = connect(ctx.settings.data_dir).execute(sql)

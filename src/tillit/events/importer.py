@@ -64,8 +64,13 @@ def read_lines(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def import_file(
-    *, sessions: SessionFactory, path: Path, source: Source, rules: IdentityRules,
-    defaults: Defaults, progress: Callable[[int], None] | None = None,
+    *,
+    sessions: SessionFactory,
+    path: Path,
+    source: Source,
+    rules: IdentityRules,
+    defaults: Defaults,
+    progress: Callable[[int], None] | None = None,
 ) -> FileImportReport:
     key = file_key(path)
     with sessions() as session:
@@ -91,24 +96,45 @@ def import_file(
 
 
 def _store_chunk(
-    sessions: SessionFactory, key: str, path: Path, source: Source, chunk: list[tuple[int, Any]],
-    rules: IdentityRules, defaults: Defaults, actor: Actor, report: FileImportReport,
+    sessions: SessionFactory,
+    key: str,
+    path: Path,
+    source: Source,
+    chunk: list[tuple[int, Any]],
+    rules: IdentityRules,
+    defaults: Defaults,
+    actor: Actor,
+    report: FileImportReport,
 ) -> None:
     lines = [number for number, _ in chunk]
     items = [item for _, item in chunk]
     received_at = utcnow()
-    messages, rejected = ingest.parse_all(items, type_=None, channel=source.channel,
-                                          received_at=received_at)
+    messages, rejected = ingest.parse_all(
+        items, type_=None, channel=source.channel, received_at=received_at
+    )
     # A line that was not even JSON arrives as its error text; parse_all says "must be an object".
-    reasons = [(lines[r.index], items[r.index] if isinstance(items[r.index], str) else r.reason)
-               for r in rejected]
+    reasons = [
+        (lines[r.index], items[r.index] if isinstance(items[r.index], str) else r.reason)
+        for r in rejected
+    ]
     with sessions() as session, session.begin():
         session.add(source)
-        result = ingest.store(session=session, source=source, messages=messages,
-                              received_at=received_at, rules=rules, defaults=defaults,
-                              actor=actor) if messages else ingest.IngestResult()
+        result = (
+            ingest.store(
+                session=session,
+                source=source,
+                messages=messages,
+                received_at=received_at,
+                rules=rules,
+                defaults=defaults,
+                actor=actor,
+            )
+            if messages
+            else ingest.IngestResult()
+        )
         checkpoint = session.get(ImportCheckpoint, key) or ImportCheckpoint(
-            file_key=key, file_name=str(path)[:500], accepted=0, rejected=0)
+            file_key=key, file_name=str(path)[:500], accepted=0, rejected=0
+        )
         checkpoint.last_line = lines[-1]
         checkpoint.accepted += len(result.accepted)
         checkpoint.rejected += len(reasons)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,17 +42,31 @@ class IngestResult:
 
 
 def parse_all(
-    items: Sequence[object], *, type_: str | None, channel: Channel, received_at: datetime,
-    sent_at: datetime | None = None, sizes: Sequence[int] | None = None,
+    items: Sequence[object],
+    *,
+    type_: str | None,
+    channel: Channel,
+    received_at: datetime,
+    sent_at: datetime | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> tuple[list[tuple[int, Message]], list[Rejection]]:
     messages: list[tuple[int, Message]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(items):
         try:
-            messages.append((index, parse_message(
-                raw, type_=type_, default_channel=channel, received_at=received_at,
-                batch_sent_at=sent_at, size=sizes[index] if sizes else None,
-            )))
+            messages.append(
+                (
+                    index,
+                    parse_message(
+                        raw,
+                        type_=type_,
+                        default_channel=channel,
+                        received_at=received_at,
+                        batch_sent_at=sent_at,
+                        size=sizes[index] if sizes else None,
+                    ),
+                )
+            )
         except InvalidMessage as error:
             given = raw.get("messageId") if isinstance(raw, dict) else None
             rejected.append(Rejection(index, given if isinstance(given, str) else None, str(error)))
@@ -60,13 +74,24 @@ def parse_all(
 
 
 def store(
-    *, session: Session, source: Source, messages: list[tuple[int, Message]],
-    received_at: datetime, rules: IdentityRules, defaults: Defaults, actor: Actor,
+    *,
+    session: Session,
+    source: Source,
+    messages: list[tuple[int, Message]],
+    received_at: datetime,
+    rules: IdentityRules,
+    defaults: Defaults,
+    actor: Actor,
 ) -> IngestResult:
     result = IngestResult()
     fresh = _without_resends(session, source.id, messages, result)
-    resolver = Resolver(session=session, rules=rules, defaults=defaults, actor=actor,
-                        source_name=f"source:{source.name}")
+    resolver = Resolver(
+        session=session,
+        rules=rules,
+        defaults=defaults,
+        actor=actor,
+        source_name=f"source:{source.name}",
+    )
     links = [link_for(m, rules=rules, default_country=defaults.country) for m in fresh]
     keys = {key for link in links if link for key in link.keys}
     keys |= {("user_id", m.user_id) for m in fresh if m.user_id}
@@ -80,7 +105,7 @@ def store(
             applied.add(tuple(link.keys))
     rows = [_row(m, source.id, received_at, resolver.attribute(m)) for m in fresh]
     for start in range(0, len(rows), CHUNK):
-        session.execute(_insert(session), rows[start:start + CHUNK])
+        session.execute(_insert(session), rows[start : start + CHUNK])
     result.accepted = [m.message_id for m in fresh]
     result.merges = resolver.merges
     return result
@@ -92,11 +117,13 @@ def _without_resends(
     seen: set[str] = set()
     ids = list({m.message_id for _, m in messages})
     for start in range(0, len(ids), CHUNK):
-        seen.update(session.scalars(
-            select(Event.message_id).where(
-                Event.source_id == source_id, Event.message_id.in_(ids[start:start + CHUNK])
+        seen.update(
+            session.scalars(
+                select(Event.message_id).where(
+                    Event.source_id == source_id, Event.message_id.in_(ids[start : start + CHUNK])
+                )
             )
-        ))
+        )
     fresh = []
     for _, message in messages:
         if message.message_id in seen:
@@ -114,11 +141,19 @@ def _insert(session: Session) -> Any:
     return sqlite.insert(Event).on_conflict_do_nothing()
 
 
-def _row(message: Message, source_id: int, received_at: datetime, customer_id: int | None) -> dict[str, Any]:
+def _row(
+    message: Message, source_id: int, received_at: datetime, customer_id: int | None
+) -> dict[str, Any]:
     return {
-        "source_id": source_id, "message_id": message.message_id, "type": str(message.type),
-        "name": message.name, "channel": str(message.channel),
-        "anonymous_id": message.anonymous_id, "user_id": message.user_id,
-        "customer_id": customer_id, "timestamp": message.timestamp, "received_at": received_at,
+        "source_id": source_id,
+        "message_id": message.message_id,
+        "type": str(message.type),
+        "name": message.name,
+        "channel": str(message.channel),
+        "anonymous_id": message.anonymous_id,
+        "user_id": message.user_id,
+        "customer_id": customer_id,
+        "timestamp": message.timestamp,
+        "received_at": received_at,
         "payload": message.raw,
     }

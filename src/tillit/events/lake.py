@@ -9,6 +9,7 @@ repeated: it rewrites the same files (with the same or more rows), never a secon
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,13 +26,22 @@ from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
 
 STREAM = "events"
-SCHEMA = pa.schema([
-    ("id", pa.int64()), ("source_id", pa.int64()), ("message_id", pa.string()),
-    ("type", pa.string()), ("name", pa.string()), ("channel", pa.string()),
-    ("anonymous_id", pa.string()), ("user_id", pa.string()), ("customer_id", pa.int64()),
-    ("timestamp", pa.timestamp("us", tz="UTC")), ("received_at", pa.timestamp("us", tz="UTC")),
-    ("payload", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("source_id", pa.int64()),
+        ("message_id", pa.string()),
+        ("type", pa.string()),
+        ("name", pa.string()),
+        ("channel", pa.string()),
+        ("anonymous_id", pa.string()),
+        ("user_id", pa.string()),
+        ("customer_id", pa.int64()),
+        ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("payload", pa.string()),
+    ]
+)
 COLUMNS = [c for c in SCHEMA.names if c != "payload"]
 
 
@@ -54,9 +64,7 @@ def export_events(
     with sessions() as session:
         mark = session.get(LakeWatermark, STREAM)
         start = mark.last_event_id if mark else 0
-        query = select(*[getattr(Event, c) for c in COLUMNS], Event.payload).where(
-            Event.id > start
-        )
+        query = select(*[getattr(Event, c) for c in COLUMNS], Event.payload).where(Event.id > start)
         if settle_seconds:
             query = query.where(Event.received_at < utcnow() - timedelta(seconds=settle_seconds))
         rows = session.execute(query.order_by(Event.id).limit(batch)).all()
@@ -71,7 +79,7 @@ def export_events(
     return ExportReport(len(rows), files, last)
 
 
-def _write_days(rows: list[Any], root: Path, *, first_id: int) -> list[Path]:
+def _write_days(rows: Sequence[Any], root: Path, *, first_id: int) -> list[Path]:
     by_day: dict[str, list[Any]] = {}
     for row in rows:
         by_day.setdefault(row[9].date().isoformat(), []).append(row)
@@ -94,14 +102,17 @@ def _write_days(rows: list[Any], root: Path, *, first_id: int) -> list[Path]:
 def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a view ``events`` over the lake (parquet is built in)."""
     connection = duckdb.connect()
-    pattern = str(lake_root(data_dir) / "*" / "*.parquet")
+    # DDL takes no parameters; the path is the installation's own data_dir, quotes doubled.
+    pattern = str(lake_root(data_dir) / "*" / "*.parquet").replace("'", "''")
     if any(lake_root(data_dir).glob("*/*.parquet")):
         connection.execute(
-            f"CREATE VIEW events AS SELECT * FROM read_parquet('{pattern}', hive_partitioning=true)"
+            f"CREATE VIEW events AS SELECT * FROM read_parquet('{pattern}', hive_partitioning=true)"  # noqa: S608
         )
     else:
         columns = ", ".join(f"NULL::{_duck_type(f.type)} AS {f.name}" for f in SCHEMA)
-        connection.execute(f"CREATE VIEW events AS SELECT {columns}, NULL::DATE AS date WHERE false")
+        connection.execute(
+            f"CREATE VIEW events AS SELECT {columns}, NULL::DATE AS date WHERE false"
+        )
     return connection
 
 

@@ -60,9 +60,7 @@ class Event(Base):
     channel: Mapped[Channel] = mapped_column(String(16))
     anonymous_id: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[str | None] = mapped_column(String(200))
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime)  # clock-skew corrected
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)

@@ -29,8 +29,14 @@ def create_source(
     source = Source(name=name, channel=Channel(channel), write_key_hash=hash_write_key(key))
     session.add(source)
     session.flush()
-    record(session=session, actor=actor, action="source.create", entity_type="source",
-           entity_id=source.id, after={"name": name, "channel": str(channel)})
+    record(
+        session=session,
+        actor=actor,
+        action="source.create",
+        entity_type="source",
+        entity_id=source.id,
+        after={"name": name, "channel": str(channel)},
+    )
     return source, key
 
 

@@ -134,7 +134,7 @@ def parse_message(
     if size > MAX_EVENT_BYTES:
         raise InvalidMessage(f"is {size} bytes; at most {MAX_EVENT_BYTES} bytes per event")
     kind = type_ or raw.get("type")
-    if kind not in EventType.__members__:
+    if not isinstance(kind, str) or kind not in EventType.__members__:
         raise InvalidMessage(f"type must be one of {', '.join(EventType)}")
     event_type = EventType(kind)
     user_id = _identifier(raw, "userId")
@@ -149,7 +149,9 @@ def parse_message(
             raise InvalidMessage(f"{field} must be an object")
     name = raw.get("event") if event_type is EventType.track else raw.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > MAX_ID_LENGTH):
-        raise InvalidMessage(f"event or name must be a string of at most {MAX_ID_LENGTH} characters")
+        raise InvalidMessage(
+            f"event or name must be a string of at most {MAX_ID_LENGTH} characters"
+        )
     return Message(
         message_id=message_id_for(raw),
         type=event_type,

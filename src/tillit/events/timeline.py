@@ -26,19 +26,24 @@ class TimelinePage:
 
 
 def timeline(
-    *, session: Session, customer_id: int, channel: Channel | None = None,
-    cursor: str | None = None, limit: int = 50,
+    *,
+    session: Session,
+    customer_id: int,
+    channel: Channel | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> TimelinePage:
     query = select(Event).where(Event.customer_id == customer_id)
     if channel:
         query = query.where(Event.channel == channel)
     if cursor:
         at, event_id = _decode(cursor)
-        query = query.where(or_(Event.timestamp < at,
-                                and_(Event.timestamp == at, Event.id < event_id)))
-    rows = list(session.scalars(
-        query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit + 1)
-    ))
+        query = query.where(
+            or_(Event.timestamp < at, and_(Event.timestamp == at, Event.id < event_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit + 1))
+    )
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
     merges = merges_for(session=session, customer_id=customer_id) if cursor is None else []
     return TimelinePage(rows[:limit], merges, next_cursor, {})

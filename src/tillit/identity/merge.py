@@ -22,7 +22,12 @@ from tillit.storage.base import utcnow
 
 
 def merge_profiles(
-    *, session: Session, from_id: int, into_id: int, reason: str, actor: Actor,
+    *,
+    session: Session,
+    from_id: int,
+    into_id: int,
+    reason: str,
+    actor: Actor,
     message_id: str | None = None,
 ) -> Merge:
     if from_id == into_id:
@@ -31,14 +36,21 @@ def merge_profiles(
     if source is None or target is None:
         raise NotFound(f"customer {from_id if source is None else into_id} does not exist")
     moved = [
-        [str(t), v] for t, v in session.execute(
+        [str(t), v]
+        for t, v in session.execute(
             select(Identity.type, Identity.value).where(Identity.customer_id == from_id)
         )
     ]
-    added_traits = {k: v for k, v in (source.traits or {}).items() if k not in (target.traits or {})}
+    added_traits = {
+        k: v for k, v in (source.traits or {}).items() if k not in (target.traits or {})
+    }
     entry = Merge(
-        from_customer_id=from_id, into_customer_id=into_id, reason=reason[:200],
-        message_id=message_id, by=actor.label, moved_identities=moved,
+        from_customer_id=from_id,
+        into_customer_id=into_id,
+        reason=reason[:200],
+        message_id=message_id,
+        by=actor.label,
+        moved_identities=moved,
         from_snapshot={"profile": snapshot(source), "added_traits": sorted(added_traits)},
     )
     session.add(entry)
@@ -52,7 +64,10 @@ def merge_profiles(
         target.name = source.name
     session.flush()
     record(
-        session=session, actor=actor, action="customer.merge", entity_type="customer",
+        session=session,
+        actor=actor,
+        action="customer.merge",
+        entity_type="customer",
         entity_id=into_id,
         after={"merge_id": entry.id, "from": from_id, "reason": reason, "identities": moved},
     )
@@ -68,9 +83,11 @@ def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:
     keys = [(t, v) for t, v in entry.moved_identities]
     holders: set[int] = {entry.into_customer_id}
     if keys:
-        holders |= set(session.scalars(
-            select(Identity.customer_id).where(tuple_(Identity.type, Identity.value).in_(keys))
-        ))
+        holders |= set(
+            session.scalars(
+                select(Identity.customer_id).where(tuple_(Identity.type, Identity.value).in_(keys))
+            )
+        )
         session.execute(
             update(Identity)
             .where(tuple_(Identity.type, Identity.value).in_(keys))
@@ -82,7 +99,10 @@ def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:
     entry.undone_by = actor.label
     session.flush()
     record(
-        session=session, actor=actor, action="customer.unmerge", entity_type="customer",
+        session=session,
+        actor=actor,
+        action="customer.unmerge",
+        entity_type="customer",
         entity_id=entry.into_customer_id,
         after={"merge_id": entry.id, "restored": entry.from_customer_id},
     )
@@ -117,8 +137,12 @@ def _restore_traits(session: Session, entry: Merge) -> None:
 
 
 def merges_for(*, session: Session, customer_id: int) -> list[Merge]:
-    return list(session.scalars(
-        select(Merge)
-        .where(or_(Merge.from_customer_id == customer_id, Merge.into_customer_id == customer_id))
-        .order_by(Merge.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Merge)
+            .where(
+                or_(Merge.from_customer_id == customer_id, Merge.into_customer_id == customer_id)
+            )
+            .order_by(Merge.id.desc())
+        )
+    )

@@ -71,8 +71,11 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     if len(keys) < 1:
         return None
     return Link(
-        keys=sorted(keys, key=lambda k: rules.rank(k[0])), reason=f"{message.type}",
-        message_id=message.message_id, explicit=message.type is EventType.alias, traits=traits,
+        keys=sorted(keys, key=lambda k: rules.rank(k[0])),
+        reason=f"{message.type}",
+        message_id=message.message_id,
+        explicit=message.type is EventType.alias,
+        traits=traits,
     )
 
 
@@ -80,7 +83,12 @@ class Resolver:
     """Applies links for one transaction, caching who owns which identifier."""
 
     def __init__(
-        self, *, session: Session, rules: IdentityRules, defaults: Defaults, actor: Actor,
+        self,
+        *,
+        session: Session,
+        rules: IdentityRules,
+        defaults: Defaults,
+        actor: Actor,
         source_name: str,
     ) -> None:
         self.session, self.rules, self.defaults, self.actor = session, rules, defaults, actor
@@ -91,10 +99,11 @@ class Resolver:
     def prefetch(self, keys: Iterable[Key]) -> None:
         wanted = list({k for k in keys if k not in self.owners})
         for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start:start + PREFETCH_CHUNK]
+            chunk = wanted[start : start + PREFETCH_CHUNK]
             rows = self.session.execute(
-                select(Identity.type, Identity.value, Identity.customer_id)
-                .where(tuple_(Identity.type, Identity.value).in_(chunk))
+                select(Identity.type, Identity.value, Identity.customer_id).where(
+                    tuple_(Identity.type, Identity.value).in_(chunk)
+                )
             )
             self.owners.update({(str(t), v): c for t, v, c in rows})
 
@@ -106,7 +115,10 @@ class Resolver:
         for other in sorted(owned - {into}):
             if link.explicit or self._within_limits(other, into):
                 merge_profiles(
-                    session=self.session, from_id=other, into_id=into, actor=self.actor,
+                    session=self.session,
+                    from_id=other,
+                    into_id=into,
+                    actor=self.actor,
                     reason=f"{link.reason}: shares "
                     + ", ".join(t for t, _ in link.keys if self.owners.get((t, _)) == other),
                     message_id=link.message_id,
@@ -131,8 +143,10 @@ class Resolver:
 
     def _create(self, keys: list[Key], link: Link) -> int:
         customer = Customer(
-            name=_name(link.traits), locale=self.defaults.language,
-            time_zone=self.defaults.time_zone, traits=_plain_traits(link.traits),
+            name=_name(link.traits),
+            locale=self.defaults.language,
+            time_zone=self.defaults.time_zone,
+            traits=_plain_traits(link.traits),
         )
         self.session.add(customer)
         self.session.flush()
@@ -150,9 +164,9 @@ class Resolver:
                 rejected.append((kind, value))
                 continue
             counts[(customer_id, kind)] = have + 1
-            self.session.add(Identity(
-                customer_id=customer_id, type=kind, value=value, source=self.source_name
-            ))
+            self.session.add(
+                Identity(customer_id=customer_id, type=kind, value=value, source=self.source_name)
+            )
             self.owners[(kind, value)] = customer_id
         added = [k for k in keys if k not in rejected]
         if added:
@@ -171,7 +185,8 @@ class Resolver:
             conditions.append(and_(Event.anonymous_id.in_(anonymous), Event.user_id.is_(None)))
         if conditions:
             self.session.execute(
-                update(Event).where(Event.customer_id.is_(None), or_(*conditions))
+                update(Event)
+                .where(Event.customer_id.is_(None), or_(*conditions))
                 .values(customer_id=customer_id)
             )
 

@@ -15,12 +15,33 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tillit.customers.models import IdentityType
 
 DEFAULT_PRIORITY = [
-    "user_id", "email", "phone", "loyalty_card", "social_handle", "device_id", "anonymous_id",
+    "user_id",
+    "email",
+    "phone",
+    "loyalty_card",
+    "social_handle",
+    "device_id",
+    "anonymous_id",
 ]
 # Values trackers and forms send when they have nothing: one of them would merge everybody.
 DEFAULT_BLOCKED_VALUES = [
-    "null", "none", "nil", "undefined", "anonymous", "unknown", "guest", "0", "-1", "n/a", "na",
-    "test", "[object object]", "nan", "false", "true", "00000000-0000-0000-0000-000000000000",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "anonymous",
+    "unknown",
+    "guest",
+    "0",
+    "-1",
+    "n/a",
+    "na",
+    "test",
+    "[object object]",
+    "nan",
+    "false",
+    "true",
+    "00000000-0000-0000-0000-000000000000",
 ]
 DEFAULT_BLOCKED_PATTERNS = [
     r"^(test|none|null|noreply|no-reply|donotreply|nobody|noemail|no-email|email|example)@",
@@ -79,3 +100,7 @@ LINKABLE_TRAITS = {
     "device_id": IdentityType.device_id,
     "social_handle": IdentityType.social_handle,
 }
+
+
+def load_rules(**overrides: object) -> IdentityRules:
+    return IdentityRules(**overrides)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from tillit.events import ingest
 from tillit.events.models import EventType
 from tillit.events.sources import source_for_key
 from tillit.events.spec import MAX_BATCH_BYTES, MAX_EVENT_BYTES, InvalidMessage, parse_time
-from tillit.identity.rules import IdentityRules
+from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
 from tillit.web.deps import get_defaults
 from tillit.web.problems import problem
@@ -35,8 +35,8 @@ router = APIRouter(prefix="/v1", tags=["tracking"])
 def _rules(request: Request) -> IdentityRules:
     rules = getattr(request.app.state, "identity_rules", None)
     if rules is None:
-        rules = request.app.state.identity_rules = IdentityRules()
-    return rules  # type: ignore[no-any-return]
+        rules = request.app.state.identity_rules = load_rules()
+    return rules
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -61,20 +61,40 @@ async def _receive(request: Request, kind: str | None) -> Response:
         try:  # Segment's libraries may gzip; the limits apply to what is inside
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error):
-            return problem(request, status=400, title="Bad request", slug="bad-request",
-                           detail="the body is not valid gzip")
+            return problem(
+                request,
+                status=400,
+                title="Bad request",
+                slug="bad-request",
+                detail="the body is not valid gzip",
+            )
     limit = MAX_BATCH_BYTES if kind is None else MAX_EVENT_BYTES
     if len(raw) > limit:
-        return problem(request, status=413, title="Content too large", slug="content-too-large",
-                       detail=f"the body is {len(raw)} bytes; at most {limit} bytes")
+        return problem(
+            request,
+            status=413,
+            title="Content too large",
+            slug="content-too-large",
+            detail=f"the body is {len(raw)} bytes; at most {limit} bytes",
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        return problem(request, status=400, title="Bad request", slug="bad-request",
-                       detail=f"the body is not JSON: {error}")
+        return problem(
+            request,
+            status=400,
+            title="Bad request",
+            slug="bad-request",
+            detail=f"the body is not JSON: {error}",
+        )
     if not isinstance(body, dict):
-        return problem(request, status=400, title="Bad request", slug="bad-request",
-                       detail="the body must be a JSON object")
+        return problem(
+            request,
+            status=400,
+            title="Bad request",
+            slug="bad-request",
+            detail="the body must be a JSON object",
+        )
     key = _write_key(request, body)
     items = body.get("batch") if kind is None else [body]
     if not isinstance(items, list):
@@ -88,7 +108,11 @@ async def _receive(request: Request, kind: str | None) -> Response:
 
 
 def _store(
-    request: Request, key: str, kind: str | None, items: list[Any], received_at: datetime,
+    request: Request,
+    key: str,
+    kind: str | None,
+    items: list[Any],
+    received_at: datetime,
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
     with request.app.state.sessions() as session:
@@ -99,8 +123,12 @@ def _store(
         result = ingest.IngestResult(rejected=rejected)
         if messages:
             stored = ingest.store(
-                session=session, source=source, messages=messages, received_at=received_at,
-                rules=_rules(request), defaults=get_defaults(request.app.state.settings),
+                session=session,
+                source=source,
+                messages=messages,
+                received_at=received_at,
+                rules=_rules(request),
+                defaults=get_defaults(request.app.state.settings),
                 actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
             )
             session.commit()
@@ -111,18 +139,32 @@ def _store(
 
 def _answer(request: Request, result: ingest.IngestResult, *, single: bool) -> Response:
     errors = [
-        {"field": f"batch[{r.index}]" if not single else "body", "index": r.index,
-         "messageId": r.message_id, "message": r.reason}
+        {
+            "field": f"batch[{r.index}]" if not single else "body",
+            "index": r.index,
+            "messageId": r.message_id,
+            "message": r.reason,
+        }
         for r in result.rejected
     ]
     if errors and not result.accepted and not result.duplicates:
-        return problem(request, status=400, title="Invalid message", slug="invalid-message",
-                       detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                       errors=errors)
-    return JSONResponse({
-        "success": True, "accepted": len(result.accepted), "duplicates": len(result.duplicates),
-        "rejected": errors, "merges": result.merges,
-    })
+        return problem(
+            request,
+            status=400,
+            title="Invalid message",
+            slug="invalid-message",
+            detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors=errors,
+        )
+    return JSONResponse(
+        {
+            "success": True,
+            "accepted": len(result.accepted),
+            "duplicates": len(result.duplicates),
+            "rejected": errors,
+            "merges": result.merges,
+        }
+    )
 
 
 def _endpoint(kind: str | None) -> Any:
@@ -134,8 +176,9 @@ def _endpoint(kind: str | None) -> Any:
 
 
 for _kind in EventType:
-    router.add_api_route(f"/{_kind}", _endpoint(str(_kind)), methods=["POST"],
-                         summary=f"Segment {_kind} call")
+    router.add_api_route(
+        f"/{_kind}", _endpoint(str(_kind)), methods=["POST"], summary=f"Segment {_kind} call"
+    )
 router.add_api_route("/batch", _endpoint(None), methods=["POST"], summary="Segment batch")
 # analytics.js posts to /v1/import for historical batches; it is the same operation here.
 router.add_api_route("/import", _endpoint(None), methods=["POST"], include_in_schema=False)

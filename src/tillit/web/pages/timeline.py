@@ -19,14 +19,27 @@ PAGE_SIZE = 50
 
 @router.get("/customers/{customer_id}/timeline", response_class=HTMLResponse)
 def customer_timeline(
-    customer_id: int, request: Request, session: SessionDep, _user: StaffDep,
-    channel: Channel | None = None, cursor: str | None = None,
+    customer_id: int,
+    request: Request,
+    session: SessionDep,
+    _user: StaffDep,
+    channel: Channel | None = None,
+    cursor: str | None = None,
 ) -> HTMLResponse:
     customer = service.get_customer(session=session, customer_id=customer_id)
-    page = timeline(session=session, customer_id=customer_id, channel=channel, cursor=cursor,
-                    limit=PAGE_SIZE)
-    return render(request, "events/timeline.html", customer=customer, page=page,
-                  channels=list(Channel), channel=channel, cursor=cursor, nav="customers")
+    page = timeline(
+        session=session, customer_id=customer_id, channel=channel, cursor=cursor, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "events/timeline.html",
+        customer=customer,
+        page=page,
+        channels=list(Channel),
+        channel=channel,
+        cursor=cursor,
+        nav="customers",
+    )
 
 
 @router.post("/merges/{merge_id}/undo")
