@@ -14,10 +14,12 @@ from tillit.web import problems
 from tillit.web.api import consent as consent_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import health
+from tillit.web.api import tracking as tracking_api
 from tillit.web.pages import auth as auth_pages
 from tillit.web.pages import consent_staff, preference_centre, unsubscribe
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import errors as error_pages
+from tillit.web.pages import timeline as timeline_pages
 from tillit.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -42,10 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(tracking_api.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
+    app.include_router(timeline_pages.router)
     app.include_router(error_pages.router)
     for router in (preference_centre.router, unsubscribe.router, consent_staff.router):
         app.include_router(router)

@@ -8,6 +8,7 @@ import typer
 
 from tillit import __version__
 from tillit.cli import admin, consent, imports
+from tillit.cli import events as events_cli
 from tillit.cli.context import console, context
 
 app = typer.Typer(
@@ -22,6 +23,8 @@ app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(imports.import_app, name="import")
 app.add_typer(consent.consent_app, name="consent")
 app.add_typer(consent.links_app, name="links")
+app.add_typer(events_cli.sources_app, name="sources")
+app.add_typer(events_cli.events_app, name="events")
 
 
 def _version(value: bool) -> None:

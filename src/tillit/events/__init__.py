@@ -1,0 +1,1 @@
+"""Omnichannel events: the Segment-compatible tracking model, ingestion, the lake, imports."""

@@ -1,0 +1,100 @@
+"""Sources (who sends events), the events themselves, and bookkeeping for the lake and imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tillit.storage.base import Base, BigId, JsonDoc, UtcDateTime, utcnow
+
+
+class Channel(StrEnum):
+    web = "web"
+    app = "app"
+    store = "store"
+    email = "email"
+    sms = "sms"
+    social = "social"
+    chat = "chat"
+    phone = "phone"
+    post = "post"
+
+
+class EventType(StrEnum):
+    identify = "identify"
+    track = "track"
+    page = "page"
+    screen = "screen"
+    group = "group"
+    alias = "alias"
+
+
+class Source(Base):
+    """A system that sends events: a website tracker, a shop, a store's tills, an e-mail sender."""
+
+    __tablename__ = "event_source"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # SHA-256 of the write key: keys are 32 random bytes, so a fast hash is enough (no guessing).
+    write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[Channel] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Event(Base):
+    """One Segment-style message as received, with the person it was attributed to."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("event_source.id"))
+    message_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[EventType] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200))  # track event, page or screen name
+    channel: Mapped[Channel] = mapped_column(String(16))
+    anonymous_id: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime)  # clock-skew corrected
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+    __table_args__ = (
+        # Retries carry the same messageId: the database, not the code, keeps them single.
+        UniqueConstraint("source_id", "message_id"),
+        # The timeline reads one person's events newest first, optionally for one channel.
+        Index("ix_event_customer_time", "customer_id", "timestamp", "id"),
+        Index("ix_event_customer_channel_time", "customer_id", "channel", "timestamp", "id"),
+        # Stitching finds a visitor's anonymous history when they identify.
+        Index("ix_event_anonymous_id", "anonymous_id"),
+        Index("ix_event_user_id", "user_id"),
+    )
+
+
+class LakeWatermark(Base):
+    """The highest event id already written to the Parquet lake, per export stream."""
+
+    __tablename__ = "lake_watermark"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigId, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImportCheckpoint(Base):
+    """How far a bulk import of one file got, so a stopped import resumes instead of restarting."""
+
+    __tablename__ = "event_import_checkpoint"
+
+    file_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    last_line: Mapped[int] = mapped_column(BigId, default=0)
+    accepted: Mapped[int] = mapped_column(BigId, default=0)
+    rejected: Mapped[int] = mapped_column(BigId, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,164 @@
+"""The Segment HTTP Tracking API message model: validation, messageId and clock-skew correction.
+
+Pure functions, no database: the API, the bulk importer and the tests share them. Field names
+follow https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tillit.events.models import Channel, EventType
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_ID_LENGTH = 200
+# Segment libraries name the runtime in context.channel; map the ones that say where it ran.
+CONTEXT_CHANNELS = {"browser": Channel.web, "mobile": Channel.app, "client": Channel.web}
+REQUIRED = {
+    EventType.track: ("event",),
+    EventType.group: ("groupId",),
+    EventType.alias: ("previousId", "userId"),
+}
+
+
+class InvalidMessage(ValueError):
+    """The message breaks the spec; the text says how (it is shown to the sender)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A valid message, ready to store and to resolve to a person."""
+
+    message_id: str
+    type: EventType
+    name: str | None
+    channel: Channel
+    anonymous_id: str | None
+    user_id: str | None
+    timestamp: datetime
+    raw: dict[str, Any]
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        traits = self.raw.get("traits")
+        if not isinstance(traits, dict):
+            context = self.raw.get("context")
+            traits = context.get("traits") if isinstance(context, dict) else None
+        return traits if isinstance(traits, dict) else {}
+
+
+def parse_time(value: object, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidMessage(f"{field} must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidMessage(f"{field} is not an ISO 8601 date-time: {value!r}") from error
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # Segment treats zone-less times as UTC
+    return parsed.astimezone(UTC)
+
+
+def corrected_time(
+    raw: dict[str, Any], *, received_at: datetime, batch_sent_at: datetime | None
+) -> datetime:
+    """Segment's rule: the device clock may be wrong, but the gap between when it says the event
+    happened and when it says it sent it is right, so timestamp = receivedAt - (sentAt - ts)."""
+    happened = parse_time(raw.get("timestamp"), "timestamp") or parse_time(
+        raw.get("originalTimestamp"), "originalTimestamp"
+    )
+    sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
+    if happened is None:
+        return received_at
+    if sent_at is None:
+        return happened
+    return received_at - (sent_at - happened)
+
+
+def _identifier(raw: dict[str, Any], field: str) -> str | None:
+    value = raw.get(field)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidMessage(f"{field} must be a string")
+    text = str(value).strip()
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidMessage(f"{field} must be at most {MAX_ID_LENGTH} characters")
+    return text or None
+
+
+def message_id_for(raw: dict[str, Any]) -> str:
+    """The sender's messageId, or a hash of the content so that a resend is still recognised."""
+    given = raw.get("messageId")
+    if isinstance(given, str) and given.strip():
+        if len(given) > MAX_ID_LENGTH:
+            raise InvalidMessage(f"messageId must be at most {MAX_ID_LENGTH} characters")
+        return given.strip()
+    digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"tillit-{digest[:40]}"
+
+
+def _channel(raw: dict[str, Any], default: Channel) -> Channel:
+    context = raw.get("context")
+    named = context.get("channel") if isinstance(context, dict) else None
+    if isinstance(named, str):
+        if named in Channel.__members__:
+            return Channel(named)
+        if named in CONTEXT_CHANNELS:
+            return CONTEXT_CHANNELS[named]
+    return default
+
+
+def parse_message(
+    raw: object,
+    *,
+    type_: str | None,
+    default_channel: Channel,
+    received_at: datetime,
+    batch_sent_at: datetime | None = None,
+    size: int | None = None,
+) -> Message:
+    """Check one message; ``type_`` is fixed by the endpoint, or None inside a batch."""
+    if not isinstance(raw, dict):
+        raise InvalidMessage("must be a JSON object")
+    if size is None:
+        size = len(orjson.dumps(raw))
+    if size > MAX_EVENT_BYTES:
+        raise InvalidMessage(f"is {size} bytes; at most {MAX_EVENT_BYTES} bytes per event")
+    kind = type_ or raw.get("type")
+    if not isinstance(kind, str) or kind not in EventType.__members__:
+        raise InvalidMessage(f"type must be one of {', '.join(EventType)}")
+    event_type = EventType(kind)
+    user_id = _identifier(raw, "userId")
+    anonymous_id = _identifier(raw, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise InvalidMessage("needs a userId or an anonymousId")
+    for field in REQUIRED.get(event_type, ()):
+        if _identifier(raw, field) is None:
+            raise InvalidMessage(f"{event_type} needs {field}")
+    for field in ("properties", "traits", "context", "integrations"):
+        if field in raw and not isinstance(raw[field], dict):
+            raise InvalidMessage(f"{field} must be an object")
+    name = raw.get("event") if event_type is EventType.track else raw.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_ID_LENGTH):
+        raise InvalidMessage(
+            f"event or name must be a string of at most {MAX_ID_LENGTH} characters"
+        )
+    return Message(
+        message_id=message_id_for(raw),
+        type=event_type,
+        name=name,
+        channel=_channel(raw, default_channel),
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        timestamp=corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at),
+        raw={**raw, "type": str(event_type)},
+    )

@@ -1,0 +1,1 @@
+"""One profile per person: the deterministic identity graph, merges and unmerges."""

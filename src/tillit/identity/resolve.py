@@ -1,0 +1,231 @@
+"""Deterministic identity resolution for a batch of messages, inside the batch's transaction.
+
+Every message with a userId, and every identify and alias, is a *link*: a set of identifiers
+(user id, anonymous id, normalised e-mail and phone, custom ids) that belong to one person.
+Applying a link either finds the one profile holding them, creates one, or merges the profiles
+that hold them, strongest identifier first, within the per-profile limits. Blocked (junk) values
+never link. Each event is then attributed to its userId's profile, else its anonymousId's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from tillit.audit.service import Actor
+from tillit.customers.models import Customer, Identity, IdentityType
+from tillit.customers.normalise import InvalidIdentity, normalise
+from tillit.customers.service import Defaults
+from tillit.events.models import Event, EventType
+from tillit.events.spec import Message
+from tillit.identity.merge import merge_profiles
+from tillit.identity.rules import LINKABLE_TRAITS, IdentityRules
+
+Key = tuple[str, str]
+PREFETCH_CHUNK = 2000
+
+
+@dataclass
+class Link:
+    keys: list[Key]
+    reason: str
+    message_id: str
+    explicit: bool = False  # alias: the sender says these are one person, limits or not
+    traits: dict[str, Any] = field(default_factory=dict)
+
+
+def link_for(message: Message, *, rules: IdentityRules, default_country: str) -> Link | None:
+    """The identifiers a message ties together, normalised and without blocked values."""
+    keys: list[Key] = []
+
+    def add(kind: IdentityType, value: object) -> None:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            return
+        try:
+            normalised = normalise(kind, str(value), default_country=default_country)
+        except InvalidIdentity:
+            return
+        if not rules.is_blocked(normalised) and (kind, normalised) not in keys:
+            keys.append((str(kind), normalised))
+
+    if message.user_id:
+        add(IdentityType.user_id, message.user_id)
+    if message.type is EventType.alias:
+        add(IdentityType.user_id, message.raw.get("previousId"))
+    if message.anonymous_id:
+        add(IdentityType.anonymous_id, message.anonymous_id)
+    traits = message.traits if message.type is EventType.identify else {}
+    for trait, kind in LINKABLE_TRAITS.items():
+        if trait in traits:
+            add(kind, traits[trait])
+    context = message.raw.get("context")
+    for external in (context or {}).get("externalIds", []) if isinstance(context, dict) else []:
+        if isinstance(external, dict) and external.get("type") in IdentityType.__members__:
+            add(IdentityType(external["type"]), external.get("id"))
+    if message.type not in (EventType.identify, EventType.alias) and not message.user_id:
+        return None  # an anonymous page view links nothing
+    if len(keys) < 1:
+        return None
+    return Link(
+        keys=sorted(keys, key=lambda k: rules.rank(k[0])),
+        reason=f"{message.type}",
+        message_id=message.message_id,
+        explicit=message.type is EventType.alias,
+        traits=traits,
+    )
+
+
+class Resolver:
+    """Applies links for one transaction, caching who owns which identifier."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        rules: IdentityRules,
+        defaults: Defaults,
+        actor: Actor,
+        source_name: str,
+    ) -> None:
+        self.session, self.rules, self.defaults, self.actor = session, rules, defaults, actor
+        self.source_name = source_name
+        self.owners: dict[Key, int] = {}
+        self.merges = 0
+
+    def prefetch(self, keys: Iterable[Key]) -> None:
+        wanted = list({k for k in keys if k not in self.owners})
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[start : start + PREFETCH_CHUNK]
+            rows = self.session.execute(
+                select(Identity.type, Identity.value, Identity.customer_id).where(
+                    tuple_(Identity.type, Identity.value).in_(chunk)
+                )
+            )
+            self.owners.update({(str(t), v): c for t, v, c in rows})
+
+    def apply(self, link: Link) -> int:
+        owned = {self.owners[k] for k in link.keys if k in self.owners}
+        if not owned:
+            return self._create(link.keys, link)
+        into = next(self.owners[k] for k in link.keys if k in self.owners)
+        for other in sorted(owned - {into}):
+            if link.explicit or self._within_limits(other, into):
+                merge_profiles(
+                    session=self.session,
+                    from_id=other,
+                    into_id=into,
+                    actor=self.actor,
+                    reason=f"{link.reason}: shares "
+                    + ", ".join(t for t, _ in link.keys if self.owners.get((t, _)) == other),
+                    message_id=link.message_id,
+                )
+                self.merges += 1
+                self.owners = {k: (into if c == other else c) for k, c in self.owners.items()}
+        free = [k for k in link.keys if k not in self.owners]
+        rejected = self._attach(into, free, explicit=link.explicit)
+        if rejected and rejected[0] == link.keys[0]:
+            # The strongest identifier cannot join (say, a second user id on a shared
+            # device): it is someone else, who gets a profile of their own.
+            into = self._create(rejected, link)
+        self._update_traits(into, link.traits)
+        return into
+
+    def attribute(self, message: Message) -> int | None:
+        if message.user_id and (IdentityType.user_id, message.user_id) in self.owners:
+            return self.owners[(IdentityType.user_id, message.user_id)]
+        if message.anonymous_id:
+            return self.owners.get((IdentityType.anonymous_id, message.anonymous_id))
+        return None
+
+    def _create(self, keys: list[Key], link: Link) -> int:
+        customer = Customer(
+            name=_name(link.traits),
+            locale=self.defaults.language,
+            time_zone=self.defaults.time_zone,
+            traits=_plain_traits(link.traits),
+        )
+        self.session.add(customer)
+        self.session.flush()
+        self._attach(customer.id, keys)
+        return customer.id
+
+    def _attach(self, customer_id: int, keys: list[Key], *, explicit: bool = False) -> list[Key]:
+        """Adds identifiers within the limits; returns those that would break one."""
+        rejected: list[Key] = []
+        counts = self._counts([customer_id]) if any(self.rules.limit(t) for t, _ in keys) else {}
+        for kind, value in keys:
+            limit = self.rules.limit(kind)
+            have = counts.get((customer_id, kind), 0)
+            if limit is not None and have >= limit and not explicit:
+                rejected.append((kind, value))
+                continue
+            counts[(customer_id, kind)] = have + 1
+            self.session.add(
+                Identity(customer_id=customer_id, type=kind, value=value, source=self.source_name)
+            )
+            self.owners[(kind, value)] = customer_id
+        added = [k for k in keys if k not in rejected]
+        if added:
+            self.session.flush()
+            self._stitch(customer_id, added)
+        return rejected
+
+    def _stitch(self, customer_id: int, keys: list[Key]) -> None:
+        """Earlier events of these ids that nobody owned yet now belong to this person."""
+        users = [v for t, v in keys if t == IdentityType.user_id]
+        anonymous = [v for t, v in keys if t == IdentityType.anonymous_id]
+        conditions: list[Any] = []
+        if users:
+            conditions.append(Event.user_id.in_(users))
+        if anonymous:
+            conditions.append(and_(Event.anonymous_id.in_(anonymous), Event.user_id.is_(None)))
+        if conditions:
+            self.session.execute(
+                update(Event)
+                .where(Event.customer_id.is_(None), or_(*conditions))
+                .values(customer_id=customer_id)
+            )
+
+    def _counts(self, customer_ids: list[int]) -> dict[tuple[int, str], int]:
+        limited = list(self.rules.limits)
+        rows = self.session.execute(
+            select(Identity.customer_id, Identity.type, func.count())
+            .where(Identity.customer_id.in_(customer_ids), Identity.type.in_(limited))
+            .group_by(Identity.customer_id, Identity.type)
+        )
+        return {(c, str(t)): n for c, t, n in rows}
+
+    def _within_limits(self, one: int, other: int) -> bool:
+        counts = self._counts([one, other])
+        return all(
+            counts.get((one, kind), 0) + counts.get((other, kind), 0) <= limit
+            for kind, limit in self.rules.limits.items()
+        )
+
+    def _update_traits(self, customer_id: int, traits: dict[str, Any]) -> None:
+        plain = _plain_traits(traits)
+        if not plain and not _name(traits):
+            return
+        customer = self.session.get(Customer, customer_id)
+        if customer is None:
+            return
+        merged = {**(customer.traits or {}), **plain}
+        if merged != customer.traits:
+            customer.traits = merged
+        if customer.name is None and _name(traits):
+            customer.name = _name(traits)
+
+
+def _plain_traits(traits: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in traits.items() if k not in LINKABLE_TRAITS and k != "name"}
+
+
+def _name(traits: dict[str, Any]) -> str | None:
+    name = traits.get("name")
+    if not name:
+        name = " ".join(str(traits[k]) for k in ("firstName", "lastName") if traits.get(k))
+    return str(name)[:200] if name else None

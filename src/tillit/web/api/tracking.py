@@ -1,0 +1,184 @@
+"""The Segment-compatible HTTP tracking API: /v1/identify, track, page, screen, group, alias, batch.
+
+Authenticate with the source's write key as the HTTP Basic user name (empty password), or as
+``writeKey`` in the body, as Segment's libraries do. The answer comes only after the commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import zlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from tillit.audit.service import Actor
+from tillit.errors import FieldError, InvalidInput, Unauthenticated
+from tillit.events import ingest
+from tillit.events.models import EventType
+from tillit.events.sources import source_for_key
+from tillit.events.spec import MAX_BATCH_BYTES, MAX_EVENT_BYTES, InvalidMessage, parse_time
+from tillit.identity.rules import IdentityRules, load_rules
+from tillit.storage.base import utcnow
+from tillit.web.deps import get_defaults
+from tillit.web.problems import problem
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+
+def _rules(request: Request) -> IdentityRules:
+    rules = getattr(request.app.state, "identity_rules", None)
+    if rules is None:
+        rules = request.app.state.identity_rules = load_rules()
+    return rules
+
+
+def _write_key(request: Request, body: dict[str, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            user, _, _ = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise Unauthenticated("the Basic credentials are not valid base64") from error
+        if user:
+            return user
+    key = body.get("writeKey")
+    if isinstance(key, str) and key:
+        return key
+    raise Unauthenticated("send the source's write key as the HTTP Basic user name")
+
+
+async def _receive(request: Request, kind: str | None) -> Response:
+    received_at = utcnow()
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:  # Segment's libraries may gzip; the limits apply to what is inside
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            return problem(
+                request,
+                status=400,
+                title="Bad request",
+                slug="bad-request",
+                detail="the body is not valid gzip",
+            )
+    limit = MAX_BATCH_BYTES if kind is None else MAX_EVENT_BYTES
+    if len(raw) > limit:
+        return problem(
+            request,
+            status=413,
+            title="Content too large",
+            slug="content-too-large",
+            detail=f"the body is {len(raw)} bytes; at most {limit} bytes",
+        )
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return problem(
+            request,
+            status=400,
+            title="Bad request",
+            slug="bad-request",
+            detail=f"the body is not JSON: {error}",
+        )
+    if not isinstance(body, dict):
+        return problem(
+            request,
+            status=400,
+            title="Bad request",
+            slug="bad-request",
+            detail="the body must be a JSON object",
+        )
+    key = _write_key(request, body)
+    items = body.get("batch") if kind is None else [body]
+    if not isinstance(items, list):
+        raise InvalidInput([FieldError("batch", "must be a list of messages")])
+    try:
+        sent_at = parse_time(body.get("sentAt"), "sentAt") if kind is None else None
+    except InvalidMessage as error:
+        raise InvalidInput([FieldError("sentAt", str(error))]) from error
+    result = await run_in_threadpool(_store, request, key, kind, items, received_at, sent_at)
+    return _answer(request, result, single=kind is not None)
+
+
+def _store(
+    request: Request,
+    key: str,
+    kind: str | None,
+    items: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None,
+) -> ingest.IngestResult:
+    with request.app.state.sessions() as session:
+        source = source_for_key(session=session, write_key=key)
+        messages, rejected = ingest.parse_all(
+            items, type_=kind, channel=source.channel, received_at=received_at, sent_at=sent_at
+        )
+        result = ingest.IngestResult(rejected=rejected)
+        if messages:
+            stored = ingest.store(
+                session=session,
+                source=source,
+                messages=messages,
+                received_at=received_at,
+                rules=_rules(request),
+                defaults=get_defaults(request.app.state.settings),
+                actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+            )
+            session.commit()
+            stored.rejected = rejected
+            result = stored
+        return result
+
+
+def _answer(request: Request, result: ingest.IngestResult, *, single: bool) -> Response:
+    errors = [
+        {
+            "field": f"batch[{r.index}]" if not single else "body",
+            "index": r.index,
+            "messageId": r.message_id,
+            "message": r.reason,
+        }
+        for r in result.rejected
+    ]
+    if errors and not result.accepted and not result.duplicates:
+        return problem(
+            request,
+            status=400,
+            title="Invalid message",
+            slug="invalid-message",
+            detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors=errors,
+        )
+    return JSONResponse(
+        {
+            "success": True,
+            "accepted": len(result.accepted),
+            "duplicates": len(result.duplicates),
+            "rejected": errors,
+            "merges": result.merges,
+        }
+    )
+
+
+def _endpoint(kind: str | None) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await _receive(request, kind)
+
+    endpoint.__name__ = f"tracking_{kind or 'batch'}"
+    return endpoint
+
+
+for _kind in EventType:
+    router.add_api_route(
+        f"/{_kind}", _endpoint(str(_kind)), methods=["POST"], summary=f"Segment {_kind} call"
+    )
+router.add_api_route("/batch", _endpoint(None), methods=["POST"], summary="Segment batch")
+# analytics.js posts to /v1/import for historical batches; it is the same operation here.
+router.add_api_route("/import", _endpoint(None), methods=["POST"], include_in_schema=False)

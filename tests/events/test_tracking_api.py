@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tillit.customers.models import Identity
+from tillit.events.models import Event
+from tillit.storage.session import SessionFactory
+
+
+def post(client: TestClient, path: str, key: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
+    return client.post(path, json=body, auth=(key, ""))
+
+
+def test_track_is_stored_once_per_message_id(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    body = {
+        "userId": "u-1",
+        "event": "Order Completed",
+        "messageId": "m-1",
+        "properties": {"total": 12.5},
+    }
+    first = post(client, "/v1/track", write_key, body)
+    again = post(client, "/v1/track", write_key, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["accepted"] == 1
+    assert again.json() == {**again.json(), "accepted": 0, "duplicates": 1}
+    with sessions() as session:
+        event = session.scalars(select(Event)).one()
+    assert (event.type, event.name, event.channel, event.user_id) == (
+        "track",
+        "Order Completed",
+        "web",
+        "u-1",
+    )
+    assert event.payload["properties"] == {"total": 12.5}
+    assert event.customer_id is not None
+
+
+def test_batch_keeps_valid_and_names_the_invalid(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    batch = [
+        {"type": "track", "anonymousId": "a-1", "event": "Viewed", "messageId": "ok-1"},
+        {"type": "track", "anonymousId": "a-1", "messageId": "no-event"},
+        {"type": "page", "name": "Home", "messageId": "no-ids"},
+        {"type": "shout", "userId": "u", "messageId": "bad-type"},
+        {
+            "type": "page",
+            "anonymousId": "a-1",
+            "name": "Home",
+            "messageId": "ok-2",
+            "properties": {"pad": "x" * 40_000},
+        },
+    ]
+    response = post(client, "/v1/batch", write_key, {"batch": batch})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 1
+    reasons = {r["index"]: r["message"] for r in answer["rejected"]}
+    assert set(reasons) == {1, 2, 3, 4}
+    assert "needs event" in reasons[1]
+    assert "userId or an anonymousId" in reasons[2]
+    assert "type must be" in reasons[3]
+    assert "32768 bytes" in reasons[4]
+    with sessions() as session:
+        assert session.scalars(select(Event.message_id)).all() == ["ok-1"]
+
+
+def test_errors_are_problem_details(client: TestClient, write_key: str) -> None:
+    unauthenticated = client.post("/v1/track", json={"userId": "u", "event": "x"})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["content-type"] == "application/problem+json"
+    wrong_key = post(client, "/v1/track", "nope", {"userId": "u", "event": "x"})
+    assert wrong_key.status_code == 401
+    invalid = post(client, "/v1/track", write_key, {"userId": "u"})
+    assert invalid.status_code == 400
+    assert invalid.json()["errors"][0]["message"] == "track needs event"
+    too_big = post(client, "/v1/batch", write_key, {"batch": [{"p": "x" * 600_000}]})
+    assert too_big.status_code == 413
+    assert too_big.json()["status"] == 413
+
+
+def test_write_key_in_body_and_clock_skew_correction(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    # The device clock is an hour fast; the event happened 5 s before the device sent it.
+    device_now = datetime.now(UTC) + timedelta(hours=1)
+    body = {
+        "writeKey": write_key,
+        "sentAt": device_now.isoformat(),
+        "batch": [
+            {
+                "type": "track",
+                "userId": "u-2",
+                "event": "Opened",
+                "timestamp": (device_now - timedelta(seconds=5)).isoformat(),
+            },
+        ],
+    }
+    before = datetime.now(UTC)
+    assert client.post("/v1/batch", json=body).status_code == 200
+    with sessions() as session:
+        event = session.scalars(select(Event)).one()
+    assert before - timedelta(seconds=7) < event.timestamp < before - timedelta(seconds=3)
+    assert event.message_id.startswith("tillit-")  # content hash: a resend is still recognised
+    assert client.post("/v1/batch", json=body).json()["duplicates"] == 1
+
+
+def test_every_call_type_and_channel(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    calls = {
+        "identify": {"userId": "u-3", "traits": {"email": "Ada@Example.org", "plan": "gold"}},
+        "track": {"userId": "u-3", "event": "Signed Up", "context": {"channel": "mobile"}},
+        "page": {"userId": "u-3", "name": "Pricing"},
+        "screen": {"userId": "u-3", "name": "Basket", "context": {"channel": "app"}},
+        "group": {"userId": "u-3", "groupId": "g-1"},
+        "alias": {"userId": "u-3", "previousId": "old-3"},
+    }
+    for kind, body in calls.items():
+        assert post(client, f"/v1/{kind}", write_key, body).status_code == 200, kind
+    with sessions() as session:
+        rows = dict(tuple(r) for r in session.execute(select(Event.type, Event.channel)))
+        owners = set(session.scalars(select(Event.customer_id)))
+        identities = session.scalar(select(func.count()).select_from(Identity))
+    assert rows == {
+        "identify": "web",
+        "track": "app",
+        "page": "web",
+        "screen": "app",
+        "group": "web",
+        "alias": "web",
+    }
+    assert len(owners) == 1 and None not in owners
+    assert identities == 3  # user id u-3, the e-mail, and old-3 from the alias
