@@ -4,6 +4,7 @@ TILLIT_TEST_DATABASE_URL names one) and the app called in-process."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,11 +73,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts from empty tables (cheaper than a new database per test)."""
-    yield
+    """Every test that used the database leaves it empty (cheaper than a database per test)."""
     if "engine" not in request.fixturenames:
+        yield
         return
-    engine: Engine = request.getfixturevalue("engine")
+    engine: Engine = request.getfixturevalue("engine")  # taken now, so it outlives this teardown
+    yield
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -140,3 +142,39 @@ def staff_user(sessions: SessionFactory) -> StaffUser:
             password=STAFF_PASSWORD,
             actor=Actor.system("test"),
         )
+
+
+# Browser fixtures live here so every area's browser tests share one Playwright driver
+# (two sync Playwright instances cannot run in one process).
+CHROMIUM = os.environ.get("TILLIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    yield page
+    context.close()

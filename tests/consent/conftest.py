@@ -70,8 +70,12 @@ def session(sessions: SessionFactory) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(database_url=database_url, data_dir=tmp_path, secret_key=SECRET,
-                         base_url="https://tillit.example.com")
+    return load_settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=SECRET,
+        base_url="https://tillit.example.com",
+    )
 
 
 @pytest.fixture
@@ -82,15 +86,23 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     app.state.engine.dispose()
 
 
-def make_customer(session: Session, *, name: str, email: str, phone: str | None = None,
-                  locale: str = "en", traits: dict[str, str] | None = None) -> int:
+def make_customer(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    phone: str | None = None,
+    locale: str = "en",
+    traits: dict[str, str] | None = None,
+) -> int:
     identities = [IdentityCreate(type="email", value=email)]
     if phone:
         identities.append(IdentityCreate(type="phone", value=phone))
     customer = create_customer(
-        session=session, defaults=DEFAULTS, actor=ACTOR,
-        data=CustomerCreate(name=name, locale=locale, identities=identities,
-                            traits=traits or {}),
+        session=session,
+        defaults=DEFAULTS,
+        actor=ACTOR,
+        data=CustomerCreate(name=name, locale=locale, identities=identities, traits=traits or {}),
     )
     session.commit()
     return customer.id
@@ -98,13 +110,16 @@ def make_customer(session: Session, *, name: str, email: str, phone: str | None 
 
 @pytest.fixture
 def anna(session: Session) -> int:
-    return make_customer(session, name="Anna Testesen", email="anna@example.com",
-                         phone="+45 20 12 34 56", locale="da",
-                         traits={"note": "Prefers the blue wool socks"})
+    return make_customer(
+        session,
+        name="Anna Testesen",
+        email="anna@example.com",
+        phone="+45 20 12 34 56",
+        locale="da",
+        traits={"note": "Prefers the blue wool socks"},
+    )
 
 
 @pytest.fixture
 def bram(session: Session) -> int:
     return make_customer(session, name="Bram de Proef", email="bram@example.org", locale="nl")
-
-

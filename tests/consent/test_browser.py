@@ -34,11 +34,19 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{tmp_path / 'tillit.db'}"
     upgrade(make_engine(url))
     port = _free_port()
-    env = {**os.environ, "TILLIT_DATABASE_URL": url, "TILLIT_DATA_DIR": str(tmp_path),
-           "TILLIT_SECRET_KEY": SECRET, "TILLIT_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "TILLIT_DATABASE_URL": url,
+        "TILLIT_DATA_DIR": str(tmp_path),
+        "TILLIT_SECRET_KEY": SECRET,
+        "TILLIT_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("tillit")), "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(Path(sys.executable).with_name("tillit")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -53,27 +61,37 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         process.wait(timeout=10)
 
 
-@pytest.mark.parametrize(("locale", "withdraw", "save"), [
-    ("da", "Træk tilbage", "Gem mine valg"), ("nl", "Intrekken", "Mijn keuzes opslaan")])
-def test_withdraw_and_set_email_cap_with_quiet_hours(server, locale, withdraw, save) -> None:
-    from playwright.sync_api import sync_playwright
-
+@pytest.mark.parametrize(
+    ("locale", "withdraw", "save"),
+    [("da", "Træk tilbage", "Gem mine valg"), ("nl", "Intrekken", "Mijn keuzes opslaan")],
+)
+def test_withdraw_and_set_email_cap_with_quiet_hours(
+    server, browser, locale, withdraw, save
+) -> None:
     base, url = server
     sessions = make_session_factory(make_engine(url))
     with sessions() as session:
-        customer_id = make_customer(session, name="Karen Eksempel", email=f"k.{locale}@example.com",
-                                    locale=locale)
+        customer_id = make_customer(
+            session, name="Karen Eksempel", email=f"k.{locale}@example.com", locale=locale
+        )
         from tillit.consent.ledger import record_consent
         from tillit.consent.models import Decision, Method
-        record_consent(session=session, customer_id=customer_id, purpose_key="marketing",
-                       decision=Decision.granted, method=Method.form, actor=ACTOR)
-        token = create_link(session=session, customer_id=customer_id, secret_key=SECRET,
-                            actor=ACTOR).token
+
+        record_consent(
+            session=session,
+            customer_id=customer_id,
+            purpose_key="marketing",
+            decision=Decision.granted,
+            method=Method.form,
+            actor=ACTOR,
+        )
+        token = create_link(
+            session=session, customer_id=customer_id, secret_key=SECRET, actor=ACTOR
+        ).token
         session.commit()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=["--no-sandbox", "--headless"])
-        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone screen
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone screen
+    try:
+        page = context.new_page()
         page.goto(f"{base}/p/{token}")
         assert page.locator("html").get_attribute("lang") == locale
         page.locator("#withdraw-marketing").click()
@@ -85,7 +103,8 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(server, locale, withdraw, s
         page.get_by_role("button", name=save).click()
         page.wait_for_url("**saved=1**")
         assert withdraw  # the label the Withdraw button had before the click
-        browser.close()
+    finally:
+        context.close()
     with sessions() as session:
         marketing = current_consents(session=session, customer_id=customer_id)["marketing"]
         assert (marketing.decision, marketing.method) == ("withdrawn", "preference_centre")

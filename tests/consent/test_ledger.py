@@ -15,11 +15,20 @@ from tillit.consent.receipts import build_receipt, public_key_text, sign_receipt
 from .conftest import ACTOR, SECRET
 
 
-def _grant(session: Session, customer_id: int, purpose: str = "marketing",
-           decision: Decision = Decision.granted) -> ConsentRecord:
+def _grant(
+    session: Session,
+    customer_id: int,
+    purpose: str = "marketing",
+    decision: Decision = Decision.granted,
+) -> ConsentRecord:
     entry = record_consent(
-        session=session, customer_id=customer_id, purpose_key=purpose, decision=decision,
-        method=Method.preference_centre, actor=ACTOR, channel="web",
+        session=session,
+        customer_id=customer_id,
+        purpose_key=purpose,
+        decision=decision,
+        method=Method.preference_centre,
+        actor=ACTOR,
+        channel="web",
         evidence=Evidence(ip="203.0.113.77", user_agent="Firefox/140"),
     )
     session.commit()
@@ -49,8 +58,9 @@ def test_tampering_names_the_first_altered_record(session: Session, anna: int, b
     altered = _grant(session, anna, purpose="analytics")
     _grant(session, anna, purpose="research")
     _grant(session, bram)
-    session.execute(text("UPDATE consent_record SET decision = 'withdrawn' WHERE id = :id"),
-                    {"id": altered.id})
+    session.execute(
+        text("UPDATE consent_record SET decision = 'withdrawn' WHERE id = :id"), {"id": altered.id}
+    )
     session.commit()
     session.expire_all()
     chains, breaks = verify_all(session=session)
@@ -63,8 +73,9 @@ def test_tampering_names_the_first_altered_record(session: Session, anna: int, b
 def test_deleted_record_and_altered_evidence_are_detected(session: Session, anna: int) -> None:
     first = _grant(session, anna)
     second = _grant(session, anna, purpose="analytics")
-    session.execute(text("UPDATE consent_record SET user_agent = 'Forged' WHERE id = :id"),
-                    {"id": first.id})
+    session.execute(
+        text("UPDATE consent_record SET user_agent = 'Forged' WHERE id = :id"), {"id": first.id}
+    )
     session.commit()
     session.expire_all()
     found = verify_chain(session=session, customer_id=anna)
@@ -78,8 +89,9 @@ def test_deleted_record_and_altered_evidence_are_detected(session: Session, anna
 
 # The CLI opens its own engine per command and leaves pooled connections to the collector.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_cli_verify_exits_1_naming_the_record(session: Session, anna: int, settings,
-                                              monkeypatch) -> None:
+def test_cli_verify_exits_1_naming_the_record(
+    session: Session, anna: int, settings, monkeypatch
+) -> None:
     from tillit.cli.main import app
 
     altered = _grant(session, anna)
@@ -87,8 +99,9 @@ def test_cli_verify_exits_1_naming_the_record(session: Session, anna: int, setti
     monkeypatch.setenv("TILLIT_SECRET_KEY", SECRET)
     ok = CliRunner().invoke(app, ["consent", "verify"])
     assert ok.exit_code == 0, ok.output
-    session.execute(text("UPDATE consent_record SET method = 'import' WHERE id = :id"),
-                    {"id": altered.id})
+    session.execute(
+        text("UPDATE consent_record SET method = 'import' WHERE id = :id"), {"id": altered.id}
+    )
     session.commit()
     broken = CliRunner().invoke(app, ["consent", "verify"])
     assert broken.exit_code == 1
@@ -97,15 +110,23 @@ def test_cli_verify_exits_1_naming_the_record(session: Session, anna: int, setti
 
 # The CLI opens its own engine per command and leaves pooled connections to the collector.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_receipt_verifies_and_fails_when_altered(session: Session, anna: int, tmp_path,
-                                                 settings, monkeypatch) -> None:
+def test_receipt_verifies_and_fails_when_altered(
+    session: Session, anna: int, tmp_path, settings, monkeypatch
+) -> None:
     from tillit.cli.main import app
 
     entry = _grant(session, anna)
     purpose = session.scalars(select(Purpose).where(Purpose.key == "marketing")).one()
-    receipt = sign_receipt(build_receipt(entry=entry, purpose=purpose, controller="Example Shop",
-                                         base_url="https://tillit.example.com", language="da"),
-                           secret_key=SECRET)
+    receipt = sign_receipt(
+        build_receipt(
+            entry=entry,
+            purpose=purpose,
+            controller="Example Shop",
+            base_url="https://tillit.example.com",
+            language="da",
+        ),
+        secret_key=SECRET,
+    )
     assert receipt["version"] == "KI-CR-v1.1.0"
     assert receipt["iso27560"]["event"]["event_type"] == "given"
     assert verify_receipt(receipt, public_key=public_key_text(SECRET))

@@ -20,12 +20,27 @@ CHROME = "Mozilla/5.0 Chrome/139"
 
 
 def test_preference_changes_are_kept_as_history(session: Session, anna: int) -> None:
-    update_preferences(session=session, customer_id=anna, method="preference_centre", actor=ACTOR,
-                       changes={"caps": {"email": {"count": 1, "period": "week"}}})
-    update_preferences(session=session, customer_id=anna, method="preference_centre", actor=ACTOR,
-                       changes={"quiet_hours": {"start": "21:00", "end": "08:00"}})
-    unchanged = update_preferences(session=session, customer_id=anna, method="api", actor=ACTOR,
-                                   changes={"quiet_hours": {"start": "21:00", "end": "08:00"}})
+    update_preferences(
+        session=session,
+        customer_id=anna,
+        method="preference_centre",
+        actor=ACTOR,
+        changes={"caps": {"email": {"count": 1, "period": "week"}}},
+    )
+    update_preferences(
+        session=session,
+        customer_id=anna,
+        method="preference_centre",
+        actor=ACTOR,
+        changes={"quiet_hours": {"start": "21:00", "end": "08:00"}},
+    )
+    unchanged = update_preferences(
+        session=session,
+        customer_id=anna,
+        method="api",
+        actor=ACTOR,
+        changes={"quiet_hours": {"start": "21:00", "end": "08:00"}},
+    )
     session.commit()
     assert unchanged is None
     versions = preference_history(session=session, customer_id=anna)
@@ -33,21 +48,52 @@ def test_preference_changes_are_kept_as_history(session: Session, anna: int) -> 
     assert versions[0].changed == ["quiet_hours"]
     assert versions[1].document["quiet_hours"] is None
     with pytest.raises(InvalidInput):
-        update_preferences(session=session, customer_id=anna, method="api", actor=ACTOR,
-                           changes={"time_zone": "Mars/Olympus"})
+        update_preferences(
+            session=session,
+            customer_id=anna,
+            method="api",
+            actor=ACTOR,
+            changes={"time_zone": "Mars/Olympus"},
+        )
 
 
 def test_contact_state_has_what_the_policy_needs(session: Session, anna: int) -> None:
-    record_consent(session=session, customer_id=anna, purpose_key="marketing",
-                   decision=Decision.granted, method=Method.form, actor=ACTOR)
-    update_preferences(session=session, customer_id=anna, method="api", actor=ACTOR, changes={
-        "channels": {"sms": False}, "caps": {"email": {"count": 2, "period": "week"}},
-        "quiet_hours": {"start": "21:00", "end": "08:00"}, "topics": ["offers"],
-    })
-    decision = log_decision(session=session, customer_id=anna, channel="email", kind="marketing",
-                            outcome="allowed", reasons=["ok"], purpose_key="marketing")
-    record_send(session=session, customer_id=anna, channel="email", kind="marketing",
-                decision_id=decision.id)
+    record_consent(
+        session=session,
+        customer_id=anna,
+        purpose_key="marketing",
+        decision=Decision.granted,
+        method=Method.form,
+        actor=ACTOR,
+    )
+    update_preferences(
+        session=session,
+        customer_id=anna,
+        method="api",
+        actor=ACTOR,
+        changes={
+            "channels": {"sms": False},
+            "caps": {"email": {"count": 2, "period": "week"}},
+            "quiet_hours": {"start": "21:00", "end": "08:00"},
+            "topics": ["offers"],
+        },
+    )
+    decision = log_decision(
+        session=session,
+        customer_id=anna,
+        channel="email",
+        kind="marketing",
+        outcome="allowed",
+        reasons=["ok"],
+        purpose_key="marketing",
+    )
+    record_send(
+        session=session,
+        customer_id=anna,
+        channel="email",
+        kind="marketing",
+        decision_id=decision.id,
+    )
     session.commit()
     state = load_contact_state(session, anna, secret_key=SECRET)
     assert state["consents"]["marketing"]["decision"] == "granted"
@@ -72,33 +118,79 @@ def test_gpc_header_parsing() -> None:
 
 def test_gpc_wins_over_an_earlier_grant_and_both_are_kept(session: Session, anna: int) -> None:
     earlier = datetime.now(UTC) - timedelta(days=3)
-    record_consent(session=session, customer_id=anna, purpose_key="partner_sharing",
-                   decision=Decision.granted, method=Method.form, actor=ACTOR, at=earlier)
-    withdrawal = honour_gpc(session=session, customer_id=anna, actor=ACTOR,
-                            evidence=Evidence(ip="198.51.100.7", user_agent=CHROME, gpc=True))
+    record_consent(
+        session=session,
+        customer_id=anna,
+        purpose_key="partner_sharing",
+        decision=Decision.granted,
+        method=Method.form,
+        actor=ACTOR,
+        at=earlier,
+    )
+    withdrawal = honour_gpc(
+        session=session,
+        customer_id=anna,
+        actor=ACTOR,
+        evidence=Evidence(ip="198.51.100.7", user_agent=CHROME, gpc=True),
+    )
     session.commit()
     assert withdrawal is not None and withdrawal.method == "gpc"
     decisions = [(e.decision, e.method) for e in history(session=session, customer_id=anna)]
     assert decisions == [("granted", "form"), ("withdrawn", "gpc")]
     # Already withdrawn: the next request with the header adds nothing.
-    assert honour_gpc(session=session, customer_id=anna, actor=ACTOR,
-                      evidence=Evidence(user_agent=CHROME, gpc=True)) is None
+    assert (
+        honour_gpc(
+            session=session,
+            customer_id=anna,
+            actor=ACTOR,
+            evidence=Evidence(user_agent=CHROME, gpc=True),
+        )
+        is None
+    )
 
 
 def test_regrant_after_signal_in_same_browser_is_respected(session: Session, anna: int) -> None:
-    record_consent(session=session, customer_id=anna, purpose_key="partner_sharing",
-                   decision=Decision.granted, method=Method.form, actor=ACTOR)
-    honour_gpc(session=session, customer_id=anna, actor=ACTOR,
-               evidence=Evidence(user_agent=CHROME, gpc=True))
-    record_consent(session=session, customer_id=anna, purpose_key="partner_sharing",
-                   decision=Decision.granted, method=Method.preference_centre, actor=ACTOR,
-                   evidence=Evidence(user_agent=CHROME, gpc=True))
-    assert honour_gpc(session=session, customer_id=anna, actor=ACTOR,
-                      evidence=Evidence(user_agent=CHROME, gpc=True)) is None
+    record_consent(
+        session=session,
+        customer_id=anna,
+        purpose_key="partner_sharing",
+        decision=Decision.granted,
+        method=Method.form,
+        actor=ACTOR,
+    )
+    honour_gpc(
+        session=session,
+        customer_id=anna,
+        actor=ACTOR,
+        evidence=Evidence(user_agent=CHROME, gpc=True),
+    )
+    record_consent(
+        session=session,
+        customer_id=anna,
+        purpose_key="partner_sharing",
+        decision=Decision.granted,
+        method=Method.preference_centre,
+        actor=ACTOR,
+        evidence=Evidence(user_agent=CHROME, gpc=True),
+    )
+    assert (
+        honour_gpc(
+            session=session,
+            customer_id=anna,
+            actor=ACTOR,
+            evidence=Evidence(user_agent=CHROME, gpc=True),
+        )
+        is None
+    )
     # Another browser still sending GPC wins again.
-    again = honour_gpc(session=session, customer_id=anna, actor=ACTOR,
-                       evidence=Evidence(user_agent="Mozilla/5.0 Firefox/140", gpc=True))
+    again = honour_gpc(
+        session=session,
+        customer_id=anna,
+        actor=ACTOR,
+        evidence=Evidence(user_agent="Mozilla/5.0 Firefox/140", gpc=True),
+    )
     session.commit()
     assert again is not None
     assert current_consents(session=session, customer_id=anna)["partner_sharing"].decision == (
-        "withdrawn")
+        "withdrawn"
+    )

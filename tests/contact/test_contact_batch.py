@@ -57,16 +57,12 @@ EDGE_MINUTES = [0, 60, 120, 150, 180, 21 * 60, 22 * 60, 8 * 60, DAY_MINUTES - 1]
 PERIOD_DAYS = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 30}
 
 instants = st.builds(
-    lambda anchor, minutes, micros: (
-        anchor + timedelta(minutes=minutes, microseconds=micros)
-    ),
+    lambda anchor, minutes, micros: anchor + timedelta(minutes=minutes, microseconds=micros),
     st.sampled_from(ANCHORS),
     st.integers(-3 * DAY_MINUTES, 3 * DAY_MINUTES),
     st.sampled_from([0, 0, 0, 1, 999_999]),
 )
-minutes_of_day = st.one_of(
-    st.sampled_from(EDGE_MINUTES), st.integers(0, DAY_MINUTES - 1)
-)
+minutes_of_day = st.one_of(st.sampled_from(EDGE_MINUTES), st.integers(0, DAY_MINUTES - 1))
 
 
 @st.composite
@@ -99,19 +95,13 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
     at = message.at
     own = frozenset({message.channel})
     channels = st.frozensets(st.sampled_from(CHANNELS))
-    consents = draw(
-        st.dictionaries(st.sampled_from(PURPOSES), st.sampled_from(ConsentStatus))
-    )
+    consents = draw(st.dictionaries(st.sampled_from(PURPOSES), st.sampled_from(ConsentStatus)))
     if draw(often(0.8)):
         consents[message.purpose] = ConsentStatus.GRANTED
-    scopes = st.tuples(
-        st.sampled_from([None, *CHANNELS]), st.sampled_from(list(Period))
-    )
+    scopes = st.tuples(st.sampled_from([None, *CHANNELS]), st.sampled_from(list(Period)))
     cap_scopes = draw(st.lists(scopes, max_size=4, unique=True))
     zone = draw(st.sampled_from(ZONES))
-    pause = draw(
-        st.one_of(st.none(), st.none(), offset(at), st.just(at + timedelta(days=2)))
-    )
+    pause = draw(st.one_of(st.none(), st.none(), offset(at), st.just(at + timedelta(days=2))))
     return ContactState(
         customer_id=f"c{draw(st.integers(0, 10**6))}",
         time_zone=zone,
@@ -122,9 +112,7 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
         allowed_channels=draw(channels) | (own if draw(often(0.9)) else frozenset()),
         reachable_channels=draw(channels) | (own if draw(often(0.9)) else frozenset()),
         opted_out_topics=draw(st.frozensets(st.sampled_from(TOPICS), max_size=1)),
-        chosen_topics=draw(
-            st.one_of(st.none(), st.none(), st.frozensets(st.sampled_from(TOPICS)))
-        ),
+        chosen_topics=draw(st.one_of(st.none(), st.none(), st.frozensets(st.sampled_from(TOPICS)))),
         pause_until=pause,
         quiet_hours=draw(quiet_hours(at, zone)),
         caps=tuple(FrequencyCap(c, draw(st.integers(0, 3)), p) for c, p in cap_scopes),
@@ -139,13 +127,9 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
 def scenarios(draw: st.DrawFn) -> tuple[list[ContactState], Intent, CompanyPolicy]:
     at = draw(instants)
     kind = draw(
-        st.sampled_from(
-            [Kind.TRANSACTIONAL, Kind.SERVICE, *[Kind.MARKETING] * 3, Kind.DIALOGUE]
-        )
+        st.sampled_from([Kind.TRANSACTIONAL, Kind.SERVICE, *[Kind.MARKETING] * 3, Kind.DIALOGUE])
     )
-    purpose = (
-        DIALOGUE_PURPOSE if kind is Kind.DIALOGUE else draw(st.sampled_from(PURPOSES))
-    )
+    purpose = DIALOGUE_PURPOSE if kind is Kind.DIALOGUE else draw(st.sampled_from(PURPOSES))
     message = Intent(
         purpose,
         kind,
@@ -196,9 +180,7 @@ def test_batch_agrees_with_the_reference_on_every_row(
     scenario: tuple[list[ContactState], Intent, CompanyPolicy],
 ) -> None:
     customers, message, policy = scenario
-    result = decide_batch(
-        states=states_to_table(customers), intent=message, policy=policy
-    )
+    result = decide_batch(states=states_to_table(customers), intent=message, policy=policy)
     assert result.to_pylist() == expected_rows(customers, message, policy)
 
 
@@ -213,28 +195,18 @@ def test_batch_accepts_chunked_sliced_and_polars_tables() -> None:
     chunked = pa.concat_tables([whole.slice(0, 4), whole.slice(4)])
     sliced = whole.slice(2, 5)
     expected = expected_rows(customers, intent(), POLICY)
-    assert (
-        decide_batch(states=chunked, intent=intent(), policy=POLICY).to_pylist()
-        == expected
-    )
+    assert decide_batch(states=chunked, intent=intent(), policy=POLICY).to_pylist() == expected
     got = decide_batch(states=sliced, intent=intent(), policy=POLICY).to_pylist()
     assert got == expected[2:7]
     polars = pytest.importorskip("polars")
     frame = polars.from_arrow(whole)
-    assert (
-        decide_batch(states=frame, intent=intent(), policy=POLICY).to_pylist()
-        == expected
-    )
+    assert decide_batch(states=frame, intent=intent(), policy=POLICY).to_pylist() == expected
     assert {row["outcome"] for row in expected} == {"allowed", "deferred"}
 
 
 def test_dictionary_encoded_time_zones_are_accepted() -> None:
-    table = states_to_table(
-        [reachable_state(quiet_hours=QuietHours(time(0), time(23)))]
-    )
-    encoded = table.set_column(
-        1, "time_zone", table.column("time_zone").dictionary_encode()
-    )
+    table = states_to_table([reachable_state(quiet_hours=QuietHours(time(0), time(23)))])
+    encoded = table.set_column(1, "time_zone", table.column("time_zone").dictionary_encode())
     result = decide_batch(states=encoded, intent=intent(), policy=POLICY).to_pylist()
     assert result[0]["reason"] == "quiet_hours"
 
@@ -247,9 +219,7 @@ def test_null_lists_that_span_values_hold_nothing() -> None:
     masked = pa.ListArray.from_arrays(
         topics.offsets, topics.values, mask=pa.array([True, False, True])
     )
-    table = table.set_column(
-        STATE_SCHEMA.get_field_index("chosen_topics"), "chosen_topics", masked
-    )
+    table = table.set_column(STATE_SCHEMA.get_field_index("chosen_topics"), "chosen_topics", masked)
     result = decide_batch(states=table, intent=intent(), policy=POLICY).to_pylist()
     assert [row["outcome"] for row in result] == ["allowed", "allowed", "allowed"]
 
@@ -280,8 +250,6 @@ def test_unsorted_send_history_is_refused() -> None:
         {"at": NOW - timedelta(hours=1), "channel": 0},
         {"at": NOW - timedelta(hours=2), "channel": 0},
     ]
-    table = _broken(
-        "capped_sends", pa.array([sends], STATE_SCHEMA.field("capped_sends").type)
-    )
+    table = _broken("capped_sends", pa.array([sends], STATE_SCHEMA.field("capped_sends").type))
     with pytest.raises(ValueError, match="ascending"):
         decide_batch(states=table, intent=intent(), policy=POLICY)

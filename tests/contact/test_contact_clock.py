@@ -19,9 +19,7 @@ def walk_to_quiet_end(at: datetime, zone: str, start: int, end: int) -> datetime
         moment = at + timedelta(minutes=step)
         local = moment.astimezone(tz)
         minute = local.hour * 60 + local.minute
-        quiet = (
-            start <= minute < end if start < end else minute >= start or minute < end
-        )
+        quiet = start <= minute < end if start < end else minute >= start or minute < end
         if not quiet:
             return None if step == 0 else moment
     raise AssertionError("quiet hours never ended")

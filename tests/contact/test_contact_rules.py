@@ -31,9 +31,7 @@ from tillit.contact import (
 
 
 def outcome_of(state=None, message=None, policy=POLICY):  # type: ignore[no-untyped-def]
-    decision = decide(
-        state=state or reachable_state(), intent=message or intent(), policy=policy
-    )
+    decision = decide(state=state or reachable_state(), intent=message or intent(), policy=policy)
     return decision.outcome, decision.reason, decision.defer_until
 
 
@@ -42,9 +40,7 @@ def test_a_willing_reachable_customer_is_allowed() -> None:
 
 
 def test_erasure_comes_before_everything_else() -> None:
-    state = reachable_state(
-        erased=True, suppressed=True, consents={}, allowed_channels=frozenset()
-    )
+    state = reachable_state(erased=True, suppressed=True, consents={}, allowed_channels=frozenset())
     assert outcome_of(state) == (Outcome.DENIED, "erased", None)
 
 
@@ -59,9 +55,7 @@ def test_erasure_applies_to_every_kind(kind: Kind) -> None:
     assert outcome_of(reachable_state(erased=True), message)[1] == "erased"
 
 
-@pytest.mark.parametrize(
-    "consent", [None, ConsentStatus.DENIED, ConsentStatus.WITHDRAWN]
-)
+@pytest.mark.parametrize("consent", [None, ConsentStatus.DENIED, ConsentStatus.WITHDRAWN])
 def test_consent_purpose_needs_granted_consent(consent: ConsentStatus | None) -> None:
     consents = {} if consent is None else {"newsletter": consent}
     assert outcome_of(reachable_state(consents=consents))[:2] == (
@@ -113,17 +107,12 @@ def test_transactional_skips_consent_but_not_channel_validity(kind: Kind) -> Non
 
 
 def test_blocked_channel_is_reported_before_unreachable() -> None:
-    state = reachable_state(
-        allowed_channels=frozenset(), reachable_channels=frozenset()
-    )
+    state = reachable_state(allowed_channels=frozenset(), reachable_channels=frozenset())
     assert outcome_of(state)[1] == "channel_blocked"
 
 
 def test_topic_opt_out_and_explicit_choice() -> None:
-    assert (
-        outcome_of(reachable_state(opted_out_topics=frozenset({"news"})))[1]
-        == "topic_opt_out"
-    )
+    assert outcome_of(reachable_state(opted_out_topics=frozenset({"news"})))[1] == "topic_opt_out"
     chose_other = reachable_state(chosen_topics=frozenset({"recipes"}))
     assert outcome_of(chose_other)[1] == "topic_not_chosen"
     chose_news = reachable_state(chosen_topics=frozenset({"recipes", "news"}))
@@ -185,12 +174,8 @@ def test_quiet_hour_boundaries_start_inclusive_end_exclusive() -> None:
 def test_daytime_quiet_hours_do_not_wrap() -> None:
     state = reachable_state(quiet_hours=QuietHours(time(12), time(13)))
     lunch = datetime(2025, 6, 4, 10, 30, tzinfo=UTC)  # 12:30 CEST
-    assert outcome_of(state, intent(at=lunch))[2] == datetime(
-        2025, 6, 4, 11, 0, tzinfo=UTC
-    )
-    assert (
-        outcome_of(state, intent(at=lunch + timedelta(hours=2)))[0] is Outcome.ALLOWED
-    )
+    assert outcome_of(state, intent(at=lunch))[2] == datetime(2025, 6, 4, 11, 0, tzinfo=UTC)
+    assert outcome_of(state, intent(at=lunch + timedelta(hours=2)))[0] is Outcome.ALLOWED
 
 
 def test_service_skips_quiet_hours_but_transactional_waits() -> None:
@@ -247,10 +232,7 @@ def test_customer_cap_defers_until_the_oldest_counted_send_leaves_the_window() -
 
 def test_a_send_exactly_one_period_ago_no_longer_counts() -> None:
     cap = (FrequencyCap(None, 1, Period.DAY),)
-    assert (
-        outcome_of(reachable_state(caps=cap, capped_sends=sends(1)))[0]
-        is Outcome.ALLOWED
-    )
+    assert outcome_of(reachable_state(caps=cap, capped_sends=sends(1)))[0] is Outcome.ALLOWED
     almost = (Send(NOW - timedelta(days=1) + timedelta(microseconds=1), Channel.SMS),)
     result = outcome_of(reachable_state(caps=cap, capped_sends=almost))
     assert result == (Outcome.DEFERRED, "customer_cap", NOW + timedelta(microseconds=1))
@@ -258,9 +240,7 @@ def test_a_send_exactly_one_period_ago_no_longer_counts() -> None:
 
 def test_overall_cap_counts_every_channel_and_channel_cap_only_its_own() -> None:
     sms = sends(0.5, 0.25, channel=Channel.SMS)
-    overall = reachable_state(
-        caps=(FrequencyCap(None, 2, Period.DAY),), capped_sends=sms
-    )
+    overall = reachable_state(caps=(FrequencyCap(None, 2, Period.DAY),), capped_sends=sms)
     assert outcome_of(overall) == (
         Outcome.DEFERRED,
         "customer_cap",
@@ -288,29 +268,20 @@ def test_several_full_caps_defer_until_all_have_room() -> None:
 def test_a_zero_cap_denies_and_future_sends_are_ignored() -> None:
     zero = reachable_state(caps=(FrequencyCap(Channel.EMAIL, 0, Period.MONTH),))
     assert outcome_of(zero) == (Outcome.DENIED, "customer_cap", None)
-    future = reachable_state(
-        caps=(FrequencyCap(None, 1, Period.DAY),), capped_sends=sends(-0.5)
-    )
+    future = reachable_state(caps=(FrequencyCap(None, 1, Period.DAY),), capped_sends=sends(-0.5))
     assert outcome_of(future)[0] is Outcome.ALLOWED
 
 
 def test_company_cap_applies_after_the_customer_cap_and_only_on_its_channel() -> None:
-    policy = CompanyPolicy(
-        POLICY.purposes, caps=(CompanyCap(Channel.EMAIL, 2, Period.WEEK),)
-    )
+    policy = CompanyPolicy(POLICY.purposes, caps=(CompanyCap(Channel.EMAIL, 2, Period.WEEK),))
     state = reachable_state(capped_sends=sends(2, 6))
     assert outcome_of(state, policy=policy) == (
         Outcome.DEFERRED,
         "company_cap",
         NOW + timedelta(days=1),
     )
-    assert (
-        outcome_of(state, intent(channel=Channel.SMS), policy=policy)[0]
-        is Outcome.ALLOWED
-    )
-    own = reachable_state(
-        caps=(FrequencyCap(None, 1, Period.WEEK),), capped_sends=sends(2, 6)
-    )
+    assert outcome_of(state, intent(channel=Channel.SMS), policy=policy)[0] is Outcome.ALLOWED
+    own = reachable_state(caps=(FrequencyCap(None, 1, Period.WEEK),), capped_sends=sends(2, 6))
     assert outcome_of(own, policy=policy)[1] == "customer_cap"
 
 
@@ -347,9 +318,7 @@ def test_checks_explain_every_rule_in_order() -> None:
 
 def test_explanations_exist_for_every_code_and_follow_the_checks() -> None:
     assert all(f"contact.reason.{code}" in MESSAGES_EN for code in REASON_CODES)
-    decision = decide(
-        state=reachable_state(consents={}), intent=intent(), policy=POLICY
-    )
+    decision = decide(state=reachable_state(consents={}), intent=intent(), policy=POLICY)
     ids = explain_ids(decision)
     assert ids[0] == "contact.outcome.denied"
     assert ids[2] == "contact.reason.no_consent"
@@ -366,6 +335,4 @@ def test_inputs_are_validated() -> None:
     with pytest.raises(ValueError, match="start != end"):
         QuietHours(time(8), time(8))
     with pytest.raises(ValueError, match="one cap"):
-        reachable_state(
-            caps=(FrequencyCap(None, 1, Period.DAY), FrequencyCap(None, 2, Period.DAY))
-        )
+        reachable_state(caps=(FrequencyCap(None, 1, Period.DAY), FrequencyCap(None, 2, Period.DAY)))
