@@ -20,8 +20,8 @@ from tillit.insight.sentiment import tokenize
 from tillit.insight.stopwords import STOPWORDS
 
 # Cosine similarity below which a new comment is left unassigned (a candidate new theme).
-# e5 similarities are compressed into roughly 0.7–1.0; this sits at the edge of a theme.
-DEFAULT_MIN_SIMILARITY = 0.84
+# Measured in the language-centred ThemeSpace, where similarities spread over about -0.2–0.9.
+DEFAULT_MIN_SIMILARITY = 0.2
 KEYWORDS_PER_LANGUAGE = 5
 REPRESENTATIVES = 3
 
@@ -47,17 +47,49 @@ class Theme:
         return len(self.member_ids)
 
 
+@dataclass(frozen=True, eq=False)
+class ThemeSpace:
+    """Per-language centring of embeddings; fit once, reuse when assigning new comments."""
+
+    language_means: dict[str, NDArray[np.float32]]
+    overall_mean: NDArray[np.float32]
+
+    @classmethod
+    def fit(cls, vectors: NDArray[np.float32], languages: Sequence[str]) -> ThemeSpace:
+        codes = np.array(languages)
+        means = {str(code): vectors[codes == code].mean(axis=0) for code in set(languages)}
+        return cls(means, vectors.mean(axis=0))
+
+    def transform(self, vectors: NDArray[np.float32], languages: Sequence[str]) -> NDArray[np.float32]:
+        means = np.array([self.language_means.get(code, self.overall_mean) for code in languages])
+        return _normalise(vectors - means.reshape(vectors.shape))
+
+
 def _normalise(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def spherical_kmeans(
-    vectors: NDArray[np.float32], k: int, *, seed: int = 0, iterations: int = 50
+    vectors: NDArray[np.float32], k: int, *, seed: int = 0, restarts: int = 10
 ) -> NDArray[np.int64]:
+    """Best of ``restarts`` runs by the k-means objective (summed cohesion of clusters)."""
+    unit = _normalise(vectors)
+    best: tuple[float, NDArray[np.int64]] | None = None
+    for attempt in range(restarts):
+        assignment = _kmeans_once(unit, k, seed=seed * 1000 + attempt)
+        cohesion = sum(
+            float(np.linalg.norm(unit[assignment == c].sum(axis=0))) for c in np.unique(assignment)
+        )
+        if best is None or cohesion > best[0]:
+            best = (cohesion, assignment)
+    assert best is not None
+    return best[1]
+
+
+def _kmeans_once(unit: NDArray[np.float32], k: int, *, seed: int, iterations: int = 50) -> NDArray[np.int64]:
     """Cluster ids for unit vectors; k-means++ seeding on cosine distance."""
     rng = np.random.default_rng(seed)
-    unit = _normalise(vectors)
     centres = [unit[rng.integers(len(unit))]]
     for _ in range(1, k):
         distance = 1.0 - np.max(unit @ np.array(centres).T, axis=1)
@@ -106,7 +138,7 @@ def choose_theme_count(
     usable = [k for k in candidates if k < len(sample)]
     if not usable:
         return 1
-    return max(usable, key=lambda k: silhouette(sample, spherical_kmeans(sample, k, seed=seed)))
+    return max(usable, key=lambda k: silhouette(sample, spherical_kmeans(sample, k, seed=seed, restarts=3)))
 
 
 def _keywords_by_language(
@@ -179,7 +211,7 @@ def discover_themes(
     theme_count: int | None = None,
     seed: int = 0,
 ) -> list[Theme]:
-    """Cluster comments into themes; ``theme_count`` None picks k by silhouette."""
+    """Cluster comments into themes; ``vectors`` are in a ``ThemeSpace``; ``theme_count`` None picks k by silhouette."""
     if len(comments) != len(vectors):
         raise ValueError("one vector per comment is needed")
     if not comments:
