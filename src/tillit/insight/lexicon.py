@@ -20,8 +20,24 @@ _BORROWED_DANISH_WEIGHT = 0.7
 
 # Words that flip the polarity of the next few words.
 NEGATORS: dict[str, frozenset[str]] = {
-    "en": frozenset({"not", "no", "never", "don't", "didn't", "isn't", "wasn't", "can't",
-                     "won't", "doesn't", "aren't", "weren't", "nothing", "hardly"}),
+    "en": frozenset(
+        {
+            "not",
+            "no",
+            "never",
+            "don't",
+            "didn't",
+            "isn't",
+            "wasn't",
+            "can't",
+            "won't",
+            "doesn't",
+            "aren't",
+            "weren't",
+            "nothing",
+            "hardly",
+        }
+    ),
     "da": frozenset({"ikke", "ingen", "intet", "aldrig", "hverken"}),
     "sv": frozenset({"inte", "ej", "ingen", "inget", "aldrig", "varken"}),
     "nb": frozenset({"ikke", "ingen", "intet", "aldri", "verken"}),

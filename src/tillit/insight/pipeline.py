@@ -123,22 +123,25 @@ def analyse(
     embedder = embedder or default_embedder()
     guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
     codes = [guess.language for guess in guesses]
-    vectors = embed_in_batches([c.text for c in comments], embedder=embedder, batch_size=batch_size,
-                               progress=progress)
+    vectors = embed_in_batches(
+        [c.text for c in comments], embedder=embedder, batch_size=batch_size, progress=progress
+    )
     lexical = [score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)]
     sentiments, calibrator = (
         _calibrated_sentiment(comments, vectors, codes, lexical) if calibrate else (lexical, None)
     )
     if not comments:
         return AnalysisResult([], list(themes or []), theme_space, calibrator, vectors)
-    theme_comments = [ThemeComment(c.comment_id, c.text, code) for c, code in zip(comments, codes, strict=True)]
+    theme_comments = [
+        ThemeComment(c.comment_id, c.text, code) for c, code in zip(comments, codes, strict=True)
+    ]
     if themes is None:
         theme_space = ThemeSpace.fit(vectors, codes)
         spaced = theme_space.transform(vectors, codes)
         current = discover_themes(theme_comments, spaced, theme_count=theme_count)
         member_of = {member: t.theme_id for t in current for member in t.member_ids}
         centroids = {t.theme_id: t.centroid for t in current}
-        assignments = [
+        assignments: list[tuple[str | None, float]] = [
             (member_of[c.comment_id], float(spaced[i] @ centroids[member_of[c.comment_id]]))
             for i, c in enumerate(comments)
         ]
@@ -150,7 +153,11 @@ def analyse(
         current = [
             absorb_comments(
                 theme,
-                [c.comment_id for c, (tid, _) in zip(comments, assignments, strict=True) if tid == theme.theme_id],
+                [
+                    c.comment_id
+                    for c, (tid, _) in zip(comments, assignments, strict=True)
+                    if tid == theme.theme_id
+                ],
                 spaced[[i for i, (tid, _) in enumerate(assignments) if tid == theme.theme_id]],
             )
             for theme in themes

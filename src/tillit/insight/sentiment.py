@@ -191,4 +191,5 @@ class SentimentCalibrator:
 
 def _softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities: NDArray[np.float64] = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities

@@ -67,7 +67,8 @@ class ThemeSpace:
 
 def _normalise(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    normalised: NDArray[np.float32] = (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
 
 
 def spherical_kmeans(
@@ -125,7 +126,9 @@ def silhouette(vectors: NDArray[np.float32], assignment: NDArray[np.int64]) -> f
             scores.append(0.0)
             continue
         within = distance[index, own].sum() / (own.sum() - 1)
-        nearest_other = min(distance[index, assignment == c].mean() for c in clusters if c != assignment[index])
+        nearest_other = min(
+            distance[index, assignment == c].mean() for c in clusters if c != assignment[index]
+        )
         scores.append((nearest_other - within) / max(within, nearest_other))
     return float(np.mean(scores))
 
@@ -147,7 +150,9 @@ def _keywords_by_language(
     """Class-based TF-IDF per language: words frequent here and rare in other themes."""
     counts: dict[str, Counter[str]] = {}
     for comment in members:
-        words = {w for w in tokenize(comment.text) if len(w) > 2 and w not in STOPWORDS.get(comment.language, ())}
+        words = {
+            w for w in tokenize(comment.text) if len(w) > 2 and w not in STOPWORDS.get(comment.language, ())
+        }
         counts.setdefault(comment.language, Counter()).update(words)
     keywords = {}
     for language, counter in counts.items():
@@ -181,13 +186,17 @@ def build_themes(
     clusters = [int(c) for c in np.unique(assignment)]
     background: Counter[tuple[str, str]] = Counter()
     for cluster in clusters:
-        seen = {(c.language, w) for c, a in zip(comments, assignment, strict=True) if a == cluster
-                for w in tokenize(c.text)}
+        seen = {
+            (c.language, w)
+            for c, a in zip(comments, assignment, strict=True)
+            if a == cluster
+            for w in tokenize(c.text)
+        }
         background.update(seen)
     themes = []
     for number, cluster in enumerate(clusters, start=1):
         indices = np.flatnonzero(assignment == cluster)
-        members = [comments[i] for i in indices]
+        members = [comments[int(i)] for i in indices]
         centroid = _normalise(unit[indices].mean(axis=0))
         closest = indices[np.argsort(-(unit[indices] @ centroid))[:REPRESENTATIVES]]
         keywords = _keywords_by_language(members, background, len(clusters))
@@ -198,7 +207,7 @@ def build_themes(
                 centroid=centroid,
                 member_ids=tuple(c.comment_id for c in members),
                 keywords=keywords,
-                representatives=tuple(comments[i].text for i in closest),
+                representatives=tuple(comments[int(i)].text for i in closest),
             )
         )
     return themes

@@ -88,10 +88,19 @@ def poisson_upper_tail(observed: int, rate: float) -> float:
 def binomial_upper_tail(successes: int, trials: int, probability: float) -> float:
     """P(K ≥ successes) for K ~ Binomial(trials, probability)."""
     log_p, log_q = math.log(probability), math.log1p(-probability)
-    return min(1.0, sum(
-        math.exp(math.lgamma(trials + 1) - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q)
-        for k in range(successes, trials + 1)
-    ))
+    return min(
+        1.0,
+        sum(
+            math.exp(
+                math.lgamma(trials + 1)
+                - math.lgamma(k + 1)
+                - math.lgamma(trials - k + 1)
+                + k * log_p
+                + (trials - k) * log_q
+            )
+            for k in range(successes, trials + 1)
+        ),
+    )
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
@@ -136,8 +145,15 @@ def detect_alerts(
         candidates.append((theme_id, "growth", volume, rate, poisson_upper_tail(volume, rate)))
         baseline_share = (history["negative"] + 1) / (sum(history.values()) + 2)
         negative = counts["negative"]
-        candidates.append((theme_id, "turning_negative", negative / volume, baseline_share,
-                           binomial_upper_tail(negative, volume, baseline_share)))
+        candidates.append(
+            (
+                theme_id,
+                "turning_negative",
+                negative / volume,
+                baseline_share,
+                binomial_upper_tail(negative, volume, baseline_share),
+            )
+        )
     adjusted = benjamini_hochberg([c[4] for c in candidates])
     alerts = [
         ThemeAlert(theme_id, kind, round(observed, 4), round(expected, 4), p, q)
@@ -189,13 +205,22 @@ def find_unspoken_needs(
         if negative_share < min_negative_share:
             continue
         theme_words = {word for words in theme.keywords.values() for word in words}
-        keyword_hit = next((text for text, words in zip(coverage, coverage_words, strict=True)
-                            if words & theme_words), None)
+        keyword_hit = next(
+            (text for text, words in zip(coverage, coverage_words, strict=True) if words & theme_words), None
+        )
         similarity, nearest = 0.0, None
         if coverage_vectors is not None and len(coverage):
             sims = coverage_vectors @ theme.centroid
             nearest, similarity = coverage[int(np.argmax(sims))], float(np.max(sims))
         if keyword_hit is None and similarity < min_similarity:
-            needs.append(UnspokenNeed(theme.theme_id, theme.label, len(labels), round(negative_share, 4),
-                                      nearest, round(similarity, 4)))
+            needs.append(
+                UnspokenNeed(
+                    theme.theme_id,
+                    theme.label,
+                    len(labels),
+                    round(negative_share, 4),
+                    nearest,
+                    round(similarity, 4),
+                )
+            )
     return sorted(needs, key=lambda need: (-need.volume * need.negative_share, need.theme_id))
