@@ -25,9 +25,9 @@ def test_analyse_demo_batch_with_progress(e5: E5Embedder) -> None:
         progress=lambda done, total: progress.append((done, total)),
     )
     assert progress == [(64, 160), (128, 160), (160, 160)]
-    language_accuracy = sum(i.language.language == c.language for i, c in zip(result.insights, demo)) / len(
-        demo
-    )
+    language_accuracy = sum(
+        i.language.language == c.language for i, c in zip(result.insights, demo, strict=True)
+    ) / len(demo)
     assert language_accuracy >= 0.95
     assert result.calibrator is not None and result.calibrator.trained_on == 160
     truth = {c.comment_id: c.theme for c in demo}

@@ -6,7 +6,8 @@ Which files feed which language, and why (see ``data/README.md`` for versions an
 * da: AFINN-da-32 + Tillit feedback terms.
 * nb: Tillit feedback terms + AFINN-da-32 at reduced weight: written Bokmål shares most
   evaluative vocabulary with Danish and no open Bokmål lexicon ships on PyPI.
-* sv: Tillit feedback terms only (no open Swedish lexicon was found in a package).
+* sv: the Swedish translation of the VADER lexicon (valences -4..4, scaled by 1.25 to
+  AFINN's -5..5) + Tillit feedback terms.
 * nl: Pattern's Dutch adjective lexicon + Tillit feedback terms.
 """
 
@@ -17,6 +18,7 @@ from importlib.resources import files
 
 _DATA = files("tillit.insight") / "data"
 _BORROWED_DANISH_WEIGHT = 0.7
+_VADER_TO_AFINN = 5 / 4
 
 # Words that flip the polarity of the next few words.
 NEGATORS: dict[str, frozenset[str]] = {
@@ -77,6 +79,9 @@ def lexicon_for(language: str) -> dict[str, float]:
     elif language == "nb":
         danish = _read_tsv("AFINN-da-32.txt")
         table.update({term: value * _BORROWED_DANISH_WEIGHT for term, value in danish.items()})
+    elif language == "sv":
+        vader = _read_tsv("vader-sv-1.0.3.tsv")
+        table.update({term: value * _VADER_TO_AFINN for term, value in vader.items()})
     elif language == "nl":
         table.update(_read_tsv("pattern-nl-sentiment-1.2.tsv"))
     # Our own customer-service terms win over the general lexicons.

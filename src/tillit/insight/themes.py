@@ -220,7 +220,10 @@ def discover_themes(
     theme_count: int | None = None,
     seed: int = 0,
 ) -> list[Theme]:
-    """Cluster comments into themes; ``vectors`` are in a ``ThemeSpace``; ``theme_count`` None picks k by silhouette."""
+    """Cluster comments into themes.
+
+    ``vectors`` are in a ``ThemeSpace``; ``theme_count`` None picks k by silhouette.
+    """
     if len(comments) != len(vectors):
         raise ValueError("one vector per comment is needed")
     if not comments:
