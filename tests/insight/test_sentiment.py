@@ -71,3 +71,9 @@ def test_calibrator_learns_a_separable_direction() -> None:
 def test_calibrator_refuses_one_sided_data() -> None:
     with pytest.raises(CalibrationError):
         SentimentCalibrator().fit(np.zeros((20, 2)), ["positive"] * 20)
+
+
+def test_swedish_uses_the_vendored_vader_lexicon() -> None:
+    result = score_sentiment("En underbar upplevelse.", language="sv")
+    assert result.label == "positive"
+    assert "underbar" in dict(result.explanation)
