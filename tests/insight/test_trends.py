@@ -61,3 +61,19 @@ def test_unspoken_needs_are_negative_frequent_and_uncovered() -> None:
     sentiments = {"hours": ["negative"] * 12, "price": ["negative"] * 12, "praise": ["positive"] * 30}
     needs = find_unspoken_needs(themes, sentiments, ["How do you feel about our price?"])
     assert [need.theme_id for need in needs] == ["hours"]
+
+
+def test_demo_late_delivery_surge_is_the_only_growth_alert() -> None:
+    from tillit.insight.demo_feedback import demo_feedback
+
+    demo = demo_feedback()
+    observations = [
+        ThemeObservation(c.created_at, c.theme, "negative" if c.nps <= 6 else "neutral") for c in demo
+    ]
+    last_week = max(period_start_of(c.created_at) for c in demo)
+    alerts = detect_alerts(observations, current_period_start=last_week)
+    assert {(a.theme_id, a.kind) for a in alerts if a.kind == "growth"} == {("late_delivery", "growth")}
+
+
+def period_start_of(at: datetime) -> datetime:
+    return ORIGIN + timedelta(weeks=(at - ORIGIN) // timedelta(weeks=1))
