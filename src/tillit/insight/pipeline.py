@@ -1,0 +1,171 @@
+"""``analyse``: language, sentiment and theme for a batch of comments, in one pass.
+
+Embedding is the expensive step, so comments are embedded once, in batches, and the
+vectors feed both the sentiment calibrator and the themes. A ``progress`` callback gets
+``(done, total)`` after each batch so a CLI can draw a progress bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tillit.insight.embeddings import Embedder, default_embedder
+from tillit.insight.languages import SUPPORTED_LANGUAGES, LanguageGuess, detect_language
+from tillit.insight.sentiment import (
+    SentimentCalibrator,
+    SentimentResult,
+    label_from_csat,
+    label_from_nps,
+    score_sentiment,
+    sentiment_features,
+)
+from tillit.insight.themes import (
+    Theme,
+    ThemeComment,
+    ThemeSpace,
+    absorb_comments,
+    assign_to_themes,
+    discover_themes,
+)
+
+ProgressCallback = Callable[[int, int], None]
+
+# Fewer scored comments than this and the calibrator would mostly learn noise.
+MIN_SCORED_FOR_CALIBRATION = 30
+
+
+@dataclass(frozen=True)
+class FeedbackComment:
+    comment_id: str
+    text: str
+    locale: str | None = None
+    nps: int | None = None
+    csat: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CommentInsight:
+    comment_id: str
+    language: LanguageGuess
+    sentiment: SentimentResult
+    theme_id: str | None
+    theme_similarity: float
+
+
+@dataclass
+class AnalysisResult:
+    insights: list[CommentInsight]
+    themes: list[Theme]
+    theme_space: ThemeSpace | None
+    calibrator: SentimentCalibrator | None = None
+    vectors: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+
+def _weak_label(comment: FeedbackComment) -> str | None:
+    if comment.nps is not None:
+        return label_from_nps(comment.nps)
+    if comment.csat is not None:
+        return label_from_csat(comment.csat)
+    return None
+
+
+def embed_in_batches(
+    texts: Sequence[str], *, embedder: Embedder, batch_size: int, progress: ProgressCallback | None
+) -> NDArray[np.float32]:
+    parts = []
+    for start in range(0, len(texts), batch_size):
+        parts.append(embedder.embed(texts[start : start + batch_size]))
+        if progress is not None:
+            progress(min(start + batch_size, len(texts)), len(texts))
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
+
+
+def _calibrated_sentiment(
+    comments: Sequence[FeedbackComment],
+    vectors: NDArray[np.float32],
+    languages: list[str],
+    lexical: list[SentimentResult],
+) -> tuple[list[SentimentResult], SentimentCalibrator | None]:
+    labelled = [(i, label) for i, c in enumerate(comments) if (label := _weak_label(c)) is not None]
+    if len(labelled) < MIN_SCORED_FOR_CALIBRATION or len({label for _, label in labelled}) < 2:
+        return lexical, None
+    texts = [c.text for c in comments]
+    features = sentiment_features(vectors, texts, languages)
+    rows = [i for i, _ in labelled]
+    calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
+    return calibrator.predict(features, lexical), calibrator
+
+
+def analyse(
+    comments: Sequence[FeedbackComment],
+    *,
+    languages: Sequence[str] = SUPPORTED_LANGUAGES,
+    themes: Sequence[Theme] | None = None,
+    theme_space: ThemeSpace | None = None,
+    theme_count: int | None = None,
+    calibrate: bool = True,
+    embedder: Embedder | None = None,
+    batch_size: int = 64,
+    progress: ProgressCallback | None = None,
+) -> AnalysisResult:
+    """Language, sentiment and theme per comment.
+
+    Without ``themes`` the batch's themes are discovered; with ``themes`` (and the
+    ``theme_space`` they were built in) new comments are assigned incrementally and the
+    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment.
+    """
+    embedder = embedder or default_embedder()
+    guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
+    codes = [guess.language for guess in guesses]
+    vectors = embed_in_batches(
+        [c.text for c in comments], embedder=embedder, batch_size=batch_size, progress=progress
+    )
+    lexical = [score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)]
+    sentiments, calibrator = (
+        _calibrated_sentiment(comments, vectors, codes, lexical) if calibrate else (lexical, None)
+    )
+    if not comments:
+        return AnalysisResult([], list(themes or []), theme_space, calibrator, vectors)
+    theme_comments = [
+        ThemeComment(c.comment_id, c.text, code) for c, code in zip(comments, codes, strict=True)
+    ]
+    if themes is None:
+        theme_space = ThemeSpace.fit(vectors, codes)
+        spaced = theme_space.transform(vectors, codes)
+        current = discover_themes(theme_comments, spaced, theme_count=theme_count)
+        member_of = {member: t.theme_id for t in current for member in t.member_ids}
+        centroids = {t.theme_id: t.centroid for t in current}
+        assignments: list[tuple[str | None, float]] = [
+            (member_of[c.comment_id], float(spaced[i] @ centroids[member_of[c.comment_id]]))
+            for i, c in enumerate(comments)
+        ]
+    else:
+        if theme_space is None:
+            raise ValueError("assigning to existing themes needs the ThemeSpace they were built in")
+        spaced = theme_space.transform(vectors, codes)
+        assignments = assign_to_themes(spaced, themes)
+        current = [
+            absorb_comments(
+                theme,
+                [
+                    c.comment_id
+                    for c, (tid, _) in zip(comments, assignments, strict=True)
+                    if tid == theme.theme_id
+                ],
+                spaced[[i for i, (tid, _) in enumerate(assignments) if tid == theme.theme_id]],
+            )
+            for theme in themes
+        ]
+    insights = [
+        CommentInsight(c.comment_id, guess, sentiment, theme_id, round(similarity, 4))
+        for c, guess, sentiment, (theme_id, similarity) in zip(
+            comments, guesses, sentiments, assignments, strict=True
+        )
+    ]
+    return AnalysisResult(insights, current, theme_space, calibrator, vectors)
