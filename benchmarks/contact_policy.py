@@ -58,23 +58,17 @@ POLICY = CompanyPolicy(
     caps=(CompanyCap(Channel.EMAIL, 2, Period.WEEK), CompanyCap(None, 8, Period.MONTH)),
 )
 INTENTS = {
-    "marketing email, evening": Intent(
-        "newsletter", Kind.MARKETING, Channel.EMAIL, "news", NOW
-    ),
+    "marketing email, evening": Intent("newsletter", Kind.MARKETING, Channel.EMAIL, "news", NOW),
     "dialogue sms, morning": Intent(
         DIALOGUE_PURPOSE, Kind.DIALOGUE, Channel.SMS, "events", NOW.replace(hour=7)
     ),
 }
 
 
-def subsets(
-    rng: np.random.Generator, n: int, items: list[str], p: float
-) -> pa.ListArray:
+def subsets(rng: np.random.Generator, n: int, items: list[str], p: float) -> pa.ListArray:
     """A random subset of ``items`` per row, each item with probability ``p``."""
     bits = (rng.random((n, len(items))) < p) @ (1 << np.arange(len(items)))
-    choices = [
-        [x for i, x in enumerate(items) if m >> i & 1] for m in range(1 << len(items))
-    ]
+    choices = [[x for i, x in enumerate(items) if m >> i & 1] for m in range(1 << len(items))]
     return pa.array(choices, pa.list_(pa.string())).take(pa.array(bits))
 
 
@@ -96,9 +90,7 @@ def send_history(rng: np.random.Generator, n: int) -> pa.ListArray:
     rows = np.repeat(np.arange(n), lengths)
     at = clock.to_us(NOW) - rng.integers(0, 35 * clock.US_PER_DAY, len(rows))
     at = at[np.lexsort((at, rows))]
-    channel = rng.choice(
-        np.array([0, 1, 2], dtype=np.uint8), len(rows), p=[0.7, 0.2, 0.1]
-    )
+    channel = rng.choice(np.array([0, 1, 2], dtype=np.uint8), len(rows), p=[0.7, 0.2, 0.1])
     sends = pa.StructArray.from_arrays(
         [
             pa.array(at, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
@@ -139,9 +131,7 @@ def customers(n: int, seed: int = 7) -> pa.Table:
     rng = np.random.default_rng(seed)
     quiet = rng.integers(0, len(QUIET), n)
     has_quiet = rng.random(n) < 0.6
-    pause = clock.to_us(NOW) + rng.integers(
-        -5 * clock.US_PER_DAY, 20 * clock.US_PER_DAY, n
-    )
+    pause = clock.to_us(NOW) + rng.integers(-5 * clock.US_PER_DAY, 20 * clock.US_PER_DAY, n)
     chosen = subsets(rng, n, TOPICS, 0.6)
     columns: dict[str, pa.Array] = {
         "customer_id": pa.array([f"cust-{i}" for i in range(n)]),
@@ -159,15 +149,9 @@ def customers(n: int, seed: int = 7) -> pa.Table:
         "chosen_topics": pa.ListArray.from_arrays(
             chosen.offsets, chosen.values, mask=pa.array(rng.random(n) >= 0.3)
         ),
-        "pause_until": maybe(rng, n, 0.03, pause, pa.int64()).cast(
-            pa.timestamp("us", tz="UTC")
-        ),
-        "quiet_start_minute": pa.array(
-            [QUIET[q][0] for q in quiet], pa.int16(), mask=~has_quiet
-        ),
-        "quiet_end_minute": pa.array(
-            [QUIET[q][1] for q in quiet], pa.int16(), mask=~has_quiet
-        ),
+        "pause_until": maybe(rng, n, 0.03, pause, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "quiet_start_minute": pa.array([QUIET[q][0] for q in quiet], pa.int16(), mask=~has_quiet),
+        "quiet_end_minute": pa.array([QUIET[q][1] for q in quiet], pa.int16(), mask=~has_quiet),
         **caps(rng, n),
         "capped_sends": send_history(rng, n),
     }
@@ -177,9 +161,7 @@ def customers(n: int, seed: int = 7) -> pa.Table:
 CODES = {channel: channel.code for channel in Channel}
 
 
-def _cap_sql(
-    limit: str, sends: str, period: Period, at_us: int
-) -> tuple[str, str, str]:
+def _cap_sql(limit: str, sends: str, period: Period, at_us: int) -> tuple[str, str, str]:
     """SQL for one cap: (denied, deferred, frees_us) over a month's list of sends."""
     length = clock.duration_us(period.length)
     window = f"list_filter({sends}, lambda s: epoch_us(s.at) > {at_us - length})"
@@ -276,9 +258,9 @@ def timed(run: object, repeat: int) -> tuple[float, object]:
 
 def mismatches(ours: pa.Table, theirs: pa.Table) -> int:
     until = ours.column("defer_until").cast(pa.int64()).fill_null(-1).to_numpy()
-    bad = ours.column("outcome").cast(pa.string()).to_numpy(
-        zero_copy_only=False
-    ) != theirs.column("outcome").to_numpy(zero_copy_only=False)
+    bad = ours.column("outcome").cast(pa.string()).to_numpy(zero_copy_only=False) != theirs.column(
+        "outcome"
+    ).to_numpy(zero_copy_only=False)
     bad |= ours.column("reason").cast(pa.string()).fill_null("").to_numpy(
         zero_copy_only=False
     ) != theirs.column("reason").fill_null("").to_numpy(zero_copy_only=False)
@@ -303,23 +285,15 @@ def main() -> None:
     print(f"duckdb {duckdb.__version__}, threads={threads}")
     for name, intent in INTENTS.items():
         at_us = clock.to_us(intent.at)
-        assert all(
-            clock.next_transition_us(z, at_us, clock.US_PER_DAY) is None for z in ZONES
-        )
+        assert all(clock.next_transition_us(z, at_us, clock.US_PER_DAY) is None for z in ZONES)
         sql = baseline_sql(intent, POLICY)
         ours_s, ours = timed(
-            lambda intent=intent: decide_batch(
-                states=states, intent=intent, policy=POLICY
-            ),
+            lambda intent=intent: decide_batch(states=states, intent=intent, policy=POLICY),
             args.repeat,
         )
-        base_s, base = timed(
-            lambda sql=sql: connection.sql(sql).to_arrow_table(), args.repeat
-        )
+        base_s, base = timed(lambda sql=sql: connection.sql(sql).to_arrow_table(), args.repeat)
         n = args.customers
-        outcomes = (
-            ours.column("reason").cast(pa.string()).fill_null("allowed").value_counts()
-        )  # type: ignore[union-attr]
+        outcomes = ours.column("reason").cast(pa.string()).fill_null("allowed").value_counts()  # type: ignore[union-attr]
         print(
             f"\n{name}: {intent.kind.value} via {intent.channel.value} at {intent.at.isoformat()}"
         )
@@ -329,9 +303,7 @@ def main() -> None:
         )
         print(f"  decide_batch: {n / ours_s:,.0f} decisions/s ({ours_s * 1000:.0f} ms)")
         print(f"  duckdb query: {n / base_s:,.0f} decisions/s ({base_s * 1000:.0f} ms)")
-        print(
-            f"  ratio decide_batch time / duckdb time: {ours_s / base_s:.2f} (target <= 1.20)"
-        )
+        print(f"  ratio decide_batch time / duckdb time: {ours_s / base_s:.2f} (target <= 1.20)")
         print(f"  mismatches: {mismatches(ours, base):,} of {n:,}")  # type: ignore[arg-type]
 
 

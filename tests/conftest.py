@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from tillit.app import create_app
 from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
+from tillit.consent.seed import seed_catalogue
 from tillit.customers.service import Defaults
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
@@ -73,7 +74,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that used the database leaves it empty (cheaper than a database per test)."""
+    """Every test that used the database leaves it as migrated (cheaper than a new one per test)."""
     if "engine" not in request.fixturenames:
         yield
         return
@@ -86,6 +87,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+        seed_catalogue(connection)  # what the migrations seed, so each test sees a fresh database
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
 from tillit.web import problems
 from tillit.web.api import consent as consent_api
+from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import health
 from tillit.web.api import tracking as tracking_api
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tracking_api.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)
+    app.include_router(contact_api.router, prefix=API_PREFIX)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
     app.include_router(timeline_pages.router)

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     smtp_sender: str = Field(
         "Tillit <no-reply@example.com>", description="From address of outgoing e-mail."
     )
+    company_caps: str = Field(
+        "email:2/week,sms:1/week",
+        description=(
+            "Company-wide caps on marketing and dialogue messages per customer, "
+            "CHANNEL:N/PERIOD separated by commas; 'all' counts every channel."
+        ),
+    )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
 
     @field_validator("default_country")
@@ -87,6 +94,14 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown ISO 3166 country code {value!r}")
+        return value
+
+    @field_validator("company_caps")
+    @classmethod
+    def _valid_caps(cls, value: str) -> str:
+        from tillit.contact.company import parse_company_caps
+
+        parse_company_caps(value)  # raises ValueError naming the bad part
         return value
 
     @field_validator("default_language")

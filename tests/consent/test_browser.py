@@ -8,14 +8,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from tillit.config import load_settings
+from tillit.consent.decision_log import record_send
 from tillit.consent.ledger import current_consents
 from tillit.consent.links import create_link
 from tillit.consent.preferences import current_preferences
+from tillit.contact.service import decide_for
+from tillit.customers.models import Customer
 from tillit.storage import make_engine, make_session_factory, upgrade
 
 from .conftest import ACTOR, SECRET, make_customer
@@ -85,6 +91,14 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
             method=Method.form,
             actor=ACTOR,
         )
+        record_consent(  # dialogues: consent-based, granted, so caps and quiet hours decide
+            session=session,
+            customer_id=customer_id,
+            purpose_key="research",
+            decision=Decision.granted,
+            method=Method.form,
+            actor=ACTOR,
+        )
         token = create_link(
             session=session, customer_id=customer_id, secret_key=SECRET, actor=ACTOR
         ).token
@@ -112,3 +126,45 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
         assert prefs.caps["email"].count == 1 and prefs.caps["email"].period == "week"
         assert prefs.quiet_hours is not None
         assert (prefs.quiet_hours.start.hour, prefs.quiet_hours.end.hour) == (21, 8)
+
+    assert_policy_follows_the_choices(sessions, customer_id, url)
+
+
+def assert_policy_follows_the_choices(sessions, customer_id: int, url: str) -> None:
+    """What the customer chose in the browser is what the contact policy now enforces."""
+    settings = load_settings(database_url=url, secret_key=SECRET)
+    with sessions() as session:
+        zone = ZoneInfo(session.get(Customer, customer_id).time_zone)
+        evening = datetime(2026, 12, 2, 22, 30, tzinfo=zone)  # a Wednesday, inside 21-08
+        noon = evening.replace(hour=12, minute=0)
+
+        def decide(purpose: str, kind: str, at: datetime):
+            return decide_for(
+                session=session,
+                customer_id=customer_id,
+                purpose=purpose,
+                kind=kind,
+                channel="email",
+                topic=None,
+                at=at,
+                settings=settings,
+            ).decision
+
+        marketing = decide("marketing", "marketing", noon)
+        assert (marketing.outcome, marketing.reason) == ("denied", "no_consent")
+        late = decide("research", "dialogue", evening)
+        assert (late.outcome, late.reason) == ("deferred", "quiet_hours")
+        assert late.defer_until == datetime(2026, 12, 3, 8, 0, tzinfo=zone)
+        assert decide("research", "dialogue", noon).outcome == "allowed"
+        record_send(
+            session=session,
+            customer_id=customer_id,
+            channel="email",
+            kind="dialogue",
+            sent_at=noon - timedelta(days=2),
+        )
+        capped = decide("research", "dialogue", noon)
+        assert (capped.outcome, capped.reason) == ("deferred", "customer_cap")
+        assert capped.defer_until == noon - timedelta(days=2) + timedelta(days=7)
+        receipt = decide("order_update", "transactional", evening)
+        assert receipt.reason != "no_consent"  # transactional mail never needs consent

@@ -134,7 +134,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[ContactState], Intent, CompanyPolic
         purpose,
         kind,
         draw(st.sampled_from(CHANNELS[:3])),
-        draw(st.sampled_from(TOPICS)),
+        draw(st.sampled_from([*TOPICS, ""])),  # "" is a message without a topic
         at,
     )
     bases = st.sampled_from(LegalBasis)

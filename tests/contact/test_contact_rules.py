@@ -336,3 +336,10 @@ def test_inputs_are_validated() -> None:
         QuietHours(time(8), time(8))
     with pytest.raises(ValueError, match="one cap"):
         reachable_state(caps=(FrequencyCap(None, 1, Period.DAY), FrequencyCap(None, 2, Period.DAY)))
+
+
+def test_a_message_without_a_topic_skips_the_topic_rule():
+    state = reachable_state(
+        chosen_topics=frozenset({"news"}), opted_out_topics=frozenset({"offers"})
+    )
+    assert decide(state=state, intent=intent(topic=""), policy=POLICY).outcome is Outcome.ALLOWED

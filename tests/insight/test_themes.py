@@ -65,7 +65,9 @@ def _two_clusters() -> tuple[list[ThemeComment], np.ndarray]:
             ]
         )
     ]
-    vectors = unit([1, 0.1, 0], [1, 0, 0.1], [0.9, 0.1, 0.1], [0, 1, 0.1], [0.1, 1, 0], [0, 0.9, 0.1])
+    vectors = unit(
+        [1, 0.1, 0], [1, 0, 0.1], [0.9, 0.1, 0.1], [0, 1, 0.1], [0.1, 1, 0], [0, 0.9, 0.1]
+    )
     return comments, vectors
 
 

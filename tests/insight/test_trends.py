@@ -10,7 +10,10 @@ ORIGIN = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _week(week: int, theme: str, sentiment: str, count: int) -> list[ThemeObservation]:
-    return [ThemeObservation(ORIGIN + timedelta(weeks=week, hours=i), theme, sentiment) for i in range(count)]
+    return [
+        ThemeObservation(ORIGIN + timedelta(weeks=week, hours=i), theme, sentiment)
+        for i in range(count)
+    ]
 
 
 def test_exact_tails_match_known_values() -> None:
@@ -22,8 +25,13 @@ def test_exact_tails_match_known_values() -> None:
 
 
 def test_trends_bucket_by_period() -> None:
-    points = theme_trends(_week(0, "price", "negative", 3) + _week(1, "price", "positive", 1), origin=ORIGIN)
-    assert [(p.volume, p.negative_share, p.mean_sentiment) for p in points] == [(3, 1.0, -1.0), (1, 0.0, 1.0)]
+    points = theme_trends(
+        _week(0, "price", "negative", 3) + _week(1, "price", "positive", 1), origin=ORIGIN
+    )
+    assert [(p.volume, p.negative_share, p.mean_sentiment) for p in points] == [
+        (3, 1.0, -1.0),
+        (1, 0.0, 1.0),
+    ]
 
 
 def test_growth_alert_only_for_the_theme_that_grew() -> None:
@@ -49,7 +57,9 @@ def test_turning_negative_alert() -> None:
 
 
 def _theme(theme_id: str, keywords: tuple[str, ...]) -> Theme:
-    return Theme(theme_id, " · ".join(keywords), np.array([1.0, 0.0], np.float32), (), {"en": keywords}, ())
+    return Theme(
+        theme_id, " · ".join(keywords), np.array([1.0, 0.0], np.float32), (), {"en": keywords}, ()
+    )
 
 
 def test_unspoken_needs_are_negative_frequent_and_uncovered() -> None:
@@ -58,7 +68,11 @@ def test_unspoken_needs_are_negative_frequent_and_uncovered() -> None:
         _theme("price", ("price", "expensive")),
         _theme("praise", ("friendly", "staff")),
     ]
-    sentiments = {"hours": ["negative"] * 12, "price": ["negative"] * 12, "praise": ["positive"] * 30}
+    sentiments = {
+        "hours": ["negative"] * 12,
+        "price": ["negative"] * 12,
+        "praise": ["positive"] * 30,
+    }
     needs = find_unspoken_needs(themes, sentiments, ["How do you feel about our price?"])
     assert [need.theme_id for need in needs] == ["hours"]
 
@@ -68,11 +82,14 @@ def test_demo_late_delivery_surge_is_the_only_growth_alert() -> None:
 
     demo = demo_feedback()
     observations = [
-        ThemeObservation(c.created_at, c.theme, "negative" if c.nps <= 6 else "neutral") for c in demo
+        ThemeObservation(c.created_at, c.theme, "negative" if c.nps <= 6 else "neutral")
+        for c in demo
     ]
     last_week = max(period_start_of(c.created_at) for c in demo)
     alerts = detect_alerts(observations, current_period_start=last_week)
-    assert {(a.theme_id, a.kind) for a in alerts if a.kind == "growth"} == {("late_delivery", "growth")}
+    assert {(a.theme_id, a.kind) for a in alerts if a.kind == "growth"} == {
+        ("late_delivery", "growth")
+    }
 
 
 def period_start_of(at: datetime) -> datetime:

@@ -15,8 +15,9 @@ from tillit.errors import TillitError
 
 from .context import console, context, fail
 
-consent_app = typer.Typer(help="The consent ledger, receipts and data requests.",
-                          no_args_is_help=True)
+consent_app = typer.Typer(
+    help="The consent ledger, receipts and data requests.", no_args_is_help=True
+)
 links_app = typer.Typer(help="Personal links to the preference centre.", no_args_is_help=True)
 CLI_ACTOR = Actor.system("cli")
 
@@ -46,8 +47,13 @@ def receipt(
         if entry is None:
             raise fail(f"no consent record {record_id}")
         purpose = session.query(Purpose).filter_by(key=entry.purpose_key).one()
-        document = receipts.build_receipt(entry=entry, purpose=purpose, controller="Tillit",
-                                          base_url=ctx.settings.base_url, language=language)
+        document = receipts.build_receipt(
+            entry=entry,
+            purpose=purpose,
+            controller="Tillit",
+            base_url=ctx.settings.base_url,
+            language=language,
+        )
     signed = receipts.sign_receipt(document, secret_key=ctx.settings.secret_key)
     typer.echo(json.dumps(signed, indent=2, ensure_ascii=False))
 
@@ -55,8 +61,9 @@ def receipt(
 @consent_app.command("verify-receipt")
 def verify_receipt(
     file: Annotated[Path, typer.Argument(help="A receipt JSON file.", exists=True)],
-    public_key: Annotated[str | None, typer.Option(
-        help="Base64url Ed25519 key; default: this workspace's key.")] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="Base64url Ed25519 key; default: this workspace's key.")
+    ] = None,
 ) -> None:
     """Check a receipt's signature; exit 1 when it does not verify."""
     key = public_key or receipts.public_key_text(context().settings.secret_key)
@@ -89,16 +96,21 @@ def export(customer_id: int) -> None:
 
 
 @consent_app.command("erase")
-def erase(customer_id: int,
-          yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+def erase(
+    customer_id: int, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False
+) -> None:
     """Erase a customer everywhere (GDPR 17); keeps a suppression hash and a proof."""
     if not yes:
         typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
     ctx = context()
     with ctx.sessions() as session, session.begin():
         try:
-            proof = erasure.erase_customer(session=session, customer_id=customer_id,
-                                           secret_key=ctx.settings.secret_key, actor=CLI_ACTOR)
+            proof = erasure.erase_customer(
+                session=session,
+                customer_id=customer_id,
+                secret_key=ctx.settings.secret_key,
+                actor=CLI_ACTOR,
+            )
         except TillitError as error:
             raise fail(error.detail) from error
     console.print(f"Erased customer {customer_id} (proof {proof.id}).")
@@ -114,8 +126,13 @@ def links_create(
     ctx.migrate()
     with ctx.sessions() as session, session.begin():
         try:
-            issued = links.create_link(session=session, customer_id=customer_id, days=days,
-                                       secret_key=ctx.settings.secret_key, actor=CLI_ACTOR)
+            issued = links.create_link(
+                session=session,
+                customer_id=customer_id,
+                days=days,
+                secret_key=ctx.settings.secret_key,
+                actor=CLI_ACTOR,
+            )
         except TillitError as error:
             raise fail(error.detail) from error
     typer.echo(issued.url(ctx.settings.base_url))

@@ -29,7 +29,10 @@ POSTAL_TRAITS = ("postal_address", "address")
 
 
 def load_contact_state(
-    session: Session, customer_id: int, *, secret_key: str | None = None,
+    session: Session,
+    customer_id: int,
+    *,
+    secret_key: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The customer's status, consents, channels, topics, pause, quiet hours, caps, sends.
@@ -56,8 +59,12 @@ def load_contact_state(
         "suppressed": suppressed,
         "legal_bases": {purpose.key: str(purpose.legal_basis) for purpose in purposes},
         "consents": {
-            key: {"decision": str(entry.decision), "method": str(entry.method),
-                  "at": entry.recorded_at, "notice_version": entry.notice_version}
+            key: {
+                "decision": str(entry.decision),
+                "method": str(entry.method),
+                "at": entry.recorded_at,
+                "notice_version": entry.notice_version,
+            }
             for key, entry in consents.items()
         },
         "objected_to_marketing": marketing is not None and marketing.decision == Decision.objected,
@@ -71,8 +78,11 @@ def load_contact_state(
         "channel_order": [str(channel) for channel in preferences.channel_order],
         "topics": preferences.topics,  # None: every topic
         "paused_until": preferences.paused_until,
-        "quiet_hours": None if preferences.quiet_hours is None else {
-            "start": preferences.quiet_hours.start, "end": preferences.quiet_hours.end,
+        "quiet_hours": None
+        if preferences.quiet_hours is None
+        else {
+            "start": preferences.quiet_hours.start,
+            "end": preferences.quiet_hours.end,
         },
         "time_zone": preferences.time_zone or customer.time_zone,
         "language": preferences.language or customer.language,
@@ -93,6 +103,7 @@ def _on_suppression_list(session: Session, customer: Customer, secret_key: str) 
     hashes = [contact_point_hash(str(i.type), i.value, secret_key) for i in customer.identities]
     if not hashes:
         return False
-    return session.scalar(
-        select(Suppression.id).where(Suppression.value_hash.in_(hashes)).limit(1)
-    ) is not None
+    return (
+        session.scalar(select(Suppression.id).where(Suppression.value_hash.in_(hashes)).limit(1))
+        is not None
+    )

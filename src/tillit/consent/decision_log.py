@@ -37,8 +37,14 @@ def log_decision(
     if outcome == "deferred" and defer_until is None:
         raise InvalidInput(FieldError("defer_until", "a deferred decision needs a time"))
     decision = ContactDecision(
-        customer_id=customer_id, channel=channel, kind=kind, outcome=outcome,
-        reasons=list(reasons), purpose_key=purpose_key, topic=topic, defer_until=defer_until,
+        customer_id=customer_id,
+        channel=channel,
+        kind=kind,
+        outcome=outcome,
+        reasons=list(reasons),
+        purpose_key=purpose_key,
+        topic=topic,
+        defer_until=defer_until,
         decided_at=decided_at or utcnow(),
     )
     session.add(decision)
@@ -64,8 +70,14 @@ def record_send(
         if decision.outcome != "allowed":
             raise InvalidInput(FieldError("decision_id", "only an allowed decision can be sent"))
         decision.sent = True
-    send = Send(customer_id=customer_id, channel=channel, kind=kind, topic=topic,
-                decision_id=decision_id, sent_at=sent_at or utcnow())
+    send = Send(
+        customer_id=customer_id,
+        channel=channel,
+        kind=kind,
+        topic=topic,
+        decision_id=decision_id,
+        sent_at=sent_at or utcnow(),
+    )
     session.add(send)
     session.flush()
     return send
@@ -75,11 +87,13 @@ def decisions_since(
     *, session: Session, customer_id: int, days: int = 90, now: datetime | None = None
 ) -> list[ContactDecision]:
     since = (now or utcnow()) - timedelta(days=days)
-    return list(session.scalars(
-        select(ContactDecision)
-        .where(ContactDecision.customer_id == customer_id, ContactDecision.decided_at >= since)
-        .order_by(ContactDecision.decided_at.desc())
-    ))
+    return list(
+        session.scalars(
+            select(ContactDecision)
+            .where(ContactDecision.customer_id == customer_id, ContactDecision.decided_at >= since)
+            .order_by(ContactDecision.decided_at.desc())
+        )
+    )
 
 
 def recent_sends(
@@ -90,7 +104,8 @@ def recent_sends(
     by_channel: dict[str, list[datetime]] = {}
     for channel, sent_at in session.execute(
         select(Send.channel, Send.sent_at)
-        .where(Send.customer_id == customer_id, Send.sent_at >= since).order_by(Send.sent_at)
+        .where(Send.customer_id == customer_id, Send.sent_at >= since)
+        .order_by(Send.sent_at)
     ):
         by_channel.setdefault(channel, []).append(sent_at)
     return by_channel

@@ -46,26 +46,38 @@ def register_eraser(name: str) -> Callable[[Eraser], Eraser]:
     def register(function: Eraser) -> Eraser:
         ERASERS[name] = function
         return function
+
     return register
 
 
 def erase_customer(
-    *, session: Session, customer_id: int, secret_key: str, actor: Actor,
+    *,
+    session: Session,
+    customer_id: int,
+    secret_key: str,
+    actor: Actor,
     request_id: int | None = None,
 ) -> ErasureProof:
     """Erase one person. The caller commits; any failure rolls the whole erasure back."""
-    customer = session.get(Customer, customer_id, with_for_update=True,
-                           options=[selectinload(Customer.identities)])
+    customer = session.get(
+        Customer, customer_id, with_for_update=True, options=[selectinload(Customer.identities)]
+    )
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist")
     needles = _needles(customer)
     suppressed = sum(
-        suppress(session=session, identity_type=str(identity.type), value=identity.value,
-                 secret_key=secret_key, reason="erasure")
+        suppress(
+            session=session,
+            identity_type=str(identity.type),
+            value=identity.value,
+            secret_key=secret_key,
+            reason="erasure",
+        )
         for identity in customer.identities
     )
-    counts: dict[str, int] = {name: eraser(session, customer_id, needles)
-                              for name, eraser in sorted(ERASERS.items())}
+    counts: dict[str, int] = {
+        name: eraser(session, customer_id, needles) for name, eraser in sorted(ERASERS.items())
+    }
     counts.update(_erase_own_tables(session, customer_id))
     counts["audit_entry"] = _scrub_audit(session, customer_id, needles)
     counts["identity"] = len(customer.identities)
@@ -74,12 +86,19 @@ def erase_customer(
     customer.traits = {}
     customer.country = None
     customer.status = CustomerStatus.erased
-    proof = ErasureProof(customer_id=customer_id, request_id=request_id, counts=counts,
-                         suppressed=suppressed)
+    proof = ErasureProof(
+        customer_id=customer_id, request_id=request_id, counts=counts, suppressed=suppressed
+    )
     session.add(proof)
     session.flush()
-    record(session=session, actor=actor, action="customer.erase", entity_type="customer",
-           entity_id=customer_id, after={"proof": proof.id})
+    record(
+        session=session,
+        actor=actor,
+        action="customer.erase",
+        entity_type="customer",
+        entity_id=customer_id,
+        after={"proof": proof.id},
+    )
     return proof
 
 
@@ -105,23 +124,26 @@ def _erase_own_tables(session: Session, customer_id: int) -> dict[str, int]:
     # The chain stays (it proves what was decided, and hashes cover only digests); the
     # evidence that could point at the person goes.
     blanked = session.execute(
-        update(ConsentRecord).where(ConsentRecord.customer_id == customer_id)
+        update(ConsentRecord)
+        .where(ConsentRecord.customer_id == customer_id)
         .values(ip_prefix=None, user_agent=None)
     )
     counts = {"consent_record": blanked.rowcount}  # type: ignore[attr-defined]
     for model in (PreferenceVersion, Send, ContactDecision, PersonalLink, UnsubscribeList):
         result = session.execute(delete(model).where(model.customer_id == customer_id))
         counts[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
-    notes = session.execute(update(DataRequest).where(DataRequest.customer_id == customer_id)
-                            .values(note=None))
+    notes = session.execute(
+        update(DataRequest).where(DataRequest.customer_id == customer_id).values(note=None)
+    )
     counts["data_request"] = notes.rowcount  # type: ignore[attr-defined]
     return counts
 
 
 def _scrub_audit(session: Session, customer_id: int, needles: list[str]) -> int:
     """Blank before/after of entries about this customer or whose payload mentions them."""
-    conditions: list[ColumnElement[bool]] = [(AuditEntry.entity_type == "customer")
-                  & (AuditEntry.entity_id == str(customer_id))]
+    conditions: list[ColumnElement[bool]] = [
+        (AuditEntry.entity_type == "customer") & (AuditEntry.entity_id == str(customer_id))
+    ]
     for needle in needles:
         # JSON may store non-ASCII escaped (\u00f8) or raw, depending on the backend.
         for form in {needle, json.dumps(needle)[1:-1]}:

@@ -41,8 +41,9 @@ def truncate_ip(ip: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def evidence_digest(*, shown_text_hash: str | None, ip_prefix: str | None,
-                    user_agent: str | None) -> str:
+def evidence_digest(
+    *, shown_text_hash: str | None, ip_prefix: str | None, user_agent: str | None
+) -> str:
     joined = "\x1f".join(part or "" for part in (shown_text_hash, ip_prefix, user_agent))
     return hashlib.sha256(joined.encode()).hexdigest()
 

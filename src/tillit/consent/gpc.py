@@ -29,7 +29,11 @@ def gpc_requested(headers: Mapping[str, str]) -> bool:
 
 
 def honour_gpc(
-    *, session: Session, customer_id: int, evidence: Evidence, actor: Actor,
+    *,
+    session: Session,
+    customer_id: int,
+    evidence: Evidence,
+    actor: Actor,
     channel: str | None = "web",
 ) -> ConsentRecord | None:
     """Record a GPC withdrawal of partner sharing when the rule above calls for one.
@@ -40,21 +44,31 @@ def honour_gpc(
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status == CustomerStatus.erased:
         return None
-    records = list(session.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.customer_id == customer_id, ConsentRecord.purpose_key == GPC_PURPOSE)
-        .order_by(ConsentRecord.sequence)
-    ))
+    records = list(
+        session.scalars(
+            select(ConsentRecord)
+            .where(
+                ConsentRecord.customer_id == customer_id, ConsentRecord.purpose_key == GPC_PURPOSE
+            )
+            .order_by(ConsentRecord.sequence)
+        )
+    )
     latest = records[-1] if records else None
     if latest is None or latest.decision != Decision.granted:
         return None  # nothing granted: nothing to withdraw, and no noise in the ledger
     if _regranted_after_signal(records, user_agent=evidence.short_user_agent):
         return None
     return record_consent(
-        session=session, customer_id=customer_id, purpose_key=GPC_PURPOSE,
-        decision=Decision.withdrawn, method=Method.gpc, actor=actor, channel=channel,
-        evidence=Evidence(shown_text_hash=None, ip=evidence.ip, user_agent=evidence.user_agent,
-                          gpc=True),
+        session=session,
+        customer_id=customer_id,
+        purpose_key=GPC_PURPOSE,
+        decision=Decision.withdrawn,
+        method=Method.gpc,
+        actor=actor,
+        channel=channel,
+        evidence=Evidence(
+            shown_text_hash=None, ip=evidence.ip, user_agent=evidence.user_agent, gpc=True
+        ),
     )
 
 

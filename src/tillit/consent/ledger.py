@@ -72,8 +72,9 @@ def record_consent(
     if customer.status == CustomerStatus.erased:
         raise Conflict(f"customer {customer_id} has been erased")
     purpose = get_purpose(session=session, key=purpose_key)
-    notice = current_notice(session=session, purpose=purpose,
-                            language=language or customer.language)
+    notice = current_notice(
+        session=session, purpose=purpose, language=language or customer.language
+    )
     tip = _tip(session, customer_id)
     shown = evidence.shown_text_hash or (notice.text_hash if notice else None)
     entry = ConsentRecord(
@@ -89,33 +90,50 @@ def record_consent(
         ip_prefix=evidence.ip_prefix,
         user_agent=evidence.short_user_agent,
         gpc=evidence.gpc,
-        evidence_hash=evidence_digest(shown_text_hash=shown, ip_prefix=evidence.ip_prefix,
-                                      user_agent=evidence.short_user_agent),
+        evidence_hash=evidence_digest(
+            shown_text_hash=shown,
+            ip_prefix=evidence.ip_prefix,
+            user_agent=evidence.short_user_agent,
+        ),
         recorded_at=(at or utcnow()),
         previous_hash=tip.record_hash if tip else GENESIS,
     )
     entry.record_hash = content_hash(entry)
     session.add(entry)
     session.flush()
-    record(session=session, actor=actor, action="consent.record", entity_type="customer",
-           entity_id=customer_id,
-           after={"purpose": purpose.key, "decision": str(decision), "method": str(method),
-                  "record": entry.id})
+    record(
+        session=session,
+        actor=actor,
+        action="consent.record",
+        entity_type="customer",
+        entity_id=customer_id,
+        after={
+            "purpose": purpose.key,
+            "decision": str(decision),
+            "method": str(method),
+            "record": entry.id,
+        },
+    )
     return entry
 
 
 def _tip(session: Session, customer_id: int) -> ConsentRecord | None:
     return session.scalar(
-        select(ConsentRecord).where(ConsentRecord.customer_id == customer_id)
-        .order_by(ConsentRecord.sequence.desc()).limit(1)
+        select(ConsentRecord)
+        .where(ConsentRecord.customer_id == customer_id)
+        .order_by(ConsentRecord.sequence.desc())
+        .limit(1)
     )
 
 
 def history(*, session: Session, customer_id: int) -> list[ConsentRecord]:
-    return list(session.scalars(
-        select(ConsentRecord).where(ConsentRecord.customer_id == customer_id)
-        .order_by(ConsentRecord.sequence)
-    ))
+    return list(
+        session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.customer_id == customer_id)
+            .order_by(ConsentRecord.sequence)
+        )
+    )
 
 
 def current_consents(*, session: Session, customer_id: int) -> dict[str, ConsentRecord]:
@@ -134,8 +152,9 @@ class ChainBreak:
     reason: str
 
     def __str__(self) -> str:
-        return (f"customer {self.customer_id}: record {self.record_id} "
-                f"(#{self.sequence}) {self.reason}")
+        return (
+            f"customer {self.customer_id}: record {self.record_id} (#{self.sequence}) {self.reason}"
+        )
 
 
 def verify_chain(*, session: Session, customer_id: int) -> ChainBreak | None:
@@ -152,7 +171,8 @@ def verify_chain(*, session: Session, customer_id: int) -> ChainBreak | None:
         elif content_hash(entry) != entry.record_hash:
             problem = "has been altered: its hash does not match its content"
         elif not erased and entry.evidence_hash != evidence_digest(
-            shown_text_hash=entry.shown_text_hash, ip_prefix=entry.ip_prefix,
+            shown_text_hash=entry.shown_text_hash,
+            ip_prefix=entry.ip_prefix,
             user_agent=entry.user_agent,
         ):
             problem = "has altered evidence"
@@ -164,12 +184,18 @@ def verify_chain(*, session: Session, customer_id: int) -> ChainBreak | None:
 
 def verify_all(*, session: Session) -> tuple[int, list[ChainBreak]]:
     """Check every customer's chain: how many chains, and the first break in each broken one."""
-    customers = list(session.scalars(
-        select(ConsentRecord.customer_id).group_by(ConsentRecord.customer_id)
-        .order_by(ConsentRecord.customer_id)
-    ))
-    breaks = [found for customer_id in customers
-              if (found := verify_chain(session=session, customer_id=customer_id))]
+    customers = list(
+        session.scalars(
+            select(ConsentRecord.customer_id)
+            .group_by(ConsentRecord.customer_id)
+            .order_by(ConsentRecord.customer_id)
+        )
+    )
+    breaks = [
+        found
+        for customer_id in customers
+        if (found := verify_chain(session=session, customer_id=customer_id))
+    ]
     return len(customers), breaks
 
 

@@ -47,7 +47,11 @@ def _mac(secret_key: str, message: str) -> str:
 
 
 def create_link(
-    *, session: Session, customer_id: int, secret_key: str, actor: Actor,
+    *,
+    session: Session,
+    customer_id: int,
+    secret_key: str,
+    actor: Actor,
     days: int = DEFAULT_DAYS,
 ) -> IssuedLink:
     customer = session.get(Customer, customer_id)
@@ -56,15 +60,23 @@ def create_link(
     if customer.status == CustomerStatus.erased:
         raise Conflict(f"customer {customer_id} has been erased")
     # The hash needs the id, which needs a flush: a placeholder for the moment between.
-    link = PersonalLink(customer_id=customer_id, secret_hash="pending",  # noqa: S106
-                        expires_at=utcnow() + timedelta(days=days))
+    link = PersonalLink(
+        customer_id=customer_id,
+        secret_hash="pending",  # noqa: S106
+        expires_at=utcnow() + timedelta(days=days),
+    )
     session.add(link)
     session.flush()
     token = f"{link.id}.{secrets.token_urlsafe(24)}"
     link.secret_hash = _mac(secret_key, f"link:{token}")
-    record(session=session, actor=actor, action="link.create", entity_type="customer",
-           entity_id=customer_id,
-           after={"link": link.id, "expires_at": link.expires_at.isoformat()})
+    record(
+        session=session,
+        actor=actor,
+        action="link.create",
+        entity_type="customer",
+        entity_id=customer_id,
+        after={"link": link.id, "expires_at": link.expires_at.isoformat()},
+    )
     return IssuedLink(link=link, token=token)
 
 
@@ -93,16 +105,25 @@ def revoke_link(*, session: Session, link_id: int, actor: Actor) -> PersonalLink
         raise NotFound(f"link {link_id} does not exist")
     if link.revoked_at is None:
         link.revoked_at = utcnow()
-        record(session=session, actor=actor, action="link.revoke", entity_type="customer",
-               entity_id=link.customer_id, after={"link": link.id})
+        record(
+            session=session,
+            actor=actor,
+            action="link.revoke",
+            entity_type="customer",
+            entity_id=link.customer_id,
+            after={"link": link.id},
+        )
     return link
 
 
 def links_for(*, session: Session, customer_id: int) -> list[PersonalLink]:
-    return list(session.scalars(
-        select(PersonalLink).where(PersonalLink.customer_id == customer_id)
-        .order_by(PersonalLink.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(PersonalLink)
+            .where(PersonalLink.customer_id == customer_id)
+            .order_by(PersonalLink.id.desc())
+        )
+    )
 
 
 def form_token(link: PersonalLink, secret_key: str) -> str:

@@ -55,10 +55,13 @@ def current_notice(*, session: Session, purpose: Purpose, language: str) -> Noti
 
 
 def notice_versions(*, session: Session, purpose: Purpose) -> list[Notice]:
-    return list(session.scalars(
-        select(Notice).where(Notice.purpose_id == purpose.id)
-        .order_by(Notice.version.desc(), Notice.language)
-    ))
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.purpose_id == purpose.id)
+            .order_by(Notice.version.desc(), Notice.language)
+        )
+    )
 
 
 def add_notice_version(
@@ -80,21 +83,35 @@ def add_notice_version(
     version = (latest or 0) + 1
     for language, given in texts.items():
         text = NoticeText(given.title.strip(), given.what_we_do.strip(), given.what_you_get.strip())
-        session.add(Notice(
-            purpose_id=purpose.id, version=version, language=language, title=text.title,
-            what_we_do=text.what_we_do, what_you_get=text.what_you_get,
-            text_hash=notice_text_hash(text),
-        ))
+        session.add(
+            Notice(
+                purpose_id=purpose.id,
+                version=version,
+                language=language,
+                title=text.title,
+                what_we_do=text.what_we_do,
+                what_you_get=text.what_you_get,
+                text_hash=notice_text_hash(text),
+            )
+        )
     session.flush()
-    record(session=session, actor=actor, action="notice.version", entity_type="purpose",
-           entity_id=purpose.key, after={"version": version})
+    record(
+        session=session,
+        actor=actor,
+        action="notice.version",
+        entity_type="purpose",
+        entity_id=purpose.key,
+        after={"version": version},
+    )
     return version
 
 
 def list_topics(*, session: Session) -> list[Topic]:
-    return list(session.scalars(
-        select(Topic).where(Topic.active.is_(True)).order_by(Topic.position, Topic.id)
-    ))
+    return list(
+        session.scalars(
+            select(Topic).where(Topic.active.is_(True)).order_by(Topic.position, Topic.id)
+        )
+    )
 
 
 def topic_name(topic: Topic, language: str) -> str:

@@ -90,15 +90,19 @@ class PreferenceDocument(BaseModel):
 
 def latest_version(*, session: Session, customer_id: int) -> PreferenceVersion | None:
     return session.scalar(
-        select(PreferenceVersion).where(PreferenceVersion.customer_id == customer_id)
-        .order_by(PreferenceVersion.version.desc()).limit(1)
+        select(PreferenceVersion)
+        .where(PreferenceVersion.customer_id == customer_id)
+        .order_by(PreferenceVersion.version.desc())
+        .limit(1)
     )
 
 
 def current_preferences(*, session: Session, customer_id: int) -> PreferenceDocument:
     latest = latest_version(session=session, customer_id=customer_id)
-    return PreferenceDocument() if latest is None else PreferenceDocument.model_validate(
-        latest.document
+    return (
+        PreferenceDocument()
+        if latest is None
+        else PreferenceDocument.model_validate(latest.document)
     )
 
 
@@ -117,28 +121,41 @@ def update_preferences(
     try:
         after = PreferenceDocument.model_validate(merged)
     except ValidationError as error:
-        raise InvalidInput([
-            FieldError(".".join(str(p) for p in item["loc"]) or "preferences", item["msg"])
-            for item in error.errors()
-        ]) from error
+        raise InvalidInput(
+            [
+                FieldError(".".join(str(p) for p in item["loc"]) or "preferences", item["msg"])
+                for item in error.errors()
+            ]
+        ) from error
     old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     changed = sorted(key for key in new if new[key] != old[key])
     if not changed:
         return None
     version = PreferenceVersion(
-        customer_id=customer_id, version=(latest.version + 1) if latest else 1,
-        document=new, changed=changed, method=method,
+        customer_id=customer_id,
+        version=(latest.version + 1) if latest else 1,
+        document=new,
+        changed=changed,
+        method=method,
     )
     session.add(version)
     session.flush()
-    record(session=session, actor=actor, action="preferences.update", entity_type="customer",
-           entity_id=customer_id, after={"version": version.version, "changed": changed,
-                                         "method": method})
+    record(
+        session=session,
+        actor=actor,
+        action="preferences.update",
+        entity_type="customer",
+        entity_id=customer_id,
+        after={"version": version.version, "changed": changed, "method": method},
+    )
     return version
 
 
 def preference_history(*, session: Session, customer_id: int) -> list[PreferenceVersion]:
-    return list(session.scalars(
-        select(PreferenceVersion).where(PreferenceVersion.customer_id == customer_id)
-        .order_by(PreferenceVersion.version.desc())
-    ))
+    return list(
+        session.scalars(
+            select(PreferenceVersion)
+            .where(PreferenceVersion.customer_id == customer_id)
+            .order_by(PreferenceVersion.version.desc())
+        )
+    )

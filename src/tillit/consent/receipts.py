@@ -22,8 +22,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tillit.consent.models import ConsentRecord, Decision, Purpose
 
 KEY_LABEL = b"tillit consent receipt signing key v1"
-EVENT_TYPES = {Decision.granted: "given", Decision.withdrawn: "withdrawn",
-               Decision.denied: "refused", Decision.objected: "objected"}
+EVENT_TYPES = {
+    Decision.granted: "given",
+    Decision.withdrawn: "withdrawn",
+    Decision.denied: "refused",
+    Decision.objected: "objected",
+}
 
 
 def signing_key(secret_key: str) -> Ed25519PrivateKey:
@@ -37,7 +41,12 @@ def public_key_text(secret_key: str) -> str:
 
 
 def build_receipt(
-    *, entry: ConsentRecord, purpose: Purpose, controller: str, base_url: str, language: str,
+    *,
+    entry: ConsentRecord,
+    purpose: Purpose,
+    controller: str,
+    base_url: str,
+    language: str,
 ) -> dict[str, Any]:
     timestamp = int(entry.recorded_at.timestamp())
     return {
@@ -50,29 +59,37 @@ def build_receipt(
         "piiPrincipalId": f"customer:{entry.customer_id}",
         "piiControllers": [{"piiController": controller, "piiControllerUrl": base_url}],
         "policyUrl": f"{base_url.rstrip('/')}/privacy",
-        "services": [{
-            "service": controller,
-            "purposes": [{
-                "purpose": purpose.key,
-                "purposeCategory": [purpose.key],
-                "consentType": "EXPLICIT" if entry.method != "gpc" else "SIGNAL",
-                "piiCategory": ["contact", "behaviour"],
-                "primaryPurpose": False,
-                "termination": "until withdrawn",
-                "thirdPartyDisclosure": purpose.key == "partner_sharing",
-            }],
-        }],
+        "services": [
+            {
+                "service": controller,
+                "purposes": [
+                    {
+                        "purpose": purpose.key,
+                        "purposeCategory": [purpose.key],
+                        "consentType": "EXPLICIT" if entry.method != "gpc" else "SIGNAL",
+                        "piiCategory": ["contact", "behaviour"],
+                        "primaryPurpose": False,
+                        "termination": "until withdrawn",
+                        "thirdPartyDisclosure": purpose.key == "partner_sharing",
+                    }
+                ],
+            }
+        ],
         "sensitive": False,
         "spiCat": [],
         "iso27560": {
             "record_id": entry.record_hash,
             "pii_principal_id": f"customer:{entry.customer_id}",
             "legal_basis": str(purpose.legal_basis),
-            "event": {"event_type": EVENT_TYPES[Decision(entry.decision)],
-                      "event_time": entry.recorded_at.isoformat(),
-                      "event_state": str(entry.decision)},
-            "notice": {"notice_version": entry.notice_version,
-                       "shown_text_sha256": entry.shown_text_hash},
+            "event": {
+                "event_type": EVENT_TYPES[Decision(entry.decision)],
+                "event_time": entry.recorded_at.isoformat(),
+                "event_state": str(entry.decision),
+            },
+            "notice": {
+                "notice_version": entry.notice_version,
+                "shown_text_sha256": entry.shown_text_hash,
+            },
             "chain": {"sequence": entry.sequence, "previous_hash": entry.previous_hash},
         },
     }
@@ -103,8 +120,7 @@ def verify_receipt(receipt: dict[str, Any], *, public_key: str) -> bool:
 
 
 def canonical(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def key_id(public_key: str) -> str:

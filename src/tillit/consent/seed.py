@@ -28,18 +28,33 @@ def seed_catalogue(connection: Connection) -> None:
     topic = sa.Table("consent_topic", metadata, autoload_with=connection)
     for position, item in enumerate(data["purposes"]):
         purpose_id = connection.execute(
-            purpose.insert().values(key=item["key"], legal_basis=item["legal_basis"],
-                                    position=position, active=True, created_at=now)
+            purpose.insert()
+            .values(
+                key=item["key"],
+                legal_basis=item["legal_basis"],
+                position=position,
+                active=True,
+                created_at=now,
+            )
             .returning(purpose.c.id)
         ).scalar_one()
         for language, (title, what_we_do, what_you_get) in item["notices"].items():
             text = NoticeText(title, what_we_do, what_you_get)
-            connection.execute(notice.insert().values(
-                purpose_id=purpose_id, version=1, language=language, title=title,
-                what_we_do=what_we_do, what_you_get=what_you_get,
-                text_hash=notice_text_hash(text), created_at=now,
-            ))
+            connection.execute(
+                notice.insert().values(
+                    purpose_id=purpose_id,
+                    version=1,
+                    language=language,
+                    title=title,
+                    what_we_do=what_we_do,
+                    what_you_get=what_you_get,
+                    text_hash=notice_text_hash(text),
+                    created_at=now,
+                )
+            )
     for position, item in enumerate(data["topics"]):
-        connection.execute(topic.insert().values(
-            key=item["key"], names=item["names"], position=position, active=True
-        ))
+        connection.execute(
+            topic.insert().values(
+                key=item["key"], names=item["names"], position=position, active=True
+            )
+        )

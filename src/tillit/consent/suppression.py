@@ -23,9 +23,11 @@ def suppress(
 ) -> bool:
     """Add a contact point; returns False when it was already there."""
     value_hash = contact_point_hash(identity_type, value, secret_key)
-    exists = session.scalar(select(Suppression.id).where(
-        Suppression.identity_type == identity_type, Suppression.value_hash == value_hash
-    ))
+    exists = session.scalar(
+        select(Suppression.id).where(
+            Suppression.identity_type == identity_type, Suppression.value_hash == value_hash
+        )
+    )
     if exists is not None:
         return False
     session.add(Suppression(identity_type=identity_type, value_hash=value_hash, reason=reason))
@@ -34,6 +36,11 @@ def suppress(
 
 def is_suppressed(*, session: Session, identity_type: str, value: str, secret_key: str) -> bool:
     value_hash = contact_point_hash(identity_type, value, secret_key)
-    return session.scalar(select(Suppression.id).where(
-        Suppression.identity_type == identity_type, Suppression.value_hash == value_hash
-    )) is not None
+    return (
+        session.scalar(
+            select(Suppression.id).where(
+                Suppression.identity_type == identity_type, Suppression.value_hash == value_hash
+            )
+        )
+        is not None
+    )

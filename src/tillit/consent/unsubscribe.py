@@ -24,14 +24,18 @@ from tillit.errors import FieldError, InvalidInput, NotFound
 
 
 def _mac(secret_key: str, list_id: int) -> str:
-    return hmac.new(secret_key.encode(), f"unsubscribe:{list_id}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        secret_key.encode(), f"unsubscribe:{list_id}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
 
 
 def unsubscribe_token(*, session: Session, customer_id: int, scope: str, secret_key: str) -> str:
     _check_scope(session, scope)
-    entry = session.scalar(select(UnsubscribeList).where(
-        UnsubscribeList.customer_id == customer_id, UnsubscribeList.scope == scope))
+    entry = session.scalar(
+        select(UnsubscribeList).where(
+            UnsubscribeList.customer_id == customer_id, UnsubscribeList.scope == scope
+        )
+    )
     if entry is None:
         entry = UnsubscribeList(customer_id=customer_id, scope=scope)
         session.add(entry)
@@ -66,15 +70,27 @@ def apply_unsubscribe(
         if key not in subscribed:
             return False
         remaining = [topic for topic in subscribed if topic != key]
-        update_preferences(session=session, customer_id=entry.customer_id,
-                           changes={"topics": remaining}, method=Method.unsubscribe, actor=actor)
+        update_preferences(
+            session=session,
+            customer_id=entry.customer_id,
+            changes={"topics": remaining},
+            method=Method.unsubscribe,
+            actor=actor,
+        )
         return True
     latest = current_consents(session=session, customer_id=entry.customer_id).get(key)
     if latest is not None and latest.decision in (Decision.withdrawn, Decision.objected):
         return False
-    record_consent(session=session, customer_id=entry.customer_id, purpose_key=key,
-                   decision=Decision.withdrawn, method=Method.unsubscribe, actor=actor,
-                   channel="email", evidence=evidence)
+    record_consent(
+        session=session,
+        customer_id=entry.customer_id,
+        purpose_key=key,
+        decision=Decision.withdrawn,
+        method=Method.unsubscribe,
+        actor=actor,
+        channel="email",
+        evidence=evidence,
+    )
     return True
 
 

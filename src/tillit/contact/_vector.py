@@ -56,9 +56,7 @@ def bools(array: pa.Array) -> Bools:
 
 
 def ints(array: pa.Array, *, null: int) -> Ints:
-    return np.asarray(
-        array.fill_null(null).to_numpy(zero_copy_only=False), dtype=np.int64
-    )
+    return np.asarray(array.fill_null(null).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def timestamps_us(array: pa.Array, *, null: int) -> Ints:
@@ -83,14 +81,9 @@ def quiet_hours(
     end is computed by :func:`clock.quiet_hours_end_us` once per distinct (zone, window);
     elsewhere the wall clock is linear and the end is one vector expression.
     """
-    offsets = np.array(
-        [clock.offset_us(name, at_us) for name in tz_names], dtype=np.int64
-    )
+    offsets = np.array([clock.offset_us(name, at_us) for name in tz_names], dtype=np.int64)
     shifting = np.array(
-        [
-            clock.next_transition_us(name, at_us, clock.US_PER_DAY) is not None
-            for name in tz_names
-        ],
+        [clock.next_transition_us(name, at_us, clock.US_PER_DAY) is not None for name in tz_names],
         dtype=np.bool_,
     )
     time_of_day = (at_us + offsets[tz_codes]) % clock.US_PER_DAY
@@ -118,13 +111,9 @@ class SendHistory:
     channel: npt.NDArray[np.uint8]
     offsets: Ints
     at_us: int
-    _cumulative: dict[tuple[int, int], npt.NDArray[np.int32]] = field(
-        default_factory=dict
-    )
+    _cumulative: dict[tuple[int, int], npt.NDArray[np.int32]] = field(default_factory=dict)
 
-    def _window_cumsum(
-        self, channel_code: int, length_us: int
-    ) -> npt.NDArray[np.int32]:
+    def _window_cumsum(self, channel_code: int, length_us: int) -> npt.NDArray[np.int32]:
         """Cumulative count of sends in ``(at - length, at]`` on a channel (-1: any)."""
         key = (channel_code, length_us)
         if key not in self._cumulative:
@@ -137,9 +126,7 @@ class SendHistory:
             self._cumulative[key] = cumulative
         return self._cumulative[key]
 
-    def cap(
-        self, limits: Ints, channel_code: int, length_us: int
-    ) -> tuple[Bools, Bools, Ints]:
+    def cap(self, limits: Ints, channel_code: int, length_us: int) -> tuple[Bools, Bools, Ints]:
         """Per row: denied (limit 0 reached), deferred, and when the cap frees (µs).
 
         ``limits`` is -1 where a row has no such cap. The cap frees when the oldest

@@ -68,9 +68,7 @@ class _Batch:
 
     @cached_property
     def capped_rows(self) -> vec.Ints:
-        return np.flatnonzero(
-            self.open_rows
-        )  # fixed at the first cap rule, then shared
+        return np.flatnonzero(self.open_rows)  # fixed at the first cap rule, then shared
 
     @cached_property
     def history(self) -> vec.SendHistory:
@@ -114,14 +112,10 @@ def _legal_basis(batch: _Batch) -> list[_Verdict]:
     basis = batch.policy.purposes.get(batch.intent.purpose)
     verdicts.append(_Verdict(np.full(rows, basis is None), reasons.NO_LEGAL_BASIS))
     if basis is LegalBasis.CONSENT:
-        granted = vec.list_contains(
-            _column(batch.table, "granted_purposes"), batch.intent.purpose
-        )
+        granted = vec.list_contains(_column(batch.table, "granted_purposes"), batch.intent.purpose)
         verdicts.append(_Verdict(~granted, reasons.NO_CONSENT))
     if basis is LegalBasis.LEGITIMATE_INTEREST:
-        refused = vec.list_contains(
-            _column(batch.table, "refused_purposes"), batch.intent.purpose
-        )
+        refused = vec.list_contains(_column(batch.table, "refused_purposes"), batch.intent.purpose)
         verdicts.append(_Verdict(refused, reasons.OBJECTED))
     return verdicts
 
@@ -137,9 +131,9 @@ def _channel(batch: _Batch) -> list[_Verdict]:
 
 
 def _topic(batch: _Batch) -> list[_Verdict]:
-    opted_out = vec.list_contains(
-        _column(batch.table, "opted_out_topics"), batch.intent.topic
-    )
+    if not batch.intent.topic:  # no topic, nothing to check (as in policy._topic)
+        return []
+    opted_out = vec.list_contains(_column(batch.table, "opted_out_topics"), batch.intent.topic)
     chosen_column = _column(batch.table, "chosen_topics")
     chose = vec.bools(chosen_column.is_valid())
     not_chosen = chose & ~vec.list_contains(chosen_column, batch.intent.topic)
@@ -150,9 +144,7 @@ def _topic(batch: _Batch) -> list[_Verdict]:
 
 
 def _pause(batch: _Batch) -> list[_Verdict]:
-    until = vec.timestamps_us(
-        _column(batch.table, "pause_until"), null=np.iinfo(np.int64).min
-    )
+    until = vec.timestamps_us(_column(batch.table, "pause_until"), null=np.iinfo(np.int64).min)
     return [_Verdict(until > batch.at_us, reasons.PAUSED, until)]
 
 
@@ -173,9 +165,7 @@ def _quiet_window(table: pa.Table) -> tuple[vec.Ints, vec.Ints]:
     start = vec.ints(_column(table, "quiet_start_minute"), null=-1)
     end = vec.ints(_column(table, "quiet_end_minute"), null=-1)
     if np.any((start < 0) != (end < 0)):
-        raise ValueError(
-            "quiet_start_minute and quiet_end_minute must be null together"
-        )
+        raise ValueError("quiet_start_minute and quiet_end_minute must be null together")
     if np.any((start >= 24 * 60) | (end >= 24 * 60) | (start < -1) | (end < -1)):
         raise ValueError("quiet hours are minutes of the day, 0 to 1439")
     if np.any((start >= 0) & (start == end)):
@@ -225,9 +215,7 @@ def _cap_verdicts(
     until = np.full(len(rows), history.at_us, dtype=np.int64)
     for channel_code, limits, period in caps:
         length = clock.duration_us(period.length)
-        cap_denied, cap_deferred, frees = history.cap(
-            limits[rows], channel_code, length
-        )
+        cap_denied, cap_deferred, frees = history.cap(limits[rows], channel_code, length)
         denied |= cap_denied
         deferred |= cap_deferred
         np.maximum(until, frees, out=until)
@@ -261,9 +249,7 @@ def _customer_cap(batch: _Batch) -> list[_Verdict]:
         (None, -1),
     ):
         for period in Period:
-            limits = vec.ints(
-                _column(batch.table, cap_column(channel, period)), null=-1
-            )
+            limits = vec.ints(_column(batch.table, cap_column(channel, period)), null=-1)
             if np.any(limits < -1):
                 raise ValueError(f"{cap_column(channel, period)} cannot be negative")
             caps.append((code, limits, period))
@@ -295,9 +281,7 @@ _RULES: dict[str, _Rule] = {
 }
 
 
-def _result(
-    table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bools
-) -> pa.Table:
+def _result(table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bools) -> pa.Table:
     outcome = np.full(len(reason), _ALLOWED, dtype=np.int8)
     outcome[reason >= 0] = _DENIED
     outcome[deferred] = _DEFERRED
@@ -313,9 +297,7 @@ def _result(
     return pa.Table.from_arrays(columns, schema=RESULT_SCHEMA)
 
 
-def decide_batch(
-    *, states: pa.Table, intent: Intent, policy: CompanyPolicy
-) -> pa.Table:
+def decide_batch(*, states: pa.Table, intent: Intent, policy: CompanyPolicy) -> pa.Table:
     """Decide one intended message for every customer in ``states`` (see :data:`STATE_SCHEMA`).
 
     A polars DataFrame is accepted too (anything with ``to_arrow()``). Raises ValueError when

@@ -81,18 +81,14 @@ def in_quiet_window(time_of_day_us: int, start_minute: int, end_minute: int) -> 
     return time_of_day_us >= start or time_of_day_us < end  # spans midnight
 
 
-def quiet_hours_end_us(
-    tz_name: str, at_us: int, start_minute: int, end_minute: int
-) -> int | None:
+def quiet_hours_end_us(tz_name: str, at_us: int, start_minute: int, end_minute: int) -> int | None:
     """When quiet hours in force at ``at_us`` end, or None when they are not in force."""
     segment_start = at_us
     for _ in range(_MAX_SEGMENTS):
         time_of_day = local_time_of_day_us(tz_name, segment_start)
         if not in_quiet_window(time_of_day, start_minute, end_minute):
             return None if segment_start == at_us else segment_start
-        reaches_end = (
-            segment_start + (end_minute * US_PER_MINUTE - time_of_day) % US_PER_DAY
-        )
+        reaches_end = segment_start + (end_minute * US_PER_MINUTE - time_of_day) % US_PER_DAY
         transition = next_transition_us(tz_name, segment_start, US_PER_DAY)
         if transition is None or reaches_end < transition:
             return reaches_end

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-DIALOGUE_PURPOSE = "research/dialogue"
+DIALOGUE_PURPOSE = "research"  # the consent catalogue's research / dialogue purpose
 
 
 class Kind(enum.StrEnum):
@@ -32,9 +32,10 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
     SMS = "sms"
     PUSH = "push"
-    CHAT = "chat"
+    SOCIAL = "social"  # a direct message on a social network or chat app
     PHONE = "phone"
     POST = "post"
+    IN_APP = "in_app"
 
     @property
     def code(self) -> int:
@@ -110,9 +111,7 @@ class QuietHours:
             if value.second or value.microsecond or value.tzinfo is not None:
                 raise ValueError("quiet hours are whole local minutes without tzinfo")
         if self.start == self.end:
-            raise ValueError(
-                "quiet hours need start != end; use None for no quiet hours"
-            )
+            raise ValueError("quiet hours need start != end; use None for no quiet hours")
 
     @property
     def start_minute(self) -> int:
@@ -160,9 +159,7 @@ class ContactState:
     allowed_channels: frozenset[Channel] = frozenset()
     reachable_channels: frozenset[Channel] = frozenset()
     opted_out_topics: frozenset[str] = frozenset()
-    chosen_topics: frozenset[str] | None = (
-        None  # None: never chose, so every topic is fine
-    )
+    chosen_topics: frozenset[str] | None = None  # None: never chose, so every topic is fine
     pause_until: datetime | None = None
     quiet_hours: QuietHours | None = None
     caps: tuple[FrequencyCap, ...] = ()

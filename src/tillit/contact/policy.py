@@ -71,9 +71,7 @@ def _erasure(state: ContactState) -> _Verdict:
     return _OK
 
 
-def _legal_basis(
-    state: ContactState, intent: Intent, policy: CompanyPolicy
-) -> _Verdict:
+def _legal_basis(state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
     # GDPR 21(3): an objection to direct marketing is absolute, whatever the basis.
     if intent.kind is Kind.MARKETING and state.objected_to_marketing:
         return _deny(reasons.OBJECTED)
@@ -98,6 +96,8 @@ def _channel(state: ContactState, intent: Intent) -> _Verdict:
 
 
 def _topic(state: ContactState, intent: Intent) -> _Verdict:
+    if not intent.topic:  # a message about no topic (a survey invitation, say) has none to check
+        return _OK
     if intent.topic in state.opted_out_topics:
         return _deny(reasons.TOPIC_OPT_OUT)
     if state.chosen_topics is not None and intent.topic not in state.chosen_topics:
@@ -116,9 +116,7 @@ def _quiet_hours(state: ContactState, at_us: int) -> _Verdict:
     window = state.quiet_hours
     if window is None:
         return _OK
-    end = clock.quiet_hours_end_us(
-        state.time_zone, at_us, window.start_minute, window.end_minute
-    )
+    end = clock.quiet_hours_end_us(state.time_zone, at_us, window.start_minute, window.end_minute)
     return _OK if end is None else (CheckStatus.DEFER, reasons.QUIET_HOURS, end)
 
 
@@ -151,23 +149,15 @@ def _caps(
     for channel, limit, period in caps:
         if channel is not None and channel is not intent.channel:
             continue
-        sends = (
-            clock.to_us(s.at)
-            for s in state.capped_sends
-            if channel in (None, s.channel)
-        )
+        sends = (clock.to_us(s.at) for s in state.capped_sends if channel in (None, s.channel))
         frees = cap_frees_at_us(sends, at_us=at_us, limit=limit, period=period)
         if frees is None:
             return _deny(code)
-        latest = max(
-            latest, frees
-        )  # no sends happen meanwhile, so every cap frees by then
+        latest = max(latest, frees)  # no sends happen meanwhile, so every cap frees by then
     return _OK if latest == at_us else (CheckStatus.DEFER, code, latest)
 
 
-def _evaluate(
-    name: str, state: ContactState, intent: Intent, policy: CompanyPolicy
-) -> _Verdict:
+def _evaluate(name: str, state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
     at_us = clock.to_us(intent.at)
     if name == reasons.CHECK_ERASURE:
         return _erasure(state)
@@ -207,7 +197,5 @@ def decide(*, state: ContactState, intent: Intent, policy: CompanyPolicy) -> Dec
             decisive = check
     if decisive is None:
         return Decision(Outcome.ALLOWED, None, None, tuple(checks))
-    outcome = (
-        Outcome.DENIED if decisive.status is CheckStatus.DENY else Outcome.DEFERRED
-    )
+    outcome = Outcome.DENIED if decisive.status is CheckStatus.DENY else Outcome.DEFERRED
     return Decision(outcome, decisive.reason, decisive.until, tuple(checks))

@@ -14,9 +14,7 @@ from tillit.contact.models import CheckStatus, Decision
 ERASED = "erased"
 SUPPRESSED = "suppressed"
 NO_LEGAL_BASIS = "no_legal_basis"  # purpose not registered with a legal basis
-OBJECTED = (
-    "objected"  # GDPR 21: objection to direct marketing or to a legitimate interest
-)
+OBJECTED = "objected"  # GDPR 21: objection to direct marketing or to a legitimate interest
 NO_CONSENT = "no_consent"
 CHANNEL_BLOCKED = "channel_blocked"
 CHANNEL_UNREACHABLE = "channel_unreachable"
@@ -90,29 +88,21 @@ def message_id(code: str) -> str:
     return f"contact.reason.{code}"
 
 
-def _format(
-    msg_id: str, catalogue: dict[str, str], until: datetime | None, check: str
-) -> str:
+def _format(msg_id: str, catalogue: dict[str, str], until: datetime | None, check: str) -> str:
     stamp = until.isoformat(timespec="minutes") if until is not None else ""
     return catalogue[msg_id].format(until=stamp, check=check)
 
 
-def explain(
-    decision: Decision, *, catalogue: dict[str, str] | None = None
-) -> list[str]:
+def explain(decision: Decision, *, catalogue: dict[str, str] | None = None) -> list[str]:
     """One line for the outcome, then one per check, in evaluation order."""
     texts = catalogue if catalogue is not None else MESSAGES_EN
     head = f"contact.outcome.{decision.outcome.value}"
     lines = [_format(head, texts, decision.defer_until, "")]
     for check in decision.checks:
         if check.reason is not None:
-            lines.append(
-                _format(message_id(check.reason), texts, check.until, check.name)
-            )
+            lines.append(_format(message_id(check.reason), texts, check.until, check.name))
         else:
-            lines.append(
-                _format(f"contact.check.{check.status.value}", texts, None, check.name)
-            )
+            lines.append(_format(f"contact.check.{check.status.value}", texts, None, check.name))
     return lines
 
 

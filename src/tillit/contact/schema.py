@@ -20,7 +20,7 @@ capped_sends                list<struct<at: timestamp[us, UTC], channel: uint8>>
                             marketing and dialogue sends only, ascending by ``at`` per row
 
 Channel codes (bit numbers and ``channel`` values) follow :data:`CHANNELS`:
-email=0, sms=1, push=2, chat=3, phone=4, post=5.
+email=0, sms=1, push=2, social=3, phone=4, post=5, in_app=6.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ def cap_column(channel: Channel | None, period: Period) -> str:
 
 
 _CAP_FIELDS = [
-    pa.field(f"cap_{scope}_{period.value}", pa.int32())
-    for scope in CAP_SCOPES
-    for period in Period
+    pa.field(f"cap_{scope}_{period.value}", pa.int32()) for scope in CAP_SCOPES for period in Period
 ]
 
 STATE_SCHEMA = pa.schema(
@@ -88,15 +86,11 @@ def _row(state: ContactState) -> dict[str, object]:
         "granted_purposes": sorted(
             p for p, s in state.consents.items() if s is ConsentStatus.GRANTED
         ),
-        "refused_purposes": sorted(
-            p for p, s in state.consents.items() if s in refused
-        ),
+        "refused_purposes": sorted(p for p, s in state.consents.items() if s in refused),
         "allowed_channels": channel_mask(state.allowed_channels),
         "reachable_channels": channel_mask(state.reachable_channels),
         "opted_out_topics": sorted(state.opted_out_topics),
-        "chosen_topics": None
-        if state.chosen_topics is None
-        else sorted(state.chosen_topics),
+        "chosen_topics": None if state.chosen_topics is None else sorted(state.chosen_topics),
         "pause_until": state.pause_until,
         "quiet_start_minute": None if quiet is None else quiet.start_minute,
         "quiet_end_minute": None if quiet is None else quiet.end_minute,

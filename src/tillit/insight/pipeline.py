@@ -126,7 +126,9 @@ def analyse(
     vectors = embed_in_batches(
         [c.text for c in comments], embedder=embedder, batch_size=batch_size, progress=progress
     )
-    lexical = [score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)]
+    lexical = [
+        score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)
+    ]
     sentiments, calibrator = (
         _calibrated_sentiment(comments, vectors, codes, lexical) if calibrate else (lexical, None)
     )

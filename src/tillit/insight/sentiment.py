@@ -117,7 +117,10 @@ def sentiment_features(
 ) -> NDArray[np.float64]:
     """Embedding plus the lexicon score: the calibrator's input."""
     lexical = np.array(
-        [[lexicon_score(text, language)[0]] for text, language in zip(texts, languages, strict=True)]
+        [
+            [lexicon_score(text, language)[0]]
+            for text, language in zip(texts, languages, strict=True)
+        ]
     )
     return np.hstack([embeddings.astype(np.float64), lexical])
 

@@ -60,7 +60,9 @@ class ThemeSpace:
         means = {str(code): vectors[codes == code].mean(axis=0) for code in set(languages)}
         return cls(means, vectors.mean(axis=0))
 
-    def transform(self, vectors: NDArray[np.float32], languages: Sequence[str]) -> NDArray[np.float32]:
+    def transform(
+        self, vectors: NDArray[np.float32], languages: Sequence[str]
+    ) -> NDArray[np.float32]:
         means = np.array([self.language_means.get(code, self.overall_mean) for code in languages])
         return _normalise(vectors - means.reshape(vectors.shape))
 
@@ -88,7 +90,9 @@ def spherical_kmeans(
     return best[1]
 
 
-def _kmeans_once(unit: NDArray[np.float32], k: int, *, seed: int, iterations: int = 50) -> NDArray[np.int64]:
+def _kmeans_once(
+    unit: NDArray[np.float32], k: int, *, seed: int, iterations: int = 50
+) -> NDArray[np.int64]:
     """Cluster ids for unit vectors; k-means++ seeding on cosine distance."""
     rng = np.random.default_rng(seed)
     centres = [unit[rng.integers(len(unit))]]
@@ -96,7 +100,9 @@ def _kmeans_once(unit: NDArray[np.float32], k: int, *, seed: int, iterations: in
         distance = 1.0 - np.max(unit @ np.array(centres).T, axis=1)
         probabilities = np.maximum(distance, 0) ** 2
         total = probabilities.sum()
-        pick = rng.choice(len(unit), p=probabilities / total) if total > 0 else rng.integers(len(unit))
+        pick = (
+            rng.choice(len(unit), p=probabilities / total) if total > 0 else rng.integers(len(unit))
+        )
         centres.append(unit[pick])
     centroids = np.array(centres)
     assignment = np.zeros(len(unit), dtype=np.int64)
@@ -137,11 +143,15 @@ def choose_theme_count(
     vectors: NDArray[np.float32], *, candidates: Sequence[int] = range(2, 13), seed: int = 0
 ) -> int:
     rng = np.random.default_rng(seed)
-    sample = vectors if len(vectors) <= 800 else vectors[rng.choice(len(vectors), 800, replace=False)]
+    sample = (
+        vectors if len(vectors) <= 800 else vectors[rng.choice(len(vectors), 800, replace=False)]
+    )
     usable = [k for k in candidates if k < len(sample)]
     if not usable:
         return 1
-    return max(usable, key=lambda k: silhouette(sample, spherical_kmeans(sample, k, seed=seed, restarts=3)))
+    return max(
+        usable, key=lambda k: silhouette(sample, spherical_kmeans(sample, k, seed=seed, restarts=3))
+    )
 
 
 def _keywords_by_language(
@@ -151,7 +161,9 @@ def _keywords_by_language(
     counts: dict[str, Counter[str]] = {}
     for comment in members:
         words = {
-            w for w in tokenize(comment.text) if len(w) > 2 and w not in STOPWORDS.get(comment.language, ())
+            w
+            for w in tokenize(comment.text)
+            if len(w) > 2 and w not in STOPWORDS.get(comment.language, ())
         }
         counts.setdefault(comment.language, Counter()).update(words)
     keywords = {}
@@ -167,7 +179,8 @@ def _keywords_by_language(
 
 
 def _label_from_keywords(keywords: dict[str, tuple[str, ...]]) -> str:
-    # English keywords make the best label for an English staff UI; otherwise the best-covered language.
+    # English keywords make the best label for an English staff UI;
+    # otherwise the best-covered language.
     for language in ("en", *sorted(keywords, key=lambda lang: -len(keywords[lang]))):
         if keywords.get(language):
             return " · ".join(keywords[language][:3])
@@ -245,17 +258,24 @@ def assign_to_themes(
     similarity = _normalise(vectors) @ np.array([t.centroid for t in themes]).T
     best = np.argmax(similarity, axis=1)
     return [
-        (themes[b].theme_id if similarity[i, b] >= min_similarity else None, float(similarity[i, b]))
+        (
+            themes[b].theme_id if similarity[i, b] >= min_similarity else None,
+            float(similarity[i, b]),
+        )
         for i, b in enumerate(best)
     ]
 
 
-def absorb_comments(theme: Theme, comment_ids: Sequence[str], vectors: NDArray[np.float32]) -> Theme:
+def absorb_comments(
+    theme: Theme, comment_ids: Sequence[str], vectors: NDArray[np.float32]
+) -> Theme:
     """Add newly assigned comments, moving the centroid as a running mean."""
     if not len(comment_ids):
         return theme
     total = theme.centroid * theme.size + _normalise(vectors).sum(axis=0)
-    return replace(theme, centroid=_normalise(total), member_ids=theme.member_ids + tuple(comment_ids))
+    return replace(
+        theme, centroid=_normalise(total), member_ids=theme.member_ids + tuple(comment_ids)
+    )
 
 
 def rename_theme(theme: Theme, label: str) -> Theme:
@@ -268,9 +288,9 @@ def merge_themes(first: Theme, second: Theme, *, label: str | None = None) -> Th
     """One theme from two; the centroid is the size-weighted mean, ids of ``first`` kept."""
     centroid = _normalise(first.centroid * first.size + second.centroid * second.size)
     keywords = {
-        language: tuple(dict.fromkeys(first.keywords.get(language, ()) + second.keywords.get(language, ())))[
-            :KEYWORDS_PER_LANGUAGE
-        ]
+        language: tuple(
+            dict.fromkeys(first.keywords.get(language, ()) + second.keywords.get(language, ()))
+        )[:KEYWORDS_PER_LANGUAGE]
         for language in first.keywords.keys() | second.keywords.keys()
     }
     bigger, smaller = (first, second) if first.size >= second.size else (second, first)
@@ -296,7 +316,9 @@ def split_theme(
     members = set(theme.member_ids)
     keep = [i for i, c in enumerate(comments) if c.comment_id in members]
     if len(keep) < parts:
-        raise ValueError(f"theme {theme.theme_id} has {len(keep)} comments, cannot split in {parts}")
+        raise ValueError(
+            f"theme {theme.theme_id} has {len(keep)} comments, cannot split in {parts}"
+        )
     sub_comments = [comments[i] for i in keep]
     sub_vectors = vectors[keep]
     assignment = spherical_kmeans(sub_vectors, parts, seed=seed)

@@ -64,7 +64,10 @@ def period_start(at: datetime, period: timedelta, origin: datetime) -> datetime:
 
 
 def theme_trends(
-    observations: Iterable[ThemeObservation], *, period: timedelta = timedelta(weeks=1), origin: datetime
+    observations: Iterable[ThemeObservation],
+    *,
+    period: timedelta = timedelta(weeks=1),
+    origin: datetime,
 ) -> list[TrendPoint]:
     """Volume, negative share and mean sentiment (-1/0/+1) per theme and period."""
     value = {"negative": -1, "neutral": 0, "positive": 1}
@@ -174,7 +177,11 @@ class UnspokenNeed:
 
 
 def _keyword_set(text: str, language: str | None = None) -> set[str]:
-    stop = set().union(*STOPWORDS.values()) if language is None else STOPWORDS.get(language, frozenset())
+    stop = (
+        set().union(*STOPWORDS.values())
+        if language is None
+        else STOPWORDS.get(language, frozenset())
+    )
     return {word for word in tokenize(text) if len(word) > 2 and word not in stop}
 
 
@@ -206,7 +213,12 @@ def find_unspoken_needs(
             continue
         theme_words = {word for words in theme.keywords.values() for word in words}
         keyword_hit = next(
-            (text for text, words in zip(coverage, coverage_words, strict=True) if words & theme_words), None
+            (
+                text
+                for text, words in zip(coverage, coverage_words, strict=True)
+                if words & theme_words
+            ),
+            None,
         )
         similarity, nearest = 0.0, None
         if coverage_vectors is not None and len(coverage):

@@ -3,9 +3,18 @@
 CUSTOMERS_READ = "customers:read"
 CUSTOMERS_WRITE = "customers:write"
 CONSENT_READ, CONSENT_WRITE = "consent:read", "consent:write"
+CONTACT_DECIDE, CONTACT_SEND = "contact:decide", "contact:send"
 ADMIN = "admin"
 
-ALL_SCOPES = (CUSTOMERS_READ, CUSTOMERS_WRITE, CONSENT_READ, CONSENT_WRITE, ADMIN)
+ALL_SCOPES = (
+    CUSTOMERS_READ,
+    CUSTOMERS_WRITE,
+    CONSENT_READ,
+    CONSENT_WRITE,
+    CONTACT_DECIDE,
+    CONTACT_SEND,
+    ADMIN,
+)
 
 
 def allows(granted: list[str], needed: str) -> bool:

@@ -11,6 +11,17 @@ from tillit.storage.base import Base
 metadata = Base.metadata
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Customer", "Event", "Identity", "ImportCheckpoint", "LakeWatermark",
-    "MatchSuggestion", "Merge", "Source", "StaffSession", "StaffUser", "metadata",
+    "ApiToken",
+    "AuditEntry",
+    "Customer",
+    "Event",
+    "Identity",
+    "ImportCheckpoint",
+    "LakeWatermark",
+    "MatchSuggestion",
+    "Merge",
+    "Source",
+    "StaffSession",
+    "StaffUser",
+    "metadata",
 ]

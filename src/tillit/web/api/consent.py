@@ -43,25 +43,46 @@ class UnsubscribeCreate(BaseModel):
     scope: str = Field(description="topic:<key> or purpose:<key>")
 
 
-@router.post("/customers/{customer_id}/links", status_code=status.HTTP_201_CREATED,
-             response_model=LinkPublic, summary="Issue a personal preference-centre link")
-def create_link(customer_id: int, data: LinkCreate, session: SessionDep, settings: SettingsDep,
-                actor: Writer) -> LinkPublic:
-    issued = links.create_link(session=session, customer_id=customer_id, days=data.days,
-                               secret_key=settings.secret_key, actor=actor)
+@router.post(
+    "/customers/{customer_id}/links",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LinkPublic,
+    summary="Issue a personal preference-centre link",
+)
+def create_link(
+    customer_id: int, data: LinkCreate, session: SessionDep, settings: SettingsDep, actor: Writer
+) -> LinkPublic:
+    issued = links.create_link(
+        session=session,
+        customer_id=customer_id,
+        days=data.days,
+        secret_key=settings.secret_key,
+        actor=actor,
+    )
     session.commit()
-    return LinkPublic(id=issued.link.id, url=issued.url(settings.base_url),
-                      expires_at=issued.link.expires_at)
+    return LinkPublic(
+        id=issued.link.id, url=issued.url(settings.base_url), expires_at=issued.link.expires_at
+    )
 
 
-@router.post("/customers/{customer_id}/consents", status_code=status.HTTP_201_CREATED,
-             summary="Append a consent decision to the customer's ledger")
-def record_consent(customer_id: int, data: ConsentCreate, session: SessionDep,
-                   actor: Writer) -> dict[str, Any]:
+@router.post(
+    "/customers/{customer_id}/consents",
+    status_code=status.HTTP_201_CREATED,
+    summary="Append a consent decision to the customer's ledger",
+)
+def record_consent(
+    customer_id: int, data: ConsentCreate, session: SessionDep, actor: Writer
+) -> dict[str, Any]:
     entry = ledger.record_consent(
-        session=session, customer_id=customer_id, purpose_key=data.purpose,
-        decision=data.decision, method=data.method, channel=data.channel, actor=actor,
-        language=data.language, evidence=Evidence(shown_text_hash=data.shown_text_sha256),
+        session=session,
+        customer_id=customer_id,
+        purpose_key=data.purpose,
+        decision=data.decision,
+        method=data.method,
+        channel=data.channel,
+        actor=actor,
+        language=data.language,
+        evidence=Evidence(shown_text_hash=data.shown_text_sha256),
     )
     session.commit()
     return {"id": entry.id, "sequence": entry.sequence, "record_hash": entry.record_hash}
@@ -69,22 +90,39 @@ def record_consent(customer_id: int, data: ConsentCreate, session: SessionDep,
 
 @router.get("/customers/{customer_id}/consents", summary="Current consent per purpose")
 def current_consents(customer_id: int, session: SessionDep, _actor: Reader) -> dict[str, Any]:
-    return {key: {"decision": str(e.decision), "method": str(e.method),
-                  "recorded_at": e.recorded_at, "notice_version": e.notice_version}
-            for key, e in ledger.current_consents(session=session,
-                                                  customer_id=customer_id).items()}
+    return {
+        key: {
+            "decision": str(e.decision),
+            "method": str(e.method),
+            "recorded_at": e.recorded_at,
+            "notice_version": e.notice_version,
+        }
+        for key, e in ledger.current_consents(session=session, customer_id=customer_id).items()
+    }
 
 
-@router.post("/customers/{customer_id}/unsubscribe-links", status_code=status.HTTP_201_CREATED,
-             summary="The RFC 8058 List-Unsubscribe URL for a customer and list")
-def unsubscribe_link(customer_id: int, data: UnsubscribeCreate, session: SessionDep,
-                     settings: SettingsDep, _actor: Writer) -> dict[str, str]:
-    token = unsubscribe.unsubscribe_token(session=session, customer_id=customer_id,
-                                          scope=data.scope, secret_key=settings.secret_key)
+@router.post(
+    "/customers/{customer_id}/unsubscribe-links",
+    status_code=status.HTTP_201_CREATED,
+    summary="The RFC 8058 List-Unsubscribe URL for a customer and list",
+)
+def unsubscribe_link(
+    customer_id: int,
+    data: UnsubscribeCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _actor: Writer,
+) -> dict[str, str]:
+    token = unsubscribe.unsubscribe_token(
+        session=session, customer_id=customer_id, scope=data.scope, secret_key=settings.secret_key
+    )
     session.commit()
     url = unsubscribe.unsubscribe_url(settings.base_url, token)
-    return {"url": url, "list_unsubscribe": f"<{url}>",
-            "list_unsubscribe_post": "List-Unsubscribe=One-Click"}
+    return {
+        "url": url,
+        "list_unsubscribe": f"<{url}>",
+        "list_unsubscribe_post": "List-Unsubscribe=One-Click",
+    }
 
 
 @router.get("/customers/{customer_id}/export", summary="Everything held (GDPR 15 and 20)")

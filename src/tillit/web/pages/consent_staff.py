@@ -24,31 +24,52 @@ def overview(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResp
     charts = {}
     for purpose in purposes:
         series = rates.weekly_grant_rates(session=session, purpose_key=purpose.key)
-        charts[purpose.key] = (Markup(rates.svg_line_chart(  # noqa: S704 (built from numbers)
-            series, title=f"Weekly grant rate, {purpose.key}")), series)
+        charts[purpose.key] = (
+            Markup(  # noqa: S704 - svg_line_chart builds from numbers and escapes the title
+                rates.svg_line_chart(series, title=f"Weekly grant rate, {purpose.key}")
+            ),
+            series,
+        )
     versions = {p.key: notices.notice_versions(session=session, purpose=p) for p in purposes}
-    return render(request, "consent/staff_overview.html", nav="consent", purposes=purposes,
-                  versions=versions, charts=charts, topics=notices.list_topics(session=session),
-                  languages=LANGUAGES)
+    return render(
+        request,
+        "consent/staff_overview.html",
+        nav="consent",
+        purposes=purposes,
+        versions=versions,
+        charts=charts,
+        topics=notices.list_topics(session=session),
+        languages=LANGUAGES,
+    )
 
 
 @router.post("/consent/purposes/{key}/notices")
-def new_notice_version(key: str, session: SessionDep, actor: FormActorDep,
-                       form: FormDep) -> Response:
-    texts = {language: notices.NoticeText(
-        str(form.get(f"{language}_title", "")), str(form.get(f"{language}_what_we_do", "")),
-        str(form.get(f"{language}_what_you_get", ""))) for language in LANGUAGES}
+def new_notice_version(
+    key: str, session: SessionDep, actor: FormActorDep, form: FormDep
+) -> Response:
+    texts = {
+        language: notices.NoticeText(
+            str(form.get(f"{language}_title", "")),
+            str(form.get(f"{language}_what_we_do", "")),
+            str(form.get(f"{language}_what_you_get", "")),
+        )
+        for language in LANGUAGES
+    }
     notices.add_notice_version(session=session, purpose_key=key, texts=texts, actor=actor)
     session.commit()
     return RedirectResponse("/staff/consent", status_code=303)
 
 
 @router.get("/consent/customers/{customer_id}", response_class=HTMLResponse)
-def customer_history(customer_id: int, request: Request, session: SessionDep,
-                     _user: StaffDep) -> HTMLResponse:
+def customer_history(
+    customer_id: int, request: Request, session: SessionDep, _user: StaffDep
+) -> HTMLResponse:
     customer = get_customer(session=session, customer_id=customer_id)
     return render(
-        request, "consent/staff_customer.html", nav="customers", customer=customer,
+        request,
+        "consent/staff_customer.html",
+        nav="customers",
+        customer=customer,
         records=ledger.history(session=session, customer_id=customer_id),
         broken=ledger.verify_chain(session=session, customer_id=customer_id),
         versions=preferences.preference_history(session=session, customer_id=customer_id),
@@ -57,10 +78,15 @@ def customer_history(customer_id: int, request: Request, session: SessionDep,
 
 
 @router.get("/data-requests", response_class=HTMLResponse)
-def request_queue(request: Request, session: SessionDep, _user: StaffDep,
-                  all: bool = False) -> HTMLResponse:
-    return render(request, "consent/staff_requests.html", nav="data-requests",
-                  requests=data_requests.request_queue(session=session, include_done=all))
+def request_queue(
+    request: Request, session: SessionDep, _user: StaffDep, all: bool = False
+) -> HTMLResponse:
+    return render(
+        request,
+        "consent/staff_requests.html",
+        nav="data-requests",
+        requests=data_requests.request_queue(session=session, include_done=all),
+    )
 
 
 @router.post("/data-requests/{request_id}/done")

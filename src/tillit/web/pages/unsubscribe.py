@@ -17,28 +17,47 @@ router = APIRouter(include_in_schema=False)
 
 
 def _language(request: Request, customer: Customer | None) -> str:
-    return negotiate(request.query_params.get("lang"), customer.language if customer else None,
-                     accept_language=request.headers.get("accept-language"))
+    return negotiate(
+        request.query_params.get("lang"),
+        customer.language if customer else None,
+        accept_language=request.headers.get("accept-language"),
+    )
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def confirm(token: str, request: Request, session: SessionDep,
-            settings: SettingsDep) -> HTMLResponse:
+def confirm(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     entry = resolve_unsubscribe(session=session, token=token, secret_key=settings.secret_key)
     customer = session.get(Customer, entry.customer_id)
-    return render(request, "consent/unsubscribe.html", language=_language(request, customer),
-                  token=token, done=False)
+    return render(
+        request,
+        "consent/unsubscribe.html",
+        language=_language(request, customer),
+        token=token,
+        done=False,
+    )
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-def one_click(token: str, request: Request, session: SessionDep,
-              settings: SettingsDep) -> HTMLResponse:
+def one_click(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     # The body (List-Unsubscribe=One-Click, urlencoded or multipart) only says "one click";
     # the token alone names who and what, so any POST to a valid token unsubscribes.
     entry = resolve_unsubscribe(session=session, token=token, secret_key=settings.secret_key)
-    apply_unsubscribe(session=session, entry=entry, evidence=evidence_of(request),
-                      actor=customer_actor(entry.customer_id))
+    apply_unsubscribe(
+        session=session,
+        entry=entry,
+        evidence=evidence_of(request),
+        actor=customer_actor(entry.customer_id),
+    )
     session.commit()
     customer = session.get(Customer, entry.customer_id)
-    return render(request, "consent/unsubscribe.html", language=_language(request, customer),
-                  token=token, done=True)
+    return render(
+        request,
+        "consent/unsubscribe.html",
+        language=_language(request, customer),
+        token=token,
+        done=True,
+    )

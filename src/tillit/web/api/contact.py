@@ -1,0 +1,158 @@
+"""The contact policy over HTTP: decide one message, decide an audience, record a send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tillit.audit.service import Actor
+from tillit.consent.decision_log import record_send
+from tillit.contact import explain
+from tillit.contact.service import decide_audience, decide_for, make_intent
+from tillit.customers.service import get_customer
+from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
+from tillit.web.deps import SessionDep, SettingsDep, require_scope
+
+router = APIRouter(prefix="/contact", tags=["contact policy"])
+Decider = Annotated[Actor, Depends(require_scope(CONTACT_DECIDE))]
+Sender = Annotated[Actor, Depends(require_scope(CONTACT_SEND))]
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
+}
+
+
+class MessageIntent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(description="A purpose key, e.g. marketing or research")
+    kind: str = Field(description="transactional, service, marketing or dialogue")
+    channel: str = Field(description="email, sms, push, social, phone, post or in_app")
+    topic: str | None = None
+    at: datetime | None = Field(None, description="When it would be sent; default now")
+    priority: int = 0
+
+
+class DecideRequest(MessageIntent):
+    customer_id: int
+    log: bool = Field(
+        False,
+        description="True when you mean to send: the decision is stored "
+        "and shown to the customer; pass its id when recording the send",
+    )
+
+
+class CheckPublic(BaseModel):
+    name: str
+    status: str
+    reason: str | None
+    until: datetime | None
+
+
+class DecisionPublic(BaseModel):
+    customer_id: int
+    outcome: str = Field(description="allowed, deferred or denied")
+    reason: str | None = Field(description="The decisive reason code; null when allowed")
+    defer_until: datetime | None
+    explanation: list[str] = Field(description="Every check, in order, in plain English")
+    checks: list[CheckPublic]
+    decision_id: int | None = Field(description="Set when the decision was logged")
+
+
+class AudienceRequest(MessageIntent):
+    customer_ids: list[int] = Field(min_length=1, max_length=1_000_000)
+
+
+class SendCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: int
+    channel: str
+    kind: str
+    topic: str | None = None
+    decision_id: int | None = None
+    sent_at: datetime | None = None
+
+
+@router.post("/decide", response_model=DecisionPublic, responses=PROBLEMS)
+def decide_one(
+    data: DecideRequest, session: SessionDep, settings: SettingsDep, _actor: Decider
+) -> DecisionPublic:
+    get_customer(session=session, customer_id=data.customer_id)  # 404 for an unknown id
+    decided = decide_for(
+        session=session,
+        customer_id=data.customer_id,
+        purpose=data.purpose,
+        kind=data.kind,
+        channel=data.channel,
+        topic=data.topic,
+        at=data.at,
+        priority=data.priority,
+        settings=settings,
+        log=data.log,
+    )
+    if data.log:
+        session.commit()
+    decision = decided.decision
+    return DecisionPublic(
+        customer_id=data.customer_id,
+        outcome=decision.outcome.value,
+        reason=decision.reason,
+        defer_until=decision.defer_until,
+        explanation=explain(decision),
+        checks=[
+            CheckPublic(name=c.name, status=c.status.value, reason=c.reason, until=c.until)
+            for c in decision.checks
+        ],
+        decision_id=decided.logged_id,
+    )
+
+
+@router.post(
+    "/decide-audience",
+    responses=PROBLEMS,
+    response_class=StreamingResponse,
+    summary="Decide for many customers; answers one JSON object per line as they are decided",
+)
+def decide_many(
+    data: AudienceRequest, request: Request, settings: SettingsDep, _actor: Decider
+) -> StreamingResponse:
+    intent = make_intent(
+        purpose=data.purpose,
+        kind=data.kind,
+        channel=data.channel,
+        topic=data.topic,
+        at=data.at,
+        priority=data.priority,
+    )
+
+    def lines() -> Iterator[bytes]:
+        # Its own session: the request's is closed before a streamed body is sent.
+        with request.app.state.sessions() as session:
+            for row in decide_audience(
+                session=session, customer_ids=data.customer_ids, intent=intent, settings=settings
+            ):
+                yield orjson.dumps(row) + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.post("/sends", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+def create_send(data: SendCreate, session: SessionDep, _actor: Sender) -> dict[str, Any]:
+    get_customer(session=session, customer_id=data.customer_id)
+    send = record_send(
+        session=session,
+        customer_id=data.customer_id,
+        channel=data.channel,
+        kind=data.kind,
+        topic=data.topic,
+        decision_id=data.decision_id,
+        sent_at=data.sent_at,
+    )
+    session.commit()
+    return {"id": send.id, "customer_id": send.customer_id, "sent_at": send.sent_at.isoformat()}
