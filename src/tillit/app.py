@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    app.state.read_sessions = make_session_factory(engine, read_only=True)
 
     app.add_middleware(SecurityHeadersMiddleware)
     problems.install(app)

@@ -46,7 +46,9 @@ def main(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes; one per core is a good start.")
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the API and pages."""
     ctx = context()

@@ -34,6 +34,7 @@ def load_contact_state(
     *,
     secret_key: str | None = None,
     now: datetime | None = None,
+    lean: bool = False,
 ) -> dict[str, Any]:
     """The customer's status, consents, channels, topics, pause, quiet hours, caps, sends.
 
@@ -47,7 +48,8 @@ def load_contact_state(
     kinds = {str(identity.type) for identity in customer.identities}
     traits = customer.traits or {}
     consents = current_consents(session=session, customer_id=customer_id)
-    purposes = list(session.scalars(select(Purpose)))
+    # ``lean``: the contact service reads purposes (cached) and capped sends itself, in bulk.
+    purposes = [] if lean else list(session.scalars(select(Purpose)))
     suppressed = customer.status == CustomerStatus.suppressed or (
         secret_key is not None and _on_suppression_list(session, customer, secret_key)
     )
@@ -89,7 +91,9 @@ def load_contact_state(
         "caps": {str(channel): cap.model_dump() for channel, cap in preferences.caps.items()},
         "overall_cap": preferences.overall_cap.model_dump() if preferences.overall_cap else None,
         "dialogues": preferences.dialogues,
-        "recent_sends": recent_sends(session=session, customer_id=customer_id, now=now),
+        "recent_sends": {}
+        if lean
+        else recent_sends(session=session, customer_id=customer_id, now=now),
     }
 
 

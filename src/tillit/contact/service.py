@@ -101,7 +101,9 @@ def make_intent(
 def contact_state(
     *, session: Session, customer_id: int, settings: Settings, now: datetime | None = None
 ) -> ContactState:
-    raw = load_contact_state(session, customer_id, secret_key=settings.secret_key, now=now)
+    raw = load_contact_state(
+        session, customer_id, secret_key=settings.secret_key, now=now, lean=True
+    )
     return state_from_record(
         raw, capped_sends=_capped_sends(session, [customer_id], now)[customer_id]
     )
@@ -199,7 +201,9 @@ def decide_audience(
         sends = _capped_sends(session, part, intent.at)
         states = [
             state_from_record(
-                load_contact_state(session, cid, secret_key=settings.secret_key, now=intent.at),
+                load_contact_state(
+                    session, cid, secret_key=settings.secret_key, now=intent.at, lean=True
+                ),
                 capped_sends=sends[cid],
             )
             for cid in part

@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+READ_ONLY = "tillit_read_only"  # an execution option: this connection will not write
+
 
 def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
     """``pooled=False`` opens a connection per checkout: right for short-lived commands."""
@@ -45,6 +47,10 @@ def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only sessions (see session.py) begin DEFERRED: in WAL mode readers never wait.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -81,23 +81,26 @@ class SendCreate(BaseModel):
 
 @router.post("/decide", response_model=DecisionPublic, responses=PROBLEMS)
 def decide_one(
-    data: DecideRequest, session: SessionDep, settings: SettingsDep, _actor: Decider
+    data: DecideRequest, request: Request, settings: SettingsDep, _actor: Decider
 ) -> DecisionPublic:
-    get_customer(session=session, customer_id=data.customer_id)  # 404 for an unknown id
-    decided = decide_for(
-        session=session,
-        customer_id=data.customer_id,
-        purpose=data.purpose,
-        kind=data.kind,
-        channel=data.channel,
-        topic=data.topic,
-        at=data.at,
-        priority=data.priority,
-        settings=settings,
-        log=data.log,
-    )
-    if data.log:
-        session.commit()
+    # Only a logged decision writes; a plain question reads, beside other readers.
+    factory = request.app.state.sessions if data.log else request.app.state.read_sessions
+    with factory() as session:
+        get_customer(session=session, customer_id=data.customer_id)  # 404 for an unknown id
+        decided = decide_for(
+            session=session,
+            customer_id=data.customer_id,
+            purpose=data.purpose,
+            kind=data.kind,
+            channel=data.channel,
+            topic=data.topic,
+            at=data.at,
+            priority=data.priority,
+            settings=settings,
+            log=data.log,
+        )
+        if data.log:
+            session.commit()
     decision = decided.decision
     return DecisionPublic(
         customer_id=data.customer_id,
@@ -133,7 +136,7 @@ def decide_many(
 
     def lines() -> Iterator[bytes]:
         # Its own session: the request's is closed before a streamed body is sent.
-        with request.app.state.sessions() as session:
+        with request.app.state.read_sessions() as session:
             for row in decide_audience(
                 session=session, customer_ids=data.customer_ids, intent=intent, settings=settings
             ):
