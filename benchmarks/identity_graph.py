@@ -92,9 +92,7 @@ def main() -> None:
         graph.add_links(add_l, add_r)
         times.append(time.perf_counter() - start)
     print(f"add_links({new:,}) incremental     {min(times) * 1000:9.1f} ms  (target < 50 ms)")
-    rebuilt = connected_components(
-        n, np.concatenate([left, add_l]), np.concatenate([right, add_r])
-    )
+    rebuilt = connected_components(n, np.concatenate([left, add_l]), np.concatenate([right, add_r]))
     print(f"incremental == rebuild           {bool(np.array_equal(graph.labels(), rebuilt))}")
 
 
