@@ -212,7 +212,7 @@ class Resolver:
             owners: dict[int, list[int]] = {}
             for event_id, user_id, anonymous_id in found:
                 owner = self.owners.get((IdentityType.user_id, user_id)) if user_id else None
-                if owner is None and not user_id:
+                if owner is None and not user_id and anonymous_id:
                     owner = self.owners.get((IdentityType.anonymous_id, anonymous_id))
                 if owner is not None:
                     owners.setdefault(owner, []).append(event_id)
