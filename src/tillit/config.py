@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         ),
     )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
+    match_auto_threshold: float = Field(
+        0.99,
+        ge=0,
+        le=1,
+        description="Match probability at or above which `tillit match run` merges (undoable).",
+    )
 
     @field_validator("default_country")
     @classmethod

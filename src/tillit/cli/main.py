@@ -10,6 +10,7 @@ from tillit import __version__
 from tillit.cli import admin, consent, imports
 from tillit.cli import events as events_cli
 from tillit.cli.context import console, context
+from tillit.cli.match import match_app
 
 app = typer.Typer(
     name="tillit",
@@ -25,6 +26,7 @@ app.add_typer(consent.consent_app, name="consent")
 app.add_typer(consent.links_app, name="links")
 app.add_typer(events_cli.sources_app, name="sources")
 app.add_typer(events_cli.events_app, name="events")
+app.add_typer(match_app, name="match")
 
 
 def _version(value: bool) -> None:

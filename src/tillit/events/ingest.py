@@ -103,6 +103,7 @@ def store(
         if link is not None and (tuple(link.keys) not in applied or link.traits):
             resolver.apply(link)
             applied.add(tuple(link.keys))
+    resolver.stitch()
     rows = [_row(m, source.id, received_at, resolver.attribute(m)) for m in fresh]
     for start in range(0, len(rows), CHUNK):
         session.execute(_insert(session), rows[start : start + CHUNK])

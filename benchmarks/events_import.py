@@ -1,0 +1,144 @@
+"""Bulk import of JSON Lines: tillit.events.importer.import_file against a bare loader.
+
+The bare loader only parses each line with orjson and inserts the same columns into the same
+``event`` table with sqlite3 ``executemany``, 50,000 rows a transaction: no validation, no
+identity resolution, no resend check, no checkpoint. Both write to fresh SQLite files
+(WAL, synchronous=NORMAL, as Tillit runs) in a temporary directory. The events: signed-in
+people (pool of 50,000) with an identify each 20 events and page/track calls in between.
+
+Run:  python benchmarks/events_import.py            (50,000 events)
+      python benchmarks/events_import.py --full     (1,000,000 events)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from tillit.audit.service import Actor
+from tillit.customers.service import Defaults
+from tillit.events.importer import import_file
+from tillit.events.models import Channel
+from tillit.events.sources import create_source
+from tillit.identity.rules import load_rules
+from tillit.storage import make_engine, make_session_factory, upgrade
+
+DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
+
+
+def write_events(path: Path, count: int) -> None:
+    with path.open("wb") as handle:
+        for n in range(count):
+            person = (n // 20) % 50_000
+            message: dict[str, object] = {
+                "userId": f"user-{person}",
+                "anonymousId": f"anon-{n // 20}",
+                "messageId": f"m-{n}",
+                "timestamp": "2026-03-01T10:00:00Z",
+            }
+            if n % 20 == 0:
+                message |= {"type": "identify", "traits": {"email": f"p{person}@example.com"}}
+            elif n % 2:
+                message |= {"type": "page", "name": "Product", "properties": {"path": f"/p/{n}"}}
+            else:
+                message |= {"type": "track", "event": "Viewed", "properties": {"sku": n % 97}}
+            handle.write(orjson.dumps(message) + b"\n")
+
+
+def database(directory: Path, name: str) -> str:
+    url = f"sqlite:///{directory / name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def bare_load(db_file: Path, path: Path) -> None:
+    connection = sqlite3.connect(db_file, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "INSERT INTO event_source (name, write_key_hash, channel, active, created_at) "
+        "VALUES ('bare', 'x', 'web', 1, '2026-01-01')"
+    )
+    sql = (
+        "INSERT INTO event (source_id, message_id, type, name, channel, anonymous_id, user_id, "
+        "customer_id, timestamp, received_at, payload) VALUES (1,?,?,?,'web',?,?,NULL,?,?,?)"
+    )
+    now = datetime.now(UTC).isoformat()
+    rows: list[tuple[object, ...]] = []
+
+    def flush() -> None:
+        connection.execute("BEGIN")
+        connection.executemany(sql, rows)
+        connection.execute("COMMIT")
+        rows.clear()
+
+    with path.open("rb") as handle:
+        for line in handle:
+            m = orjson.loads(line)
+            rows.append(
+                (
+                    m["messageId"],
+                    m["type"],
+                    m.get("event") or m.get("name"),
+                    m.get("anonymousId"),
+                    m.get("userId"),
+                    m.get("timestamp"),
+                    now,
+                    line,
+                )
+            )
+            if len(rows) >= 50_000:
+                flush()
+    if rows:
+        flush()
+    connection.close()
+
+
+def tillit_load(url: str, path: Path) -> int:
+    sessions = make_session_factory(make_engine(url))
+    with sessions() as session, session.begin():
+        source, _ = create_source(
+            session=session, name="import", channel=Channel.web, actor=Actor.system("bench")
+        )
+    report = import_file(
+        sessions=sessions, path=path, source=source, rules=load_rules(), defaults=DEFAULTS
+    )
+    return report.accepted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--full", action="store_true", help="1,000,000 events")
+    parser.add_argument("--events", type=int, default=None)
+    arguments = parser.parse_args()
+    count = arguments.events or (1_000_000 if arguments.full else 50_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        path = directory / "events.jsonl"
+        write_events(path, count)
+        database(directory, "bare.db")
+        start = time.perf_counter()
+        bare_load(directory / "bare.db", path)
+        bare_s = time.perf_counter() - start
+        url = database(directory, "tillit.db")
+        start = time.perf_counter()
+        accepted = tillit_load(url, path)
+        tillit_s = time.perf_counter() - start
+    assert accepted == count, accepted
+    bare_rate, tillit_rate = count / bare_s, count / tillit_s
+    print(f"{count:,} events, JSON Lines, SQLite")
+    print(f"bare (orjson + executemany)      {bare_rate:10,.0f} events/s")
+    print(f"tillit import events             {tillit_rate:10,.0f} events/s  (target >= 100,000)")
+    print(f"ratio tillit/bare                {tillit_rate / bare_rate:10.2f}x  (target >= 0.5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""HTTP ingest: POST /v1/batch (100 events a request, committed) against a bare endpoint.
+
+Both servers run as uvicorn subprocesses (one worker, no access log) on this machine and get
+the same load from the same generator: several threads, each with its own keep-alive httpx
+connection, posting pre-serialised bodies. The bare endpoint is a tiny Starlette app that only
+reads and parses the same JSON (orjson) and answers 200, so the ratio is what Tillit keeps of
+what the HTTP stack alone can do. Tillit stores into SQLite in a temporary directory.
+
+The events look like a web shop's: 5 signed-in people per request (from a pool of 20,000, so
+people return), each with one identify (e-mail trait) and 19 page/track calls.
+
+Run:  python benchmarks/tracking_http.py [--requests 300] [--threads 8]
+      python benchmarks/tracking_http.py --full        (3,000 requests = 300,000 events)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+PER_REQUEST = 100
+BARE_APP = textwrap.dedent(
+    """
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def batch(request):
+        body = orjson.loads(await request.body())
+        return Response(orjson.dumps({"success": True, "accepted": len(body["batch"])}),
+                        media_type="application/json")
+
+    app = Starlette(routes=[Route("/v1/batch", batch, methods=["POST"])])
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bodies(count: int, run: str) -> list[bytes]:
+    out = []
+    for r in range(count):
+        batch = []
+        for p in range(5):
+            person = (r * 7919 + p * 104729) % 20_000
+            user, anon = f"user-{person}", f"anon-{run}-{r}-{p}"
+            batch.append(
+                {
+                    "type": "identify",
+                    "userId": user,
+                    "anonymousId": anon,
+                    "traits": {"email": f"person{person}@example.com", "plan": "basic"},
+                    "messageId": f"{run}-{r}-{p}-i",
+                }
+            )
+            for e in range(PER_REQUEST // 5 - 1):
+                kind = "page" if e % 2 else "track"
+                message = {
+                    "type": kind,
+                    "userId": user,
+                    "anonymousId": anon,
+                    "messageId": f"{run}-{r}-{p}-{e}",
+                    "timestamp": "2026-03-01T10:00:00Z",
+                    "context": {"page": {"path": f"/products/{e}"}, "userAgent": "bench"},
+                    "properties": {"sku": f"SKU-{e}", "price": 12.5},
+                }
+                message["name" if kind == "page" else "event"] = (
+                    "Product" if kind == "page" else "Product Viewed"
+                )
+                batch.append(message)
+        out.append(orjson.dumps({"batch": batch, "sentAt": "2026-03-01T10:00:01Z"}))
+    return out
+
+
+def serve(args: list[str], env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", *args, "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, cwd=cwd)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def load(port: int, payloads: list[bytes], threads: int, auth: str) -> float:
+    """Seconds to post every payload, spread over ``threads`` keep-alive connections."""
+    errors: list[str] = []
+
+    def worker(mine: list[bytes]) -> None:
+        headers = {"authorization": auth, "content-type": "application/json"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            for body in mine:
+                answer = client.post("/v1/batch", content=body, timeout=60)
+                if answer.status_code != 200:
+                    errors.append(answer.text[:200])
+
+    workers = [
+        threading.Thread(target=worker, args=(payloads[i::threads],)) for i in range(threads)
+    ]
+    start = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    return elapsed
+
+
+def tillit_env(data_dir: Path) -> tuple[dict[str, str], str]:
+    from tillit.audit.service import Actor
+    from tillit.events.models import Channel
+    from tillit.events.sources import create_source
+    from tillit.storage import make_engine, make_session_factory, upgrade
+
+    url = f"sqlite:///{data_dir / 'tillit.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session, session.begin():
+        _, key = create_source(
+            session=session, name="bench", channel=Channel.web, actor=Actor.system("bench")
+        )
+    engine.dispose()
+    env = {
+        **os.environ,
+        "TILLIT_DATABASE_URL": url,
+        "TILLIT_DATA_DIR": str(data_dir),
+        "TILLIT_ENV": "test",
+    }
+    return env, "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--full", action="store_true", help="3,000 requests")
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=8)
+    arguments = parser.parse_args()
+    count = arguments.requests or (3000 if arguments.full else 300)
+    events = count * PER_REQUEST
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        (data_dir / "bare_app.py").write_text(BARE_APP)
+        env, auth = tillit_env(data_dir)
+        warmup = bodies(10, "warm")
+
+        port = free_port()
+        bare = serve(["bare_app:app"], env, port, data_dir)
+        try:
+            load(port, warmup, arguments.threads, auth)
+            bare_s = load(port, bodies(count, "bare"), arguments.threads, auth)
+        finally:
+            bare.terminate()
+            bare.wait()
+
+        port = free_port()
+        app = serve(["tillit.app:create_app", "--factory"], env, port, data_dir)
+        try:
+            load(port, warmup, arguments.threads, auth)
+            tillit_s = load(port, bodies(count, "run"), arguments.threads, auth)
+        finally:
+            app.terminate()
+            app.wait()
+
+    bare_rate, tillit_rate = events / bare_s, events / tillit_s
+    print(f"{count:,} requests x {PER_REQUEST} events, {arguments.threads} client threads")
+    print(f"bare endpoint (parse JSON, 200)  {bare_rate:10,.0f} events/s")
+    print(f"tillit /v1/batch (SQLite, commit){tillit_rate:10,.0f} events/s  (target >= 20,000)")
+    print(f"ratio tillit/bare                {tillit_rate / bare_rate:10.2f}x  (target >= 0.3x)")
+
+
+if __name__ == "__main__":
+    main()
