@@ -110,6 +110,7 @@ def erase(
                 customer_id=customer_id,
                 secret_key=ctx.settings.secret_key,
                 actor=CLI_ACTOR,
+                data_dir=ctx.settings.data_dir,
             )
         except TillitError as error:
             raise fail(error.detail) from error

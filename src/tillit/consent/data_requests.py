@@ -127,6 +127,9 @@ def object_to_marketing(
 
 def export_customer(*, session: Session, customer_id: int) -> dict[str, Any]:
     """Everything held about one person, as one JSON-ready document (GDPR 15 and 20)."""
+    from tillit.consent.erasure import load_area_hooks
+
+    load_area_hooks()
     customer = session.get(Customer, customer_id, options=[selectinload(Customer.identities)])
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist")

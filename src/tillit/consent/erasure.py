@@ -13,8 +13,10 @@ and free-text trait values, for scrubbing text that mentions them.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, delete, or_, select, update
@@ -37,9 +39,29 @@ from tillit.customers.models import Customer, CustomerStatus
 from tillit.errors import NotFound
 
 Eraser = Callable[[Session, int, list[str]], int]
+FileEraser = Callable[[Path, int, list[str]], int]
 ERASERS: dict[str, Eraser] = {}
+FILE_ERASERS: dict[str, FileEraser] = {}
+# Areas whose modules register erasers and exporters; imported by name when first needed, so
+# consent never imports them (they depend on consent, not the other way round).
+AREA_HOOKS = ("tillit.events.privacy",)
 ERASED = {"erased": True}
 MIN_NEEDLE = 4  # shorter values ("DK", "42") would scrub unrelated audit entries
+
+
+def load_area_hooks() -> None:
+    for module in AREA_HOOKS:
+        importlib.import_module(module)
+
+
+def register_file_eraser(name: str) -> Callable[[FileEraser], FileEraser]:
+    """For data kept in files under the data directory (e.g. the Parquet event lake)."""
+
+    def register(function: FileEraser) -> FileEraser:
+        FILE_ERASERS[name] = function
+        return function
+
+    return register
 
 
 def register_eraser(name: str) -> Callable[[Eraser], Eraser]:
@@ -57,8 +79,14 @@ def erase_customer(
     secret_key: str,
     actor: Actor,
     request_id: int | None = None,
+    data_dir: Path | None = None,
 ) -> ErasureProof:
-    """Erase one person. The caller commits; any failure rolls the whole erasure back."""
+    """Erase one person. The caller commits; any failure rolls the whole erasure back.
+
+    With ``data_dir``, files holding the person (the event lake) are rewritten without them
+    too. That happens before the commit: should the commit then fail, the files have lost only
+    rows that were being erased anyway, and the erasure can simply be run again."""
+    load_area_hooks()
     customer = session.get(
         Customer, customer_id, with_for_update=True, options=[selectinload(Customer.identities)]
     )
@@ -78,6 +106,9 @@ def erase_customer(
     counts: dict[str, int] = {
         name: eraser(session, customer_id, needles) for name, eraser in sorted(ERASERS.items())
     }
+    if data_dir is not None:
+        for name, file_eraser in sorted(FILE_ERASERS.items()):
+            counts[f"files:{name}"] = file_eraser(data_dir, customer_id, needles)
     counts.update(_erase_own_tables(session, customer_id))
     counts["audit_entry"] = _scrub_audit(session, customer_id, needles)
     counts["identity"] = len(customer.identities)

@@ -16,17 +16,21 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
+from tillit.consent.evidence import Evidence
+from tillit.consent.gpc import honour_gpc
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
-from tillit.events.models import EventType
+from tillit.events.models import Event, EventType
 from tillit.events.sources import source_for_key
 from tillit.events.spec import MAX_BATCH_BYTES, MAX_EVENT_BYTES, InvalidMessage, parse_time
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
-from tillit.web.deps import get_defaults
+from tillit.web.deps import client_ip, get_defaults
 from tillit.web.problems import problem
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -131,10 +135,36 @@ def _store(
                 defaults=get_defaults(request.app.state.settings),
                 actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
             )
+            if request.headers.get("sec-gpc") == "1":
+                _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
             session.commit()
             stored.rejected = rejected
             result = stored
         return result
+
+
+def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:
+    """Global Privacy Control from the person's browser: withdraw partner sharing for whoever
+    these events belong to (see docs/consent.md for when an explicit choice wins)."""
+    customer_ids = set(
+        session.scalars(
+            select(Event.customer_id).where(
+                Event.source_id == source_id,
+                Event.message_id.in_(message_ids),
+                Event.customer_id.is_not(None),
+            )
+        )
+    )
+    evidence = Evidence(
+        ip=client_ip(request), user_agent=request.headers.get("user-agent"), gpc=True
+    )
+    for customer_id in sorted(c for c in customer_ids if c is not None):
+        honour_gpc(
+            session=session,
+            customer_id=customer_id,
+            evidence=evidence,
+            actor=Actor(type="customer", id=str(customer_id), label="GPC signal"),
+        )
 
 
 def _answer(request: Request, result: ingest.IngestResult, *, single: bool) -> Response:

@@ -277,6 +277,7 @@ def erase(
         secret_key=settings.secret_key,
         actor=actor,
         request_id=request_row.id,
+        data_dir=settings.data_dir,
     )
     data_requests.complete_request(session=session, request_id=request_row.id, actor=actor)
     session.commit()

@@ -1,0 +1,114 @@
+"""Events in data requests: GPC on tracking calls, export, and erasure of the database rows
+and the Parquet lake files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select, text
+
+from tillit.audit.service import Actor
+from tillit.config import Settings
+from tillit.consent.data_requests import export_customer
+from tillit.consent.erasure import erase_customer
+from tillit.consent.ledger import current_consents, record_consent
+from tillit.consent.models import Decision, Method
+from tillit.customers.models import Identity
+from tillit.events.lake import export_events
+from tillit.storage.session import SessionFactory
+
+ACTOR = Actor.system("tests")
+EMAIL = "kari.nordmann@example.com"
+PHONE = "+4791234567"
+FREE_TEXT = "Leveringen var forsinket igjen"
+
+
+def identify_and_track(client: TestClient, key: str, **headers: str) -> None:
+    identify = {
+        "userId": "u-kari",
+        "anonymousId": "a-kari",
+        "messageId": "m-id",
+        "traits": {"email": EMAIL, "phone": PHONE, "name": "Kari Nordmann"},
+    }
+    track = {
+        "userId": "u-kari",
+        "event": "Feedback Given",
+        "messageId": "m-fb",
+        "properties": {"comment": FREE_TEXT, "email": EMAIL},
+    }
+    for path, body in (("/v1/identify", identify), ("/v1/track", track)):
+        response = client.post(path, json=body, auth=(key, ""), headers=headers)
+        assert response.status_code == 200, response.text
+
+
+def customer_of(sessions: SessionFactory) -> int:
+    with sessions() as session:
+        return session.scalars(select(Identity.customer_id).where(Identity.value == EMAIL)).one()
+
+
+def test_gpc_on_a_tracking_call_withdraws_partner_sharing(client, write_key, sessions):
+    identify_and_track(client, write_key)
+    customer_id = customer_of(sessions)
+    with sessions() as session, session.begin():
+        record_consent(
+            session=session,
+            customer_id=customer_id,
+            purpose_key="partner_sharing",
+            decision=Decision.granted,
+            method=Method.form,
+            actor=ACTOR,
+        )
+    track = {"userId": "u-kari", "event": "Page Viewed", "messageId": "m-gpc"}
+    assert (
+        client.post(
+            "/v1/track", json=track, auth=(write_key, ""), headers={"Sec-GPC": "1"}
+        ).status_code
+        == 200
+    )
+    with sessions() as session:
+        sharing = current_consents(session=session, customer_id=customer_id)["partner_sharing"]
+    assert (sharing.decision, sharing.method) == ("withdrawn", "gpc")
+
+
+def test_export_holds_events_and_erasure_leaves_no_trace(
+    client, write_key, sessions, engine, settings: Settings
+):
+    identify_and_track(client, write_key)
+    customer_id = customer_of(sessions)
+    export_events(sessions=sessions, data_dir=settings.data_dir)
+    lake_files = list(Path(settings.data_dir).glob("lake/events/date=*/*.parquet"))
+    assert lake_files
+    assert EMAIL in lake_text(settings.data_dir)  # the person is in the lake before the erasure
+    with sessions() as session:
+        document = export_customer(session=session, customer_id=customer_id)
+    assert {e["name"] for e in document["events"]} >= {"Feedback Given"}
+
+    with sessions() as session, session.begin():
+        proof = erase_customer(
+            session=session,
+            customer_id=customer_id,
+            secret_key=settings.secret_key,
+            actor=ACTOR,
+            data_dir=settings.data_dir,
+        )
+    assert proof.counts["events"] >= 2 and proof.counts["files:event_lake"] >= 2
+
+    needles = (EMAIL, PHONE, FREE_TEXT, "u-kari", "a-kari")
+    with engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f"SELECT * FROM {table}")):
+                flat = " ".join(str(value) for value in row)
+                assert not any(n in flat for n in needles), (table, flat[:200])
+    remaining = lake_text(settings.data_dir)
+    assert not any(n in remaining for n in needles)
+
+
+def lake_text(data_dir: Path) -> str:
+    """Every value of every lake file, read back through DuckDB."""
+    rows = []
+    for path in Path(data_dir).glob("lake/events/date=*/*.parquet"):
+        query = f"SELECT * EXCLUDE (timestamp, received_at) FROM read_parquet('{path}')"
+        rows += duckdb.sql(query).fetchall()
+    return " ".join(str(value) for row in rows for value in row)
