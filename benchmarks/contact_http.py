@@ -13,12 +13,9 @@ Prints p50, p90, p99 and max for both, and the p99 ratio.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,6 +33,7 @@ from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
 from tillit.staff.service import create_token
 from tillit.storage import make_engine, make_session_factory, upgrade
+from tillit.testing import running_server
 
 ACTOR = Actor.system("benchmark")
 
@@ -145,37 +143,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         ids, token = load(url, args.customers)
-        port = free_port()
-        secret = load_settings().secret_key
         env = {
-            **os.environ,
             "TILLIT_DATABASE_URL": url,
             "TILLIT_DATA_DIR": tmp,
-            "TILLIT_SECRET_KEY": secret,
+            "TILLIT_SECRET_KEY": load_settings().secret_key,
         }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tillit",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with running_server(env=env, workers=args.workers) as base:
             headers = {"Authorization": f"Bearer {token}"}
             rng = random.Random(1)
 
@@ -196,9 +169,6 @@ def main() -> None:
             open_loop(decide, args.rate, 2)  # warm-up: caches, connections
             baseline = percentiles(open_loop(health, args.rate, args.seconds))
             measured = percentiles(open_loop(decide, args.rate, args.seconds))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     print(
         f"contact decision over HTTP, {args.rate:.0f} req/s for {args.seconds:.0f} s, "
         f"{args.customers} customers (SQLite), {args.workers} worker(s)"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from tillit.config import load_settings
@@ -23,48 +17,24 @@ from tillit.consent.preferences import current_preferences
 from tillit.contact.service import decide_for
 from tillit.customers.models import Customer
 from tillit.storage import make_engine, make_session_factory, upgrade
+from tillit.testing import running_server
 
 from .conftest import ACTOR, SECRET, make_customer
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{tmp_path / 'tillit.db'}"
     upgrade(make_engine(url))
-    port = _free_port()
     env = {
-        **os.environ,
         "TILLIT_DATABASE_URL": url,
         "TILLIT_DATA_DIR": str(tmp_path),
         "TILLIT_SECRET_KEY": SECRET,
-        "TILLIT_BASE_URL": f"http://127.0.0.1:{port}",
     }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("tillit")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code < 500:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running_server(env=env, log_path=tmp_path / "server.log") as base:
         yield base, url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.parametrize(
