@@ -86,8 +86,7 @@ def decide_one(
     # Only a logged decision writes; a plain question reads, beside other readers.
     factory = request.app.state.sessions if data.log else request.app.state.read_sessions
     with factory() as session:
-        get_customer(session=session, customer_id=data.customer_id)  # 404 for an unknown id
-        decided = decide_for(
+        decided = decide_for(  # an unknown customer raises NotFound: a 404 problem
             session=session,
             customer_id=data.customer_id,
             purpose=data.purpose,
