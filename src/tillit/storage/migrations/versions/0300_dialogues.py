@@ -12,6 +12,9 @@ from alembic import op
 
 import tillit.storage.base
 
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
+
 from tillit.dialogues.catalogue import seed_questions
 
 revision: str = "0300"
