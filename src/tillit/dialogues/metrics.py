@@ -184,3 +184,12 @@ def explore(
         query = query.where(Response.score <= max_score)
     rows = session.execute(query.order_by(Response.answered_at.desc()).limit(limit))
     return [(response, question) for response, question in rows]
+
+
+def explore_response(
+    *, session: Session, response_id: int | None
+) -> tuple[Response, Question] | None:
+    if response_id is None:
+        return None
+    response = session.get(Response, response_id)
+    return None if response is None else (response, session.get_one(Question, response.question_id))

@@ -5,6 +5,7 @@
  * the answer to the ask's own link with Accept: application/json. */
 (function () {
   "use strict";
+  var SCRIPT = document.currentScript;
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -48,7 +49,7 @@
     box.appendChild(form);
   }
   function start(box) {
-    var script = document.currentScript || document.querySelector("script[src$='tillit-dialogue.js']");
+    var script = SCRIPT || document.querySelector("script[src$='tillit-dialogue.js']");
     var base = box.getAttribute("data-base") || (script ? new URL(script.src).origin : "");
     var url = base + "/api/v1/dialogues/widget/" + encodeURIComponent(box.getAttribute("data-token")) +
       "/next?language=" + encodeURIComponent(box.getAttribute("data-lang") || "");

@@ -9,12 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import tillit.storage.base
-
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
+import tillit.storage.base
 from tillit.dialogues.catalogue import seed_questions
 
 revision: str = "0300"
