@@ -19,6 +19,7 @@ from tillit.app import create_app
 from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
 from tillit.consent.seed import seed_catalogue
+from tillit.dialogues.catalogue import seed_questions
 from tillit.customers.service import Defaults
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
@@ -88,6 +89,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
         seed_catalogue(connection)  # what the migrations seed, so each test sees a fresh database
+        seed_questions(connection)
 
 
 @pytest.fixture
