@@ -19,8 +19,8 @@ from tillit.app import create_app
 from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
 from tillit.consent.seed import seed_catalogue
-from tillit.dialogues.catalogue import seed_questions
 from tillit.customers.service import Defaults
+from tillit.dialogues.catalogue import seed_questions
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
 from tillit.storage import make_engine, make_session_factory, upgrade
