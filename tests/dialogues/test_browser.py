@@ -72,8 +72,9 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
         customer = create_customer(
             session=session, actor=ACTOR,
             defaults=Defaults(country="SE", language="sv", time_zone="Europe/Stockholm"),
-            data=CustomerCreate(name="Sven Testsson", locale="sv",
-                                identities=[IdentityCreate(type="email", value="sven@example.com")]),
+            data=CustomerCreate(
+                name="Sven Testsson", locale="sv",
+                identities=[IdentityCreate(type="email", value="sven@example.com")]),
         )
         record_consent(session=session, customer_id=customer.id, purpose_key="research",
                        decision=Decision.granted, method=Method.form, actor=ACTOR,
