@@ -20,6 +20,7 @@ from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
 from tillit.consent.seed import seed_catalogue
 from tillit.customers.service import Defaults
+from tillit.dialogues.catalogue import seed_questions
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
 from tillit.storage import make_engine, make_session_factory, upgrade
@@ -88,6 +89,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
         seed_catalogue(connection)  # what the migrations seed, so each test sees a fresh database
+        seed_questions(connection)
 
 
 @pytest.fixture

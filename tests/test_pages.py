@@ -152,3 +152,13 @@ def test_error_pages_speak_the_customers_language(client):
     assert response.status_code == 404
     assert "Vi kunde inte hitta sidan" in response.text
     assert response.headers["content-language"] == "sv"
+
+
+def test_every_staff_form_carries_the_sessions_csrf_token(client, staff_user, admin_headers):
+    ingrid = make_customer(client, admin_headers)
+    csrf = sign_in(client)
+    pages = [f"/staff/customers/{ingrid['id']}", "/staff/consent", "/staff/data-requests"]
+    for path in pages:
+        html = client.get(path).text
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+        assert tokens and set(tokens) == {csrf}, path  # none empty, none stale

@@ -14,11 +14,13 @@ from tillit.web import problems
 from tillit.web.api import consent as consent_api
 from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
+from tillit.web.api import dialogues as dialogues_api
 from tillit.web.api import health
 from tillit.web.api import tracking as tracking_api
 from tillit.web.pages import auth as auth_pages
-from tillit.web.pages import consent_staff, preference_centre, unsubscribe
+from tillit.web.pages import consent_staff, dialogues_staff, preference_centre, unsubscribe
 from tillit.web.pages import customers as customer_pages
+from tillit.web.pages import dialogues as dialogue_pages
 from tillit.web.pages import errors as error_pages
 from tillit.web.pages import timeline as timeline_pages
 from tillit.web.security import SecurityHeadersMiddleware
@@ -50,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)
     app.include_router(contact_api.router, prefix=API_PREFIX)
+    app.include_router(dialogues_api.router, prefix=API_PREFIX)
+    app.include_router(dialogue_pages.router)
+    app.include_router(dialogues_staff.router)
     app.include_router(auth_pages.router)
     app.include_router(customer_pages.router)
     app.include_router(timeline_pages.router)

@@ -86,6 +86,27 @@ class Settings(BaseSettings):
             "CHANNEL:N/PERIOD separated by commas; 'all' counts every channel."
         ),
     )
+    dialogue_cooldown_days: int = Field(
+        14, ge=0, le=365,
+        description="Dialogues: at most one question per customer in this many days, all channels.",
+    )
+    dialogue_ask_days: int = Field(
+        14, ge=1, le=90, description="Dialogues: days a question link stays open before it expires."
+    )
+    dialogue_seed: int = Field(
+        0, description="Dialogues: seed of the randomised tie-break in next-question selection."
+    )
+    case_first_response_hours: int = Field(
+        24, ge=1, description="Cases: hours to the first reply to the customer (the SLA)."
+    )
+    case_resolution_hours: int = Field(
+        72, ge=1, description="Cases: hours to resolution (the SLA); high priority gets half."
+    )
+    case_words: str = Field(
+        "cancel,refund,complaint,lawyer,opsig,klage,reklamation,uppsäg,klagomål,återbetal,"
+        "oppsig,refusjon,opzeg,klacht,terugbetal",
+        description="Cases: comma-separated word stems in a comment that open a case.",
+    )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
     match_auto_threshold: float = Field(
         0.99,

@@ -8,6 +8,7 @@ import typer
 
 from tillit import __version__
 from tillit.cli import admin, consent, imports
+from tillit.cli import dialogues as dialogues_cli
 from tillit.cli import events as events_cli
 from tillit.cli.context import console, context
 from tillit.cli.match import match_app
@@ -27,6 +28,8 @@ app.add_typer(consent.links_app, name="links")
 app.add_typer(events_cli.sources_app, name="sources")
 app.add_typer(events_cli.events_app, name="events")
 app.add_typer(match_app, name="match")
+app.add_typer(dialogues_cli.dialogues_app, name="dialogues")
+app.add_typer(dialogues_cli.cases_app, name="cases")
 
 
 def _version(value: bool) -> None:

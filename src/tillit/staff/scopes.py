@@ -4,6 +4,7 @@ CUSTOMERS_READ = "customers:read"
 CUSTOMERS_WRITE = "customers:write"
 CONSENT_READ, CONSENT_WRITE = "consent:read", "consent:write"
 CONTACT_DECIDE, CONTACT_SEND = "contact:decide", "contact:send"
+DIALOGUES = "dialogues"  # next question for a customer, submit answers (apps, kiosks)
 ADMIN = "admin"
 
 ALL_SCOPES = (
@@ -13,6 +14,7 @@ ALL_SCOPES = (
     CONSENT_WRITE,
     CONTACT_DECIDE,
     CONTACT_SEND,
+    DIALOGUES,
     ADMIN,
 )
 

@@ -3,6 +3,7 @@
 from tillit.audit.models import AuditEntry
 from tillit.consent import models as consent_models  # noqa: F401  (registers the tables)
 from tillit.customers.models import Customer, Identity
+from tillit.dialogues import models as dialogue_models  # noqa: F401  (registers the tables)
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
 from tillit.identity.models import MatchSuggestion, Merge
 from tillit.staff.models import ApiToken, StaffSession, StaffUser

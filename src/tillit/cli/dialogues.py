@@ -1,0 +1,47 @@
+"""Dialogue and case commands: send due invitations, expire old asks, escalate overdue cases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tillit.dialogues import asks, cases, mail, widget
+
+from .context import console, context
+
+dialogues_app = typer.Typer(help="Dialogue invitations and questions.", no_args_is_help=True)
+cases_app = typer.Typer(help="Closed-loop cases.", no_args_is_help=True)
+
+
+@dialogues_app.command("send")
+def send() -> None:
+    """Plan periodic questions, expire old asks, and e-mail the invitations that are due
+    (each through the fatigue rules and the contact policy)."""
+    ctx = context()
+    with ctx.sessions() as session:
+        planned = asks.schedule_periodic(session=session, now=asks.utcnow())
+        expired = asks.expire_overdue(session=session)
+        counts = asks.deliver_due(session=session, settings=ctx.settings,
+                                  send=mail.smtp_sender(session=session, settings=ctx.settings))
+        session.commit()
+    console.print(f"planned {planned}, expired {expired}, sent {counts['sent']}, "
+                  f"deferred {counts['deferred']}, held {counts['held']}")
+
+
+@dialogues_app.command("widget-token")
+def widget_token(customer_id: Annotated[int, typer.Argument(help="Customer id.")]) -> None:
+    """Print the widget token to embed for one signed-in customer."""
+    console.print(widget.widget_token(customer_id, context().settings.secret_key))
+
+
+@cases_app.command("escalate")
+def escalate() -> None:
+    """Escalate every case whose first-response or resolution SLA has passed."""
+    ctx = context()
+    with ctx.sessions() as session:
+        escalated = cases.escalate_overdue(session)
+        session.commit()
+        for case in escalated:
+            console.print(f"case #{case.id}: escalated to level {case.escalation_level}")
+    console.print(f"{len(escalated)} case(s) escalated")

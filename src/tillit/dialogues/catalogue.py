@@ -1,0 +1,155 @@
+"""The question catalogue: built-in questions in five languages, and versioned editing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from tillit.audit.service import Actor, record
+from tillit.config import LANGUAGES
+from tillit.dialogues.models import Question, QuestionType, QuestionVersion
+from tillit.errors import FieldError, InvalidInput, NotFound
+
+DATA = Path(__file__).with_name("data") / "questions.json"
+SEED = Path(__file__).parents[1] / "consent" / "data" / "seed.json"
+RECOVERY = "recovery"
+SCALES: dict[str, tuple[int, int]] = {
+    QuestionType.nps: (0, 10), QuestionType.csat: (1, 5), QuestionType.ces: (1, 7),
+    QuestionType.rating: (1, 5),
+}
+CHOICE_TYPES = (QuestionType.single, QuestionType.multiple, QuestionType.relationship)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What one version says, in every language; validated before it becomes a version."""
+
+    texts: dict[str, str]
+    follow_up: dict[str, str] | None
+    options: list[dict[str, Any]]
+
+    def check(self) -> None:
+        errors = [FieldError(f"texts.{lang}", "is required") for lang in LANGUAGES
+                  if not self.texts.get(lang, "").strip()]
+        if self.follow_up is not None:
+            errors += [FieldError(f"follow_up.{lang}", "is required") for lang in LANGUAGES
+                       if not self.follow_up.get(lang, "").strip()]
+        for index, option in enumerate(self.options):
+            if not str(option.get("value", "")).strip():
+                errors.append(FieldError(f"options.{index}.value", "is required"))
+            errors += [FieldError(f"options.{index}.{lang}", "is required") for lang in LANGUAGES
+                       if not option.get("labels", {}).get(lang, "").strip()]
+        if errors:
+            raise InvalidInput(errors)
+
+
+def _topic_options() -> list[dict[str, Any]]:
+    topics = json.loads(SEED.read_text(encoding="utf-8"))["topics"]
+    return [{"value": t["key"], "labels": t["names"]} for t in topics]
+
+
+def built_in() -> list[dict[str, Any]]:
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    questions = []
+    for spec in data["questions"]:
+        spec = dict(spec)
+        spec["follow_up"] = data["follow_up"] if spec.get("follow_up") else None
+        if spec.get("options") == "topics":
+            spec["options"] = _topic_options()
+        questions.append(spec)
+    return questions
+
+
+def seed_questions(connection: Connection) -> None:
+    """Add the built-in questions that are missing (the migration calls this)."""
+    with Session(bind=connection) as session:
+        for spec in built_in():
+            if session.scalar(select(Question.id).where(Question.key == spec["key"])):
+                continue
+            _add(session, spec, author="system")
+        session.flush()
+        session.commit()
+
+
+def _add(session: Session, spec: dict[str, Any], *, author: str) -> Question:
+    wording = Wording(spec["texts"], spec.get("follow_up"), list(spec.get("options") or []))
+    wording.check()
+    question = Question(
+        key=spec["key"], type=spec["type"], relationship_kind=spec.get("relationship_kind"),
+        priority=spec.get("priority", 1), recontact_days=spec.get("recontact_days", 90),
+        trigger_event=spec.get("trigger_event"), delay_hours=spec.get("delay_hours", 0),
+        period_days=spec.get("period_days"), profiling=spec.get("profiling", False),
+        active=True, current_version=1,
+    )
+    session.add(question)
+    session.flush()
+    session.add(QuestionVersion(question_id=question.id, version=1, texts=wording.texts,
+                                follow_up=wording.follow_up, options=wording.options,
+                                created_by=author))
+    return question
+
+
+def create_question(*, session: Session, spec: dict[str, Any], actor: Actor) -> Question:
+    if spec.get("type") not in set(QuestionType):
+        raise InvalidInput(FieldError("type", f"use one of {', '.join(QuestionType)}"))
+    if session.scalar(select(Question.id).where(Question.key == spec.get("key"))):
+        raise InvalidInput(FieldError("key", "a question with this key exists"))
+    question = _add(session, spec, author=actor.label)
+    record(session=session, actor=actor, action="dialogue.question.create",
+           entity_type="dialogue_question", entity_id=question.id, after={"key": question.key})
+    return question
+
+
+def edit_question(
+    *, session: Session, key: str, wording: Wording, actor: Actor, settings: dict[str, Any]
+) -> QuestionVersion:
+    """A new version with the new wording; older responses keep pointing at theirs."""
+    question = get_question(session=session, key=key)
+    wording.check()
+    for name in ("priority", "recontact_days", "active", "delay_hours", "trigger_event"):
+        if name in settings:
+            setattr(question, name, settings[name])
+    question.current_version += 1
+    version = QuestionVersion(question_id=question.id, version=question.current_version,
+                              texts=wording.texts, follow_up=wording.follow_up,
+                              options=wording.options, created_by=actor.label)
+    session.add(version)
+    session.flush()
+    record(session=session, actor=actor, action="dialogue.question.edit",
+           entity_type="dialogue_question", entity_id=question.id,
+           after={"version": version.version})
+    return version
+
+
+def get_question(*, session: Session, key: str) -> Question:
+    question = session.scalar(select(Question).where(Question.key == key))
+    if question is None:
+        raise NotFound(f"question {key!r} does not exist")
+    return question
+
+
+def list_questions(*, session: Session) -> list[Question]:
+    return list(session.scalars(select(Question).order_by(Question.priority.desc(), Question.key)))
+
+
+def current_version(*, session: Session, question: Question) -> QuestionVersion:
+    version = session.scalar(select(QuestionVersion).where(
+        QuestionVersion.question_id == question.id,
+        QuestionVersion.version == question.current_version))
+    assert version is not None  # every question is created with version 1
+    return version
+
+
+def text_in(texts: dict[str, str] | None, language: str) -> str:
+    if not texts:
+        return ""
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()))
+
+
+def options_in(version: QuestionVersion, language: str) -> list[tuple[str, str]]:
+    return [(str(o["value"]), text_in(o["labels"], language)) for o in version.options]

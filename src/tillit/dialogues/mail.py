@@ -1,0 +1,72 @@
+"""E-mail invitations: one localised message per ask, sent with smtplib via settings.smtp_*.
+
+Headers: From, To, Subject (in the customer's language), Date, Message-ID, and RFC 8058
+one-click unsubscribe (List-Unsubscribe + List-Unsubscribe-Post) that withdraws the research
+consent the invitations rest on.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tillit.config import Settings
+from tillit.consent.unsubscribe import unsubscribe_token, unsubscribe_url
+from tillit.contact.models import DIALOGUE_PURPOSE
+from tillit.customers.models import Identity, IdentityType
+from tillit.dialogues import catalogue
+from tillit.dialogues.asks import Sender, ask_url
+from tillit.dialogues.models import Ask, QuestionVersion
+from tillit.errors import Conflict
+from tillit.i18n import translations
+from tillit.storage.base import utcnow
+
+
+def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: str) -> EmailMessage:
+    address = session.scalar(select(Identity.value).where(
+        Identity.customer_id == ask.customer_id, Identity.type == IdentityType.email
+    ).order_by(Identity.verified.desc(), Identity.id))
+    if address is None:
+        raise Conflict(f"customer {ask.customer_id} has no e-mail address")
+    _ = translations(ask.language).gettext
+    version = session.get_one(QuestionVersion, ask.version_id)
+    question = catalogue.text_in(version.texts, ask.language)
+    link = ask_url(settings.base_url, token)
+    message = EmailMessage()
+    message["From"] = settings.smtp_sender
+    message["To"] = address
+    message["Subject"] = _("One short question from us")
+    message["Date"] = format_datetime(utcnow())
+    domain = parseaddr(settings.smtp_sender)[1].partition("@")[2] or "tillit.invalid"
+    message["Message-ID"] = make_msgid(idstring=f"ask{ask.id}", domain=domain)
+    message["Content-Language"] = ask.language
+    unsubscribe = unsubscribe_url(settings.base_url, unsubscribe_token(
+        session=session, customer_id=ask.customer_id, scope=f"purpose:{DIALOGUE_PURPOSE}",
+        secret_key=settings.secret_key))
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content("\n\n".join([
+        question,
+        _("Answer here (it takes ten seconds):") + f"\n{link}",
+        _("No more questions from us:") + f"\n{unsubscribe}",
+    ]) + "\n")
+    return message
+
+
+def smtp_sender(*, session: Session, settings: Settings) -> Sender:
+    """A :data:`Sender` for :func:`tillit.dialogues.asks.deliver_due` that uses SMTP."""
+
+    def send(ask: Ask, token: str) -> None:
+        message = build_invitation(session=session, settings=settings, ask=ask, token=token)
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            smtp.send_message(message)
+
+    return send

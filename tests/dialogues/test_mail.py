@@ -1,0 +1,73 @@
+"""An invitation through a real SMTP server (aiosmtpd on 127.0.0.1): headers, language, link."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import UTC, datetime, timedelta
+from email.policy import default
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from tillit.app import create_app
+from tillit.dialogues import asks, mail
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_invitation_is_localised_with_headers_and_a_working_link(
+    smtp_server, sessions, settings, engine, make_customer
+):
+    inbox, port = smtp_server
+    smtp = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port,
+                                       "smtp_sender": "Butik <hej@example.com>"})
+    customer = make_customer(email="astrid@example.com", locale="sv")
+    at = datetime.now(UTC).replace(hour=10) - timedelta(days=3)
+    with sessions() as session:
+        asks.on_event(session, customer, "Order Completed", at)
+        counts = asks.deliver_due(session=session, settings=smtp, now=at + timedelta(hours=49),
+                                  send=mail.smtp_sender(session=session, settings=smtp))
+        session.commit()
+    assert counts["sent"] == 1, counts
+    message = email.message_from_bytes(inbox.messages[0], policy=default)
+    assert message["To"] == "astrid@example.com"
+    assert message["From"] == "Butik <hej@example.com>"
+    assert message["Subject"] == "En kort fråga från oss"
+    assert message["Message-ID"].endswith("@example.com>") and message["Date"]
+    assert message["List-Unsubscribe"].startswith("<http://testserver/u/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    body = message.get_content()
+    assert "Hur nöjd är du med din senaste beställning?" in body
+    link = next(line for line in body.splitlines() if "/d/" in line).strip()
+    app = create_app(smtp)
+    with TestClient(app) as client:
+        page = client.get(link.replace("http://testserver", ""))
+        assert page.status_code == 200 and 'lang="sv"' in page.text
+        assert "Hur nöjd är du" in page.text
+        answered = client.post(link.replace("http://testserver", ""),
+                               data={"score": "5", "lang": "sv"}, follow_redirects=False)
+        assert answered.status_code == 303
+        again = client.get(link.replace("http://testserver", ""))
+        assert "Tack för ditt svar" in again.text  # single use: now a thank-you page
+    app.state.engine.dispose()
