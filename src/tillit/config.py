@@ -87,7 +87,9 @@ class Settings(BaseSettings):
         ),
     )
     dialogue_cooldown_days: int = Field(
-        14, ge=0, le=365,
+        14,
+        ge=0,
+        le=365,
         description="Dialogues: at most one question per customer in this many days, all channels.",
     )
     dialogue_ask_days: int = Field(

@@ -22,14 +22,26 @@ def make_customer(sessions: SessionFactory, defaults: Defaults) -> Callable[...,
     def make(*, email: str, locale: str = "sv", research: bool = True) -> int:
         with sessions() as session:
             customer = create_customer(
-                session=session, defaults=defaults, actor=ACTOR,
-                data=CustomerCreate(name="Testperson", locale=locale,
-                                    identities=[IdentityCreate(type="email", value=email)]),
+                session=session,
+                defaults=defaults,
+                actor=ACTOR,
+                data=CustomerCreate(
+                    name="Testperson",
+                    locale=locale,
+                    identities=[IdentityCreate(type="email", value=email)],
+                ),
             )
             if research:
-                record_consent(session=session, customer_id=customer.id, purpose_key="research",
-                               decision=Decision.granted, method=Method.form, actor=ACTOR,
-                               channel="web", evidence=Evidence(ip=None, user_agent=None))
+                record_consent(
+                    session=session,
+                    customer_id=customer.id,
+                    purpose_key="research",
+                    decision=Decision.granted,
+                    method=Method.form,
+                    actor=ACTOR,
+                    channel="web",
+                    evidence=Evidence(ip=None, user_agent=None),
+                )
             session.commit()
             return customer.id
 

@@ -44,11 +44,19 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     upgrade(engine)
     engine.dispose()
     port = _free_port()
-    env = {**os.environ, "TILLIT_DATABASE_URL": url, "TILLIT_DATA_DIR": str(tmp_path),
-           "TILLIT_SECRET_KEY": SECRET, "TILLIT_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "TILLIT_DATABASE_URL": url,
+        "TILLIT_DATA_DIR": str(tmp_path),
+        "TILLIT_SECRET_KEY": SECRET,
+        "TILLIT_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("tillit")), "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -70,22 +78,42 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
     sessions = make_session_factory(engine)
     with sessions() as session:
         customer = create_customer(
-            session=session, actor=ACTOR,
+            session=session,
+            actor=ACTOR,
             defaults=Defaults(country="SE", language="sv", time_zone="Europe/Stockholm"),
             data=CustomerCreate(
-                name="Sven Testsson", locale="sv",
-                identities=[IdentityCreate(type="email", value="sven@example.com")]),
+                name="Sven Testsson",
+                locale="sv",
+                identities=[IdentityCreate(type="email", value="sven@example.com")],
+            ),
         )
-        record_consent(session=session, customer_id=customer.id, purpose_key="research",
-                       decision=Decision.granted, method=Method.form, actor=ACTOR,
-                       evidence=Evidence())
+        record_consent(
+            session=session,
+            customer_id=customer.id,
+            purpose_key="research",
+            decision=Decision.granted,
+            method=Method.form,
+            actor=ACTOR,
+            evidence=Evidence(),
+        )
         issued = asks.ask_in_place(
-            session=session, settings=settings, customer_id=customer.id, channel="web",
+            session=session,
+            settings=settings,
+            customer_id=customer.id,
+            channel="web",
             question=catalogue.get_question(session=session, key="nps_relationship"),
-            trigger="test", reason="asked because: test")
+            trigger="test",
+            reason="asked because: test",
+        )
         assert issued is not None
-        staff.create_user(session=session, email="agent@example.com", name="Agnes Agent",
-                          role="admin", password="a-long-browser-password", actor=ACTOR)
+        staff.create_user(
+            session=session,
+            email="agent@example.com",
+            name="Agnes Agent",
+            role="admin",
+            password="a-long-browser-password",
+            actor=ACTOR,
+        )
         session.commit()
         customer_id, token = customer.id, issued.token
 
@@ -126,6 +154,10 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
         context.close()
 
     with sessions() as session:  # not asked again within the cool-down
-        assert asks.next_question(session=session, settings=settings, customer_id=customer_id,
-                                  channel="web") is None
+        assert (
+            asks.next_question(
+                session=session, settings=settings, customer_id=customer_id, channel="web"
+            )
+            is None
+        )
     engine.dispose()

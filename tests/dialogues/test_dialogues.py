@@ -20,25 +20,57 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 def test_relationship_answer_changes_contact_decisions_at_once(sessions, settings, make_customer):
     customer = make_customer(email="freja@example.com")
     with sessions() as session:
-        update_preferences(session=session, customer_id=customer, changes={"caps": {}},
-                           method="form", actor=Actor.system("t"))
-        before = decide_for(session=session, customer_id=customer, purpose=DIALOGUE_PURPOSE,
-                            kind="dialogue", channel="email", topic=None, settings=settings)
+        update_preferences(
+            session=session,
+            customer_id=customer,
+            changes={"caps": {}},
+            method="form",
+            actor=Actor.system("t"),
+        )
+        before = decide_for(
+            session=session,
+            customer_id=customer,
+            purpose=DIALOGUE_PURPOSE,
+            kind="dialogue",
+            channel="email",
+            topic=None,
+            settings=settings,
+        )
         assert before.decision.outcome.value == "allowed"
         session.commit()
     with sessions() as session:
         question = catalogue.get_question(session=session, key="rel_frequency")
-        issued = asks.ask_in_place(session=session, settings=settings, customer_id=customer,
-                                   question=question, channel="web", trigger="test", reason="t")
+        issued = asks.ask_in_place(
+            session=session,
+            settings=settings,
+            customer_id=customer,
+            question=question,
+            channel="web",
+            trigger="test",
+            reason="t",
+        )
         assert issued is not None
-        submit(session=session, settings=settings, ask=issued.ask,
-               answer=Answer(choices=("month_1",)))  # "e-mail at most once a month"
+        submit(
+            session=session, settings=settings, ask=issued.ask, answer=Answer(choices=("month_1",))
+        )  # "e-mail at most once a month"
         session.commit()
     with sessions() as session:
-        asks.record_send(session=session, customer_id=customer, channel="email",
-                         kind="dialogue", sent_at=datetime.now(UTC) - timedelta(days=3))
-        after = decide_for(session=session, customer_id=customer, purpose=DIALOGUE_PURPOSE,
-                           kind="dialogue", channel="email", topic=None, settings=settings)
+        asks.record_send(
+            session=session,
+            customer_id=customer,
+            channel="email",
+            kind="dialogue",
+            sent_at=datetime.now(UTC) - timedelta(days=3),
+        )
+        after = decide_for(
+            session=session,
+            customer_id=customer,
+            purpose=DIALOGUE_PURPOSE,
+            kind="dialogue",
+            channel="email",
+            topic=None,
+            settings=settings,
+        )
     assert after.decision.outcome.value == "deferred"
     assert after.decision.reason == "customer_cap"
 
@@ -46,24 +78,47 @@ def test_relationship_answer_changes_contact_decisions_at_once(sessions, setting
 def test_cooldown_declined_and_expired_asks(sessions, settings, make_customer):
     customer = make_customer(email="olle@example.com")
     with sessions() as session:
-        first = asks.next_question(session=session, settings=settings, customer_id=customer,
-                                   channel="widget", now=NOW)
+        first = asks.next_question(
+            session=session, settings=settings, customer_id=customer, channel="widget", now=NOW
+        )
         assert first is not None and first.ask.reason.startswith("asked because")
         # Nothing else within the cool-down, on any channel.
-        assert asks.next_question(session=session, settings=settings, customer_id=customer,
-                                  channel="api", now=NOW + timedelta(days=13)) is None
+        assert (
+            asks.next_question(
+                session=session,
+                settings=settings,
+                customer_id=customer,
+                channel="api",
+                now=NOW + timedelta(days=13),
+            )
+            is None
+        )
         asks.decline(session=session, ask=first.ask, now=NOW)
         declined_question = first.ask.question_id
         later = NOW + timedelta(days=15)
-        second = asks.next_question(session=session, settings=settings, customer_id=customer,
-                                    channel="api", now=later)
+        second = asks.next_question(
+            session=session, settings=settings, customer_id=customer, channel="api", now=later
+        )
         assert second is not None and second.ask.question_id != declined_question
         # It expires unanswered, and still counts for the cool-down.
         assert asks.expire_overdue(session=session, now=later + timedelta(days=15)) == 1
-        assert asks.next_question(session=session, settings=settings, customer_id=customer,
-                                  channel="api", now=later + timedelta(days=10)) is None
-        third = asks.next_question(session=session, settings=settings, customer_id=customer,
-                                   channel="api", now=later + timedelta(days=31))
+        assert (
+            asks.next_question(
+                session=session,
+                settings=settings,
+                customer_id=customer,
+                channel="api",
+                now=later + timedelta(days=10),
+            )
+            is None
+        )
+        third = asks.next_question(
+            session=session,
+            settings=settings,
+            customer_id=customer,
+            channel="api",
+            now=later + timedelta(days=31),
+        )
         assert third is not None and third.ask.question_id != declined_question
 
 
@@ -71,11 +126,20 @@ def test_dialogues_off_or_no_consent_means_no_questions(sessions, settings, make
     off = make_customer(email="off@example.com")
     unconsented = make_customer(email="nej@example.com", research=False)
     with sessions() as session:
-        update_preferences(session=session, customer_id=off, changes={"dialogues": False},
-                           method="form", actor=Actor.system("t"))
+        update_preferences(
+            session=session,
+            customer_id=off,
+            changes={"dialogues": False},
+            method="form",
+            actor=Actor.system("t"),
+        )
         for customer in (off, unconsented):
-            assert asks.next_question(session=session, settings=settings, customer_id=customer,
-                                      channel="web", now=NOW) is None
+            assert (
+                asks.next_question(
+                    session=session, settings=settings, customer_id=customer, channel="web", now=NOW
+                )
+                is None
+            )
 
 
 def test_selection_spreads_over_questions(sessions, settings, make_customer):
@@ -83,8 +147,9 @@ def test_selection_spreads_over_questions(sessions, settings, make_customer):
     customers = [make_customer(email=f"kund{n}@example.com") for n in range(12)]
     with sessions() as session:
         for customer in customers:
-            issued = asks.next_question(session=session, settings=settings,
-                                        customer_id=customer, channel="web", now=NOW)
+            issued = asks.next_question(
+                session=session, settings=settings, customer_id=customer, channel="web", now=NOW
+            )
             assert issued is not None
             seen.add(issued.ask.question_id)
     assert len(seen) >= 3  # seeded noise keeps the top-priority question from crowding out
@@ -98,18 +163,29 @@ def test_event_trigger_schedules_and_delivery_goes_through_the_policy(
     with sessions() as session:
         planned = asks.on_event(session, customer, "Order Completed", NOW)
         assert [a.due_at for a in planned] == [NOW + timedelta(hours=48)]
-        assert asks.deliver_due(session=session, settings=settings, now=NOW,
-                                send=lambda a, t: sent.append(t))["sent"] == 0
-        counts = asks.deliver_due(session=session, settings=settings,
-                                  now=NOW + timedelta(hours=49),
-                                  send=lambda a, t: sent.append(t))
+        assert (
+            asks.deliver_due(
+                session=session, settings=settings, now=NOW, send=lambda a, t: sent.append(t)
+            )["sent"]
+            == 0
+        )
+        counts = asks.deliver_due(
+            session=session,
+            settings=settings,
+            now=NOW + timedelta(hours=49),
+            send=lambda a, t: sent.append(t),
+        )
         assert counts["sent"] + counts["deferred"] == 1
         ask = session.scalar(select(Ask))
         assert ask is not None and ask.decision_id is not None
         # A second trigger inside the cool-down is held, never sent.
         asks.on_event(session, customer, "Ticket Closed", NOW + timedelta(days=3))
-        counts = asks.deliver_due(session=session, settings=settings,
-                                  now=NOW + timedelta(days=4), send=lambda a, t: sent.append(t))
+        counts = asks.deliver_due(
+            session=session,
+            settings=settings,
+            now=NOW + timedelta(days=4),
+            send=lambda a, t: sent.append(t),
+        )
         assert counts["held"] == 1 or ask.status == AskStatus.scheduled
 
 
@@ -117,20 +193,38 @@ def test_low_nps_opens_case_escalates_and_recovery_is_exempt(sessions, settings,
     customer = make_customer(email="ingrid@example.com")
     with sessions() as session:
         question = catalogue.get_question(session=session, key="nps_relationship")
-        issued = asks.ask_in_place(session=session, settings=settings, customer_id=customer,
-                                   question=question, channel="web", trigger="t", reason="t",
-                                   now=NOW)
+        issued = asks.ask_in_place(
+            session=session,
+            settings=settings,
+            customer_id=customer,
+            question=question,
+            channel="web",
+            trigger="t",
+            reason="t",
+            now=NOW,
+        )
         assert issued is not None
-        submit(session=session, settings=settings, ask=issued.ask,
-               answer=Answer(score=3, follow_up="Leveransen var sen"), now=NOW)
+        submit(
+            session=session,
+            settings=settings,
+            ask=issued.ask,
+            answer=Answer(score=3, follow_up="Leveransen var sen"),
+            now=NOW,
+        )
         case = session.scalar(select(Case))
         assert case is not None and case.priority == "high" and case.rule == "nps<=6"
         assert case.first_response_due == NOW + timedelta(hours=12)
         assert [c.id for c in cases.escalate_overdue(session, NOW + timedelta(hours=13))] == [
-            case.id]
+            case.id
+        ]
         assert cases.escalate_overdue(session, NOW + timedelta(hours=14)) == []
-        cases.resolve(session=session, settings=settings, case_id=case.id,
-                      actor=Actor.system("agent"), now=NOW + timedelta(hours=20))
+        cases.resolve(
+            session=session,
+            settings=settings,
+            case_id=case.id,
+            actor=Actor.system("agent"),
+            now=NOW + timedelta(hours=20),
+        )
         recovery = session.get(Ask, case.recovery_ask_id)
         assert recovery is not None and recovery.exempt and recovery.status == "pending"
         rows = metrics.compute(session=session, dimension="language")
@@ -149,6 +243,10 @@ def test_question_edit_makes_a_new_version(sessions):
         old = catalogue.current_version(session=session, question=question)
         texts = {**old.texts, "en": "How happy are you with your order?"}
         version = catalogue.edit_question(
-            session=session, key="csat_order", actor=Actor.system("t"), settings={},
-            wording=catalogue.Wording(texts, old.follow_up, old.options))
+            session=session,
+            key="csat_order",
+            actor=Actor.system("t"),
+            settings={},
+            wording=catalogue.Wording(texts, old.follow_up, old.options),
+        )
         assert version.version == 2 and question.current_version == 2

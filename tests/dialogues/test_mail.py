@@ -40,14 +40,23 @@ def test_invitation_is_localised_with_headers_and_a_working_link(
     smtp_server, sessions, settings, engine, make_customer
 ):
     inbox, port = smtp_server
-    smtp = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port,
-                                       "smtp_sender": "Butik <hej@example.com>"})
+    smtp = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_sender": "Butik <hej@example.com>",
+        }
+    )
     customer = make_customer(email="astrid@example.com", locale="sv")
     at = datetime.now(UTC).replace(hour=10) - timedelta(days=3)
     with sessions() as session:
         asks.on_event(session, customer, "Order Completed", at)
-        counts = asks.deliver_due(session=session, settings=smtp, now=at + timedelta(hours=49),
-                                  send=mail.smtp_sender(session=session, settings=smtp))
+        counts = asks.deliver_due(
+            session=session,
+            settings=smtp,
+            now=at + timedelta(hours=49),
+            send=mail.smtp_sender(session=session, settings=smtp),
+        )
         session.commit()
     assert counts["sent"] == 1, counts
     message = email.message_from_bytes(inbox.messages[0], policy=default)
@@ -65,8 +74,11 @@ def test_invitation_is_localised_with_headers_and_a_working_link(
         page = client.get(link.replace("http://testserver", ""))
         assert page.status_code == 200 and 'lang="sv"' in page.text
         assert "Hur nöjd är du" in page.text
-        answered = client.post(link.replace("http://testserver", ""),
-                               data={"score": "5", "lang": "sv"}, follow_redirects=False)
+        answered = client.post(
+            link.replace("http://testserver", ""),
+            data={"score": "5", "lang": "sv"},
+            follow_redirects=False,
+        )
         assert answered.status_code == 303
         again = client.get(link.replace("http://testserver", ""))
         assert "Tack för ditt svar" in again.text  # single use: now a thank-you page

@@ -22,11 +22,16 @@ def send() -> None:
     with ctx.sessions() as session:
         planned = asks.schedule_periodic(session=session, now=asks.utcnow())
         expired = asks.expire_overdue(session=session)
-        counts = asks.deliver_due(session=session, settings=ctx.settings,
-                                  send=mail.smtp_sender(session=session, settings=ctx.settings))
+        counts = asks.deliver_due(
+            session=session,
+            settings=ctx.settings,
+            send=mail.smtp_sender(session=session, settings=ctx.settings),
+        )
         session.commit()
-    console.print(f"planned {planned}, expired {expired}, sent {counts['sent']}, "
-                  f"deferred {counts['deferred']}, held {counts['held']}")
+    console.print(
+        f"planned {planned}, expired {expired}, sent {counts['sent']}, "
+        f"deferred {counts['deferred']}, held {counts['held']}"
+    )
 
 
 @dialogues_app.command("widget-token")

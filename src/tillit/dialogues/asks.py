@@ -66,8 +66,10 @@ def issue_token(ask: Ask, secret_key: str) -> str:
 def resolve_token(*, session: Session, token: str, secret_key: str) -> Ask:
     ask_id, _, rest = token.partition(".")
     ask = session.get(Ask, int(ask_id)) if ask_id.isdigit() and rest else None
-    if ask is None or ask.secret_hash is None or not hmac.compare_digest(
-        ask.secret_hash, _mac(secret_key, token)
+    if (
+        ask is None
+        or ask.secret_hash is None
+        or not hmac.compare_digest(ask.secret_hash, _mac(secret_key, token))
     ):
         raise LinkGone("this link is not valid")
     customer = session.get(Customer, ask.customer_id)
@@ -77,8 +79,9 @@ def resolve_token(*, session: Session, token: str, secret_key: str) -> Ask:
 
 
 def history(session: Session, customer_id: int) -> list[PastAsk]:
-    rows = session.execute(select(Ask.question_id, Ask.created_at, Ask.status).where(
-        Ask.customer_id == customer_id))
+    rows = session.execute(
+        select(Ask.question_id, Ask.created_at, Ask.status).where(Ask.customer_id == customer_id)
+    )
     return [PastAsk(q, at, status) for q, at, status in rows]
 
 
@@ -109,63 +112,129 @@ def language_of(session: Session, customer_id: int) -> str:
 
 
 def _new_ask(
-    session: Session, *, customer_id: int, question: Question, channel: str, trigger: str,
-    reason: str, status: str, due_at: datetime, expires_days: int, exempt: bool = False,
+    session: Session,
+    *,
+    customer_id: int,
+    question: Question,
+    channel: str,
+    trigger: str,
+    reason: str,
+    status: str,
+    due_at: datetime,
+    expires_days: int,
+    exempt: bool = False,
 ) -> Ask:
     version = catalogue.current_version(session=session, question=question)
-    ask = Ask(customer_id=customer_id, question_id=question.id, version_id=version.id,
-              channel=channel, trigger=trigger, reason=reason, status=status, exempt=exempt,
-              language=language_of(session, customer_id), created_at=due_at, due_at=due_at,
-              expires_at=due_at + timedelta(days=expires_days))
+    ask = Ask(
+        customer_id=customer_id,
+        question_id=question.id,
+        version_id=version.id,
+        channel=channel,
+        trigger=trigger,
+        reason=reason,
+        status=status,
+        exempt=exempt,
+        language=language_of(session, customer_id),
+        created_at=due_at,
+        due_at=due_at,
+        expires_at=due_at + timedelta(days=expires_days),
+    )
     session.add(ask)
     session.flush()
     return ask
 
 
 def ask_in_place(
-    *, session: Session, settings: Settings, customer_id: int, question: Question, channel: str,
-    trigger: str, reason: str, now: datetime | None = None, exempt: bool = False,
+    *,
+    session: Session,
+    settings: Settings,
+    customer_id: int,
+    question: Question,
+    channel: str,
+    trigger: str,
+    reason: str,
+    now: datetime | None = None,
+    exempt: bool = False,
 ) -> IssuedAsk | None:
     """Show ``question`` now (web link, widget, API) if every rule allows; None otherwise."""
     now = now or utcnow()
     if may_ask_in_place(session=session, settings=settings, customer_id=customer_id):
         return None
-    if blocked_by(history(session, customer_id), question_id=question.id,
-                  recontact_days=question.recontact_days, now=now, exempt=exempt,
-                  cooldown=timedelta(days=settings.dialogue_cooldown_days)):
+    if blocked_by(
+        history(session, customer_id),
+        question_id=question.id,
+        recontact_days=question.recontact_days,
+        now=now,
+        exempt=exempt,
+        cooldown=timedelta(days=settings.dialogue_cooldown_days),
+    ):
         return None
-    ask = _new_ask(session, customer_id=customer_id, question=question, channel=channel,
-                   trigger=trigger, reason=reason, status=AskStatus.pending, due_at=now,
-                   expires_days=settings.dialogue_ask_days, exempt=exempt)
+    ask = _new_ask(
+        session,
+        customer_id=customer_id,
+        question=question,
+        channel=channel,
+        trigger=trigger,
+        reason=reason,
+        status=AskStatus.pending,
+        due_at=now,
+        expires_days=settings.dialogue_ask_days,
+        exempt=exempt,
+    )
     return IssuedAsk(ask=ask, token=issue_token(ask, settings.secret_key))
 
 
 def schedule(
-    *, session: Session, customer_id: int, question: Question, trigger: str, reason: str,
-    due_at: datetime, channel: str = "email", exempt: bool = False, expires_days: int = 14,
+    *,
+    session: Session,
+    customer_id: int,
+    question: Question,
+    trigger: str,
+    reason: str,
+    due_at: datetime,
+    channel: str = "email",
+    exempt: bool = False,
+    expires_days: int = 14,
 ) -> Ask | None:
     """Plan an invitation; rules are checked when it is due. One plan per question at a time."""
-    waiting = session.scalar(select(Ask.id).where(
-        Ask.customer_id == customer_id, Ask.question_id == question.id,
-        Ask.status == AskStatus.scheduled))
+    waiting = session.scalar(
+        select(Ask.id).where(
+            Ask.customer_id == customer_id,
+            Ask.question_id == question.id,
+            Ask.status == AskStatus.scheduled,
+        )
+    )
     if waiting is not None:
         return None
-    return _new_ask(session, customer_id=customer_id, question=question, channel=channel,
-                    trigger=trigger, reason=reason, status=AskStatus.scheduled, due_at=due_at,
-                    expires_days=expires_days, exempt=exempt)
+    return _new_ask(
+        session,
+        customer_id=customer_id,
+        question=question,
+        channel=channel,
+        trigger=trigger,
+        reason=reason,
+        status=AskStatus.scheduled,
+        due_at=due_at,
+        expires_days=expires_days,
+        exempt=exempt,
+    )
 
 
 def on_event(session: Session, customer_id: int, event_name: str, at: datetime) -> list[Ask]:
     """Called by the events area for every tracked event: schedules the questions it triggers
     (e.g. ``Order Completed`` -> CSAT two days later)."""
     planned = []
-    for question in session.scalars(select(Question).where(
-        Question.trigger_event == event_name, Question.active.is_(True)
-    )):
-        ask = schedule(session=session, customer_id=customer_id, question=question,
-                       trigger=event_name, due_at=at + timedelta(hours=question.delay_hours),
-                       reason=f"asked because: {event_name} at {at.isoformat()} "
-                              f"(+{question.delay_hours} h)")
+    for question in session.scalars(
+        select(Question).where(Question.trigger_event == event_name, Question.active.is_(True))
+    ):
+        ask = schedule(
+            session=session,
+            customer_id=customer_id,
+            question=question,
+            trigger=event_name,
+            due_at=at + timedelta(hours=question.delay_hours),
+            reason=f"asked because: {event_name} at {at.isoformat()} (+{question.delay_hours} h)",
+        )
         if ask is not None:
             planned.append(ask)
     return planned
@@ -174,19 +243,27 @@ def on_event(session: Session, customer_id: int, event_name: str, at: datetime) 
 def schedule_periodic(*, session: Session, now: datetime, limit: int = 10_000) -> int:
     """Plan periodic questions (relationship NPS) for customers not asked within the period."""
     planned = 0
-    for question in session.scalars(select(Question).where(
-        Question.period_days.is_not(None), Question.active.is_(True)
-    )):
+    for question in session.scalars(
+        select(Question).where(Question.period_days.is_not(None), Question.active.is_(True))
+    ):
         since = now - timedelta(days=question.period_days or 0)
-        recent = select(Ask.customer_id).where(Ask.question_id == question.id,
-                                               Ask.created_at > since)
-        customers = session.scalars(select(Customer.id).where(
-            Customer.status == CustomerStatus.active, Customer.id.not_in(recent)
-        ).limit(limit))
+        recent = select(Ask.customer_id).where(
+            Ask.question_id == question.id, Ask.created_at > since
+        )
+        customers = session.scalars(
+            select(Customer.id)
+            .where(Customer.status == CustomerStatus.active, Customer.id.not_in(recent))
+            .limit(limit)
+        )
         for customer_id in customers:
-            if schedule(session=session, customer_id=customer_id, question=question,
-                        trigger="periodic", due_at=now,
-                        reason=f"asked because: periodic every {question.period_days} days"):
+            if schedule(
+                session=session,
+                customer_id=customer_id,
+                question=question,
+                trigger="periodic",
+                due_at=now,
+                reason=f"asked because: periodic every {question.period_days} days",
+            ):
                 planned += 1
     return planned
 
@@ -195,13 +272,22 @@ Sender = Callable[[Ask, str], None]  # (ask, token) -> send it, raising on failu
 
 
 def deliver_due(
-    *, session: Session, settings: Settings, now: datetime | None = None, send: Sender,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    send: Sender,
 ) -> dict[str, int]:
     """Send the invitations that are due, each through the fatigue rules and contact policy."""
     now = now or utcnow()
     counts = {"sent": 0, "deferred": 0, "held": 0}
-    due = list(session.scalars(select(Ask).where(
-        Ask.status == AskStatus.scheduled, Ask.due_at <= now).order_by(Ask.due_at, Ask.id)))
+    due = list(
+        session.scalars(
+            select(Ask)
+            .where(Ask.status == AskStatus.scheduled, Ask.due_at <= now)
+            .order_by(Ask.due_at, Ask.id)
+        )
+    )
     for ask in due:
         counts[_deliver_one(session, settings, ask, now, send)] += 1
     return counts
@@ -212,22 +298,36 @@ def _hold(ask: Ask, reason: str, now: datetime) -> str:
     return "held"
 
 
-def _deliver_one(session: Session, settings: Settings, ask: Ask, now: datetime,
-                 send: Sender) -> str:
+def _deliver_one(
+    session: Session, settings: Settings, ask: Ask, now: datetime, send: Sender
+) -> str:
     question = session.get_one(Question, ask.question_id)
     if not question.active:
         return _hold(ask, "question_inactive", now)
     if not current_preferences(session=session, customer_id=ask.customer_id).dialogues:
         return _hold(ask, "dialogues_off", now)
     others = [a for a in history(session, ask.customer_id) if a.status != AskStatus.scheduled]
-    rule = blocked_by(others, question_id=question.id, recontact_days=question.recontact_days,
-                      now=now, cooldown=timedelta(days=settings.dialogue_cooldown_days),
-                      exempt=ask.exempt)
+    rule = blocked_by(
+        others,
+        question_id=question.id,
+        recontact_days=question.recontact_days,
+        now=now,
+        cooldown=timedelta(days=settings.dialogue_cooldown_days),
+        exempt=ask.exempt,
+    )
     if rule:
         return _hold(ask, rule, now)
-    decided = decide_for(session=session, customer_id=ask.customer_id, purpose=DIALOGUE_PURPOSE,
-                         kind="dialogue", channel=ask.channel, topic=None, at=now,
-                         settings=settings, log=True)
+    decided = decide_for(
+        session=session,
+        customer_id=ask.customer_id,
+        purpose=DIALOGUE_PURPOSE,
+        kind="dialogue",
+        channel=ask.channel,
+        topic=None,
+        at=now,
+        settings=settings,
+        log=True,
+    )
     ask.decision_id = decided.logged_id
     outcome = decided.decision.outcome.value
     if outcome == "deferred" and decided.decision.defer_until is not None:
@@ -237,15 +337,25 @@ def _deliver_one(session: Session, settings: Settings, ask: Ask, now: datetime,
         return _hold(ask, decided.decision.reason or outcome, now)
     token = issue_token(ask, settings.secret_key)
     send(ask, token)
-    record_send(session=session, customer_id=ask.customer_id, channel=ask.channel,
-                kind="dialogue", decision_id=decided.logged_id, sent_at=now)
+    record_send(
+        session=session,
+        customer_id=ask.customer_id,
+        channel=ask.channel,
+        kind="dialogue",
+        decision_id=decided.logged_id,
+        sent_at=now,
+    )
     ask.status, ask.created_at = AskStatus.pending, now
     ask.expires_at = now + timedelta(days=settings.dialogue_ask_days)
     return "sent"
 
 
 def next_question(
-    *, session: Session, settings: Settings, customer_id: int, channel: str,
+    *,
+    session: Session,
+    settings: Settings,
+    customer_id: int,
+    channel: str,
     now: datetime | None = None,
 ) -> IssuedAsk | None:
     """Progressive profiling: the best next question for this customer, if any may be asked."""
@@ -255,37 +365,62 @@ def next_question(
     past = history(session, customer_id)
     cooldown = timedelta(days=settings.dialogue_cooldown_days)
     candidates = []
-    for question in session.scalars(select(Question).where(
-        Question.active.is_(True), Question.trigger_event.is_(None),
-        Question.key != catalogue.RECOVERY,
-    )):
-        if blocked_by(past, question_id=question.id, recontact_days=question.recontact_days,
-                      now=now, cooldown=cooldown):
+    for question in session.scalars(
+        select(Question).where(
+            Question.active.is_(True),
+            Question.trigger_event.is_(None),
+            Question.key != catalogue.RECOVERY,
+        )
+    ):
+        if blocked_by(
+            past,
+            question_id=question.id,
+            recontact_days=question.recontact_days,
+            now=now,
+            cooldown=cooldown,
+        ):
             continue
         candidates.append(_candidate(session, customer_id, question))
     choice = choose(candidates, customer_id=customer_id, seed=settings.dialogue_seed, now=now)
     if choice is None:
         return None
     question = session.get_one(Question, choice.candidate.question_id)
-    return ask_in_place(session=session, settings=settings, customer_id=customer_id,
-                        question=question, channel=channel, trigger="profiling",
-                        reason=choice.reason, now=now)
+    return ask_in_place(
+        session=session,
+        settings=settings,
+        customer_id=customer_id,
+        question=question,
+        channel=channel,
+        trigger="profiling",
+        reason=choice.reason,
+        now=now,
+    )
 
 
 def _candidate(session: Session, customer_id: int, question: Question) -> Candidate:
-    mine = session.execute(select(func.count(), func.max(Response.answered_at)).where(
-        Response.customer_id == customer_id, Response.question_id == question.id)).one()
+    mine = session.execute(
+        select(func.count(), func.max(Response.answered_at)).where(
+            Response.customer_id == customer_id, Response.question_id == question.id
+        )
+    ).one()
     total = session.scalar(select(func.count()).where(Response.question_id == question.id))
-    return Candidate(question_id=question.id, key=question.key, priority=question.priority,
-                     recontact_days=question.recontact_days, last_answer_at=mine[1],
-                     answers_by_customer=mine[0], answers_total=total or 0)
+    return Candidate(
+        question_id=question.id,
+        key=question.key,
+        priority=question.priority,
+        recontact_days=question.recontact_days,
+        last_answer_at=mine[1],
+        answers_by_customer=mine[0],
+        answers_total=total or 0,
+    )
 
 
 def expire_overdue(*, session: Session, now: datetime | None = None) -> int:
     """Close unanswered asks past their time; they still count for the cool-down."""
     now = now or utcnow()
-    asks = list(session.scalars(select(Ask).where(Ask.status == AskStatus.pending,
-                                                  Ask.expires_at <= now)))
+    asks = list(
+        session.scalars(select(Ask).where(Ask.status == AskStatus.pending, Ask.expires_at <= now))
+    )
     for ask in asks:
         ask.status, ask.closed_at = AskStatus.expired, now
     return len(asks)
@@ -298,5 +433,10 @@ def decline(*, session: Session, ask: Ask, now: datetime | None = None) -> None:
 
 
 def open_asks(*, session: Session, customer_id: int) -> list[Ask]:
-    return list(session.scalars(select(Ask).where(
-        Ask.customer_id == customer_id, Ask.status == AskStatus.pending).order_by(Ask.id)))
+    return list(
+        session.scalars(
+            select(Ask)
+            .where(Ask.customer_id == customer_id, Ask.status == AskStatus.pending)
+            .order_by(Ask.id)
+        )
+    )

@@ -28,8 +28,12 @@ from tillit.dialogues.models import (
 from tillit.errors import Conflict, NotFound
 from tillit.storage.base import utcnow
 
-LOW_SCORES = {QuestionType.nps: 6, QuestionType.csat: 2, QuestionType.ces: 2,
-              QuestionType.rating: 2}
+LOW_SCORES = {
+    QuestionType.nps: 6,
+    QuestionType.csat: 2,
+    QuestionType.ces: 2,
+    QuestionType.rating: 2,
+}
 PRIORITIES = ("high", "normal", "low")
 
 
@@ -50,12 +54,18 @@ def rule_for(question: Question, response: Response, words: list[str]) -> tuple[
 
 def _due(settings: Settings, priority: str, start: datetime) -> tuple[datetime, datetime]:
     factor = {"high": 0.5, "normal": 1.0, "low": 2.0}[priority]
-    return (start + timedelta(hours=settings.case_first_response_hours * factor),
-            start + timedelta(hours=settings.case_resolution_hours * factor))
+    return (
+        start + timedelta(hours=settings.case_first_response_hours * factor),
+        start + timedelta(hours=settings.case_resolution_hours * factor),
+    )
 
 
 def open_for_response(
-    *, session: Session, settings: Settings, response: Response, question: Question,
+    *,
+    session: Session,
+    settings: Settings,
+    response: Response,
+    question: Question,
     now: datetime,
 ) -> Case | None:
     words = [w.strip().lower() for w in settings.case_words.split(",") if w.strip()]
@@ -64,19 +74,28 @@ def open_for_response(
         return None
     rule, priority = found
     first, resolution = _due(settings, priority, now)
-    case = Case(customer_id=response.customer_id, response_id=response.id, rule=rule,
-                priority=priority, status=CaseStatus.open, first_response_due=first,
-                resolution_due=resolution, created_at=now)
+    case = Case(
+        customer_id=response.customer_id,
+        response_id=response.id,
+        rule=rule,
+        priority=priority,
+        status=CaseStatus.open,
+        first_response_due=first,
+        resolution_due=resolution,
+        created_at=now,
+    )
     session.add(case)
     session.flush()
     _note(session, case, "open", f"opened by rule {rule}", "system", now)
     return case
 
 
-def _note(session: Session, case: Case, kind: str, body: str, author: str,
-          now: datetime | None = None) -> CaseNote:
-    note = CaseNote(case_id=case.id, kind=kind, body=body, author=author,
-                    created_at=now or utcnow())
+def _note(
+    session: Session, case: Case, kind: str, body: str, author: str, now: datetime | None = None
+) -> CaseNote:
+    note = CaseNote(
+        case_id=case.id, kind=kind, body=body, author=author, created_at=now or utcnow()
+    )
     session.add(note)
     session.flush()
     return note
@@ -93,13 +112,26 @@ def assign(*, session: Session, case_id: int, assignee: str, actor: Actor) -> Ca
     case = _open_case(session, case_id)
     case.assignee, case.status = assignee, CaseStatus.assigned
     _note(session, case, "assign", f"assigned to {assignee}", actor.label)
-    record(session=session, actor=actor, action="case.assign", entity_type="dialogue_case",
-           entity_id=case.id, after={"assignee": assignee})
+    record(
+        session=session,
+        actor=actor,
+        action="case.assign",
+        entity_type="dialogue_case",
+        entity_id=case.id,
+        after={"assignee": assignee},
+    )
     return case
 
 
-def add_note(*, session: Session, case_id: int, body: str, actor: Actor,
-             reply: bool = False, now: datetime | None = None) -> CaseNote:
+def add_note(
+    *,
+    session: Session,
+    case_id: int,
+    body: str,
+    actor: Actor,
+    reply: bool = False,
+    now: datetime | None = None,
+) -> CaseNote:
     """An internal note, or (``reply``) a message the customer sees on their link."""
     case = _open_case(session, case_id)
     now = now or utcnow()
@@ -109,8 +141,14 @@ def add_note(*, session: Session, case_id: int, body: str, actor: Actor,
 
 
 def resolve(
-    *, session: Session, settings: Settings, case_id: int, actor: Actor, summary: str = "",
-    ask_recovery: bool = True, now: datetime | None = None,
+    *,
+    session: Session,
+    settings: Settings,
+    case_id: int,
+    actor: Actor,
+    summary: str = "",
+    ask_recovery: bool = True,
+    now: datetime | None = None,
 ) -> Case:
     case = _open_case(session, case_id)
     now = now or utcnow()
@@ -118,15 +156,21 @@ def resolve(
     if case.first_response_at is None:
         case.first_response_at = now
     _note(session, case, "resolve", summary.strip() or "resolved", actor.label, now)
-    record(session=session, actor=actor, action="case.resolve", entity_type="dialogue_case",
-           entity_id=case.id, after={"recovery": ask_recovery})
+    record(
+        session=session,
+        actor=actor,
+        action="case.resolve",
+        entity_type="dialogue_case",
+        entity_id=case.id,
+        after={"recovery": ask_recovery},
+    )
     if ask_recovery:
         recovery_ask(session=session, settings=settings, case=case, now=now)
     return case
 
 
 def recovery_ask(*, session: Session, settings: Settings, case: Case, now: datetime) -> Ask | None:
-    """"Did we solve it?" on the channel the unhappy answer came from: exempt from the
+    """ "Did we solve it?" on the channel the unhappy answer came from: exempt from the
     cool-down, never from the customer's own choices or the contact policy."""
     question = catalogue.get_question(session=session, key=catalogue.RECOVERY)
     origin = session.get(Response, case.response_id) if case.response_id else None
@@ -134,14 +178,29 @@ def recovery_ask(*, session: Session, settings: Settings, case: Case, now: datet
     reason = f"asked because: case #{case.id} was resolved (recovery question)"
     ask: Ask | None
     if channel in asks.OUTBOUND:
-        ask = asks.schedule(session=session, customer_id=case.customer_id, question=question,
-                            trigger="recovery", reason=reason, due_at=now, channel=channel,
-                            exempt=True, expires_days=settings.dialogue_ask_days)
+        ask = asks.schedule(
+            session=session,
+            customer_id=case.customer_id,
+            question=question,
+            trigger="recovery",
+            reason=reason,
+            due_at=now,
+            channel=channel,
+            exempt=True,
+            expires_days=settings.dialogue_ask_days,
+        )
     else:
-        issued = asks.ask_in_place(session=session, settings=settings,
-                                   customer_id=case.customer_id, question=question,
-                                   channel=channel, trigger="recovery", reason=reason, now=now,
-                                   exempt=True)
+        issued = asks.ask_in_place(
+            session=session,
+            settings=settings,
+            customer_id=case.customer_id,
+            question=question,
+            channel=channel,
+            trigger="recovery",
+            reason=reason,
+            now=now,
+            exempt=True,
+        )
         ask = issued.ask if issued else None
     case.recovery_ask_id = ask.id if ask else None
     return ask
@@ -158,8 +217,14 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> list[Case
             case.escalation_level = breaches
             case.priority = "high"
             what = "resolution" if case.resolution_due <= now else "first response"
-            _note(session, case, "escalate", f"SLA for {what} breached; escalated to level "
-                  f"{breaches}", "system", now)
+            _note(
+                session,
+                case,
+                "escalate",
+                f"SLA for {what} breached; escalated to level {breaches}",
+                "system",
+                now,
+            )
             escalated.append(case)
     return escalated
 
@@ -171,10 +236,12 @@ def _open_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def inbox(*, session: Session, status: str | None = None, assignee: str | None = None,
-          limit: int = 200) -> list[Case]:
-    query = select(Case).order_by(Case.status == CaseStatus.resolved, Case.escalation_level.desc(),
-                                  Case.first_response_due)
+def inbox(
+    *, session: Session, status: str | None = None, assignee: str | None = None, limit: int = 200
+) -> list[Case]:
+    query = select(Case).order_by(
+        Case.status == CaseStatus.resolved, Case.escalation_level.desc(), Case.first_response_due
+    )
     if status:
         query = query.where(Case.status == status)
     if assignee:
@@ -183,10 +250,14 @@ def inbox(*, session: Session, status: str | None = None, assignee: str | None =
 
 
 def notes(*, session: Session, case_id: int) -> list[CaseNote]:
-    return list(session.scalars(select(CaseNote).where(CaseNote.case_id == case_id)
-                                .order_by(CaseNote.id)))
+    return list(
+        session.scalars(select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id))
+    )
 
 
 def customer_cases(*, session: Session, customer_id: int) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.customer_id == customer_id)
-                                .order_by(Case.id.desc())))
+    return list(
+        session.scalars(
+            select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
+        )
+    )

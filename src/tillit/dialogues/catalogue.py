@@ -19,7 +19,9 @@ DATA = Path(__file__).with_name("data") / "questions.json"
 SEED = Path(__file__).parents[1] / "consent" / "data" / "seed.json"
 RECOVERY = "recovery"
 SCALES: dict[str, tuple[int, int]] = {
-    QuestionType.nps: (0, 10), QuestionType.csat: (1, 5), QuestionType.ces: (1, 7),
+    QuestionType.nps: (0, 10),
+    QuestionType.csat: (1, 5),
+    QuestionType.ces: (1, 7),
     QuestionType.rating: (1, 5),
 }
 CHOICE_TYPES = (QuestionType.single, QuestionType.multiple, QuestionType.relationship)
@@ -34,16 +36,25 @@ class Wording:
     options: list[dict[str, Any]]
 
     def check(self) -> None:
-        errors = [FieldError(f"texts.{lang}", "is required") for lang in LANGUAGES
-                  if not self.texts.get(lang, "").strip()]
+        errors = [
+            FieldError(f"texts.{lang}", "is required")
+            for lang in LANGUAGES
+            if not self.texts.get(lang, "").strip()
+        ]
         if self.follow_up is not None:
-            errors += [FieldError(f"follow_up.{lang}", "is required") for lang in LANGUAGES
-                       if not self.follow_up.get(lang, "").strip()]
+            errors += [
+                FieldError(f"follow_up.{lang}", "is required")
+                for lang in LANGUAGES
+                if not self.follow_up.get(lang, "").strip()
+            ]
         for index, option in enumerate(self.options):
             if not str(option.get("value", "")).strip():
                 errors.append(FieldError(f"options.{index}.value", "is required"))
-            errors += [FieldError(f"options.{index}.{lang}", "is required") for lang in LANGUAGES
-                       if not option.get("labels", {}).get(lang, "").strip()]
+            errors += [
+                FieldError(f"options.{index}.{lang}", "is required")
+                for lang in LANGUAGES
+                if not option.get("labels", {}).get(lang, "").strip()
+            ]
         if errors:
             raise InvalidInput(errors)
 
@@ -80,17 +91,30 @@ def _add(session: Session, spec: dict[str, Any], *, author: str) -> Question:
     wording = Wording(spec["texts"], spec.get("follow_up"), list(spec.get("options") or []))
     wording.check()
     question = Question(
-        key=spec["key"], type=spec["type"], relationship_kind=spec.get("relationship_kind"),
-        priority=spec.get("priority", 1), recontact_days=spec.get("recontact_days", 90),
-        trigger_event=spec.get("trigger_event"), delay_hours=spec.get("delay_hours", 0),
-        period_days=spec.get("period_days"), profiling=spec.get("profiling", False),
-        active=True, current_version=1,
+        key=spec["key"],
+        type=spec["type"],
+        relationship_kind=spec.get("relationship_kind"),
+        priority=spec.get("priority", 1),
+        recontact_days=spec.get("recontact_days", 90),
+        trigger_event=spec.get("trigger_event"),
+        delay_hours=spec.get("delay_hours", 0),
+        period_days=spec.get("period_days"),
+        profiling=spec.get("profiling", False),
+        active=True,
+        current_version=1,
     )
     session.add(question)
     session.flush()
-    session.add(QuestionVersion(question_id=question.id, version=1, texts=wording.texts,
-                                follow_up=wording.follow_up, options=wording.options,
-                                created_by=author))
+    session.add(
+        QuestionVersion(
+            question_id=question.id,
+            version=1,
+            texts=wording.texts,
+            follow_up=wording.follow_up,
+            options=wording.options,
+            created_by=author,
+        )
+    )
     return question
 
 
@@ -100,8 +124,14 @@ def create_question(*, session: Session, spec: dict[str, Any], actor: Actor) -> 
     if session.scalar(select(Question.id).where(Question.key == spec.get("key"))):
         raise InvalidInput(FieldError("key", "a question with this key exists"))
     question = _add(session, spec, author=actor.label)
-    record(session=session, actor=actor, action="dialogue.question.create",
-           entity_type="dialogue_question", entity_id=question.id, after={"key": question.key})
+    record(
+        session=session,
+        actor=actor,
+        action="dialogue.question.create",
+        entity_type="dialogue_question",
+        entity_id=question.id,
+        after={"key": question.key},
+    )
     return question
 
 
@@ -115,14 +145,24 @@ def edit_question(
         if name in settings:
             setattr(question, name, settings[name])
     question.current_version += 1
-    version = QuestionVersion(question_id=question.id, version=question.current_version,
-                              texts=wording.texts, follow_up=wording.follow_up,
-                              options=wording.options, created_by=actor.label)
+    version = QuestionVersion(
+        question_id=question.id,
+        version=question.current_version,
+        texts=wording.texts,
+        follow_up=wording.follow_up,
+        options=wording.options,
+        created_by=actor.label,
+    )
     session.add(version)
     session.flush()
-    record(session=session, actor=actor, action="dialogue.question.edit",
-           entity_type="dialogue_question", entity_id=question.id,
-           after={"version": version.version})
+    record(
+        session=session,
+        actor=actor,
+        action="dialogue.question.edit",
+        entity_type="dialogue_question",
+        entity_id=question.id,
+        after={"version": version.version},
+    )
     return version
 
 
@@ -138,9 +178,12 @@ def list_questions(*, session: Session) -> list[Question]:
 
 
 def current_version(*, session: Session, question: Question) -> QuestionVersion:
-    version = session.scalar(select(QuestionVersion).where(
-        QuestionVersion.question_id == question.id,
-        QuestionVersion.version == question.current_version))
+    version = session.scalar(
+        select(QuestionVersion).where(
+            QuestionVersion.question_id == question.id,
+            QuestionVersion.version == question.current_version,
+        )
+    )
     assert version is not None  # every question is created with version 1
     return version
 

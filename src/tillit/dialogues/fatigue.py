@@ -30,8 +30,13 @@ class PastAsk:
 
 
 def blocked_by(
-    history: Iterable[PastAsk], *, question_id: int, recontact_days: int, now: datetime,
-    cooldown: timedelta, exempt: bool = False,
+    history: Iterable[PastAsk],
+    *,
+    question_id: int,
+    recontact_days: int,
+    now: datetime,
+    cooldown: timedelta,
+    exempt: bool = False,
 ) -> str | None:
     """The fatigue rule that stops this ask, or None when it may go ahead."""
     past = list(history)
@@ -44,8 +49,9 @@ def blocked_by(
     if not exempt and any(a.created_at > now - cooldown for a in counted):
         return "cooldown"
     recontact = timedelta(days=recontact_days)
-    if not exempt and any(a.created_at > now - recontact for a in counted
-                          if a.question_id == question_id):
+    if not exempt and any(
+        a.created_at > now - recontact for a in counted if a.question_id == question_id
+    ):
         return "recontact"
     return None
 

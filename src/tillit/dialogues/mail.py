@@ -27,9 +27,11 @@ from tillit.storage.base import utcnow
 
 
 def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: str) -> EmailMessage:
-    address = session.scalar(select(Identity.value).where(
-        Identity.customer_id == ask.customer_id, Identity.type == IdentityType.email
-    ).order_by(Identity.verified.desc(), Identity.id))
+    address = session.scalar(
+        select(Identity.value)
+        .where(Identity.customer_id == ask.customer_id, Identity.type == IdentityType.email)
+        .order_by(Identity.verified.desc(), Identity.id)
+    )
     if address is None:
         raise Conflict(f"customer {ask.customer_id} has no e-mail address")
     _ = translations(ask.language).gettext
@@ -44,16 +46,27 @@ def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: s
     domain = parseaddr(settings.smtp_sender)[1].partition("@")[2] or "tillit.invalid"
     message["Message-ID"] = make_msgid(idstring=f"ask{ask.id}", domain=domain)
     message["Content-Language"] = ask.language
-    unsubscribe = unsubscribe_url(settings.base_url, unsubscribe_token(
-        session=session, customer_id=ask.customer_id, scope=f"purpose:{DIALOGUE_PURPOSE}",
-        secret_key=settings.secret_key))
+    unsubscribe = unsubscribe_url(
+        settings.base_url,
+        unsubscribe_token(
+            session=session,
+            customer_id=ask.customer_id,
+            scope=f"purpose:{DIALOGUE_PURPOSE}",
+            secret_key=settings.secret_key,
+        ),
+    )
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content("\n\n".join([
-        question,
-        _("Answer here (it takes ten seconds):") + f"\n{link}",
-        _("No more questions from us:") + f"\n{unsubscribe}",
-    ]) + "\n")
+    message.set_content(
+        "\n\n".join(
+            [
+                question,
+                _("Answer here (it takes ten seconds):") + f"\n{link}",
+                _("No more questions from us:") + f"\n{unsubscribe}",
+            ]
+        )
+        + "\n"
+    )
     return message
 
 

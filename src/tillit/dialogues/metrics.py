@@ -59,8 +59,7 @@ def nps_interval(scores: Iterable[int]) -> tuple[float, float, float] | None:
     return (100 * nps, max(-100.0, 100 * (nps - Z95 * se)), min(100.0, 100 * (nps + Z95 * se)))
 
 
-def _group(dimension: str, ask: Ask, customer: Customer | None, trait: str,
-           at: datetime) -> str:
+def _group(dimension: str, ask: Ask, customer: Customer | None, trait: str, at: datetime) -> str:
     if dimension == "channel":
         return ask.channel
     if dimension == "language":
@@ -72,22 +71,30 @@ def _group(dimension: str, ask: Ask, customer: Customer | None, trait: str,
 
 
 def compute(
-    *, session: Session, dimension: str = "channel", trait: str = "segment",
+    *,
+    session: Session,
+    dimension: str = "channel",
+    trait: str = "segment",
     since: datetime | None = None,
 ) -> list[Row]:
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
-    query = select(Ask, Response, Question.type, Customer).join(
-        Question, Question.id == Ask.question_id).outerjoin(
-        Response, Response.ask_id == Ask.id).outerjoin(Customer, Customer.id == Ask.customer_id
-    ).where(Ask.status.in_(list(COUNTED)))
+    query = (
+        select(Ask, Response, Question.type, Customer)
+        .join(Question, Question.id == Ask.question_id)
+        .outerjoin(Response, Response.ask_id == Ask.id)
+        .outerjoin(Customer, Customer.id == Ask.customer_id)
+        .where(Ask.status.in_(list(COUNTED)))
+    )
     if since is not None:
         query = query.where(Ask.created_at >= since)
     groups: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"asks": 0, "answers": 0, "nps": [], "csat": [], "ces": []})
+        lambda: {"asks": 0, "answers": 0, "nps": [], "csat": [], "ces": []}
+    )
     for ask, response, qtype, customer in session.execute(query):
-        key = _group(dimension, ask, customer, trait,
-                     response.answered_at if response else ask.created_at)
+        key = _group(
+            dimension, ask, customer, trait, response.answered_at if response else ask.created_at
+        )
         bucket = groups[key]
         bucket["asks"] += 1
         if ask.status == AskStatus.answered and response is not None:
@@ -101,23 +108,56 @@ def _row(key: str, bucket: dict[str, Any]) -> Row:
     interval = nps_interval(bucket["nps"])
     csat, ces = bucket["csat"], bucket["ces"]
     return Row(
-        group=key, asks=bucket["asks"], answers=bucket["answers"],
-        nps=interval[0] if interval else None, nps_low=interval[1] if interval else None,
-        nps_high=interval[2] if interval else None, nps_n=len(bucket["nps"]),
-        csat=100 * sum(s >= 4 for s in csat) / len(csat) if csat else None, csat_n=len(csat),
-        ces=sum(ces) / len(ces) if ces else None, ces_n=len(ces),
+        group=key,
+        asks=bucket["asks"],
+        answers=bucket["answers"],
+        nps=interval[0] if interval else None,
+        nps_low=interval[1] if interval else None,
+        nps_high=interval[2] if interval else None,
+        nps_n=len(bucket["nps"]),
+        csat=100 * sum(s >= 4 for s in csat) / len(csat) if csat else None,
+        csat_n=len(csat),
+        ces=sum(ces) / len(ces) if ces else None,
+        ces_n=len(ces),
     )
 
 
 def to_csv(rows: list[Row], dimension: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([dimension, "asks", "answers", "response_rate", "nps", "nps_low_95",
-                     "nps_high_95", "nps_n", "csat_pct", "csat_n", "ces_mean", "ces_n"])
+    writer.writerow(
+        [
+            dimension,
+            "asks",
+            "answers",
+            "response_rate",
+            "nps",
+            "nps_low_95",
+            "nps_high_95",
+            "nps_n",
+            "csat_pct",
+            "csat_n",
+            "ces_mean",
+            "ces_n",
+        ]
+    )
     for r in rows:
-        writer.writerow([r.group, r.asks, r.answers, _fmt(r.response_rate), _fmt(r.nps),
-                         _fmt(r.nps_low), _fmt(r.nps_high), r.nps_n, _fmt(r.csat), r.csat_n,
-                         _fmt(r.ces), r.ces_n])
+        writer.writerow(
+            [
+                r.group,
+                r.asks,
+                r.answers,
+                _fmt(r.response_rate),
+                _fmt(r.nps),
+                _fmt(r.nps_low),
+                _fmt(r.nps_high),
+                r.nps_n,
+                _fmt(r.csat),
+                r.csat_n,
+                _fmt(r.ces),
+                r.ces_n,
+            ]
+        )
     return out.getvalue()
 
 
@@ -130,14 +170,20 @@ def svg_nps_chart(rows: list[Row], *, title: str, width: int = 560, height: int 
     shown = [r for r in rows if r.nps is not None]
     left, top, bottom = 40, 20, 40
     plot_h = height - top - bottom
+
     def y(value: float) -> float:
         return top + plot_h * (100 - value) / 200
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{_esc(title)}" width="100%"><title>{_esc(title)}</title>',
-             f'<line x1="{left}" x2="{width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#888"/>']
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(title)}" width="100%"><title>{_esc(title)}</title>',
+        f'<line x1="{left}" x2="{width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#888"/>',
+    ]
     for tick in (-100, -50, 0, 50, 100):
-        parts.append(f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" '
-                     f'text-anchor="end">{tick}</text>')
+        parts.append(
+            f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="10" '
+            f'text-anchor="end">{tick}</text>'
+        )
     step = (width - left) / max(1, len(shown))
     for index, row in enumerate(shown):
         assert row.nps is not None and row.nps_low is not None and row.nps_high is not None
@@ -149,28 +195,36 @@ def svg_nps_chart(rows: list[Row], *, title: str, width: int = 560, height: int 
         parts += [
             f'<rect x="{x:.1f}" y="{top_y:.1f}" width="{bar_w:.1f}" '
             f'height="{max(base - top_y, 1):.1f}" fill="{colour}"><title>{_esc(row.group)}: '
-            f'NPS {row.nps:.0f} ({row.nps_low:.0f} to {row.nps_high:.0f}), n={row.nps_n}'
-            f'</title></rect>',
+            f"NPS {row.nps:.0f} ({row.nps_low:.0f} to {row.nps_high:.0f}), n={row.nps_n}"
+            f"</title></rect>",
             f'<line x1="{mid:.1f}" x2="{mid:.1f}" y1="{y(row.nps_high):.1f}" '
             f'y2="{y(row.nps_low):.1f}" stroke="#222"/>',
             f'<text x="{mid:.1f}" y="{height - bottom + 14}" font-size="10" '
             f'text-anchor="middle">{_esc(row.group[:12])}</text>',
         ]
     if not shown:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-                     f'font-size="12">No NPS answers yet</text>')
+        parts.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
+            f'font-size="12">No NPS answers yet</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _esc(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def explore(
-    *, session: Session, question_key: str | None = None, channel: str | None = None,
-    language: str | None = None, max_score: int | None = None, limit: int = 200,
+    *,
+    session: Session,
+    question_key: str | None = None,
+    channel: str | None = None,
+    language: str | None = None,
+    max_score: int | None = None,
+    limit: int = 200,
 ) -> list[tuple[Response, Question]]:
     """The response explorer's filters."""
     query = select(Response, Question).join(Question, Question.id == Response.question_id)

@@ -54,24 +54,34 @@ def validate(question: Question, version: QuestionVersion, answer: Answer) -> An
         if not answer.choices or not set(answer.choices) <= allowed:
             errors.append(FieldError("choices", "choose one of the options"))
         multiple = question.type == QuestionType.multiple or question.relationship_kind in (
-            "channels", "topics")
+            "channels",
+            "topics",
+        )
         if len(answer.choices) > 1 and not multiple:
             errors.append(FieldError("choices", "choose one option"))
     if (question.type == QuestionType.text or question.relationship_kind == "never") and not (
-        answer.text or "").strip():
+        answer.text or ""
+    ).strip():
         errors.append(FieldError("text", "write a few words"))
     for name in ("text", "follow_up"):
         if len(getattr(answer, name) or "") > MAX_TEXT:
             errors.append(FieldError(name, f"at most {MAX_TEXT} characters"))
     if errors:
         raise InvalidInput(errors)
-    return Answer(score=answer.score, choices=tuple(dict.fromkeys(answer.choices)),
-                  text=(answer.text or "").strip() or None,
-                  follow_up=(answer.follow_up or "").strip() or None)
+    return Answer(
+        score=answer.score,
+        choices=tuple(dict.fromkeys(answer.choices)),
+        text=(answer.text or "").strip() or None,
+        follow_up=(answer.follow_up or "").strip() or None,
+    )
 
 
 def submit(
-    *, session: Session, settings: Settings, ask: Ask, answer: Answer,
+    *,
+    session: Session,
+    settings: Settings,
+    ask: Ask,
+    answer: Answer,
     now: datetime | None = None,
 ) -> Response:
     """Store the answer to ``ask`` (once: a second answer is a conflict)."""
@@ -84,19 +94,29 @@ def submit(
     question = session.get_one(Question, ask.question_id)
     version = session.get_one(QuestionVersion, ask.version_id)
     answer = validate(question, version, answer)
-    response = Response(ask_id=ask.id, customer_id=ask.customer_id, question_id=question.id,
-                        version_id=version.id, score=answer.score,
-                        choices=list(answer.choices) or None, text=answer.text,
-                        follow_up=answer.follow_up, channel=ask.channel, language=ask.language,
-                        answered_at=now)
+    response = Response(
+        ask_id=ask.id,
+        customer_id=ask.customer_id,
+        question_id=question.id,
+        version_id=version.id,
+        score=answer.score,
+        choices=list(answer.choices) or None,
+        text=answer.text,
+        follow_up=answer.follow_up,
+        channel=ask.channel,
+        language=ask.language,
+        answered_at=now,
+    )
     session.add(response)
     ask.status, ask.closed_at = AskStatus.answered, now
     session.flush()
     if question.type == QuestionType.relationship:
-        apply_relationship(session=session, customer_id=ask.customer_id, question=question,
-                           answer=answer)
-    cases.open_for_response(session=session, settings=settings, response=response,
-                            question=question, now=now)
+        apply_relationship(
+            session=session, customer_id=ask.customer_id, question=question, answer=answer
+        )
+    cases.open_for_response(
+        session=session, settings=settings, response=response, question=question, now=now
+    )
     return response
 
 
@@ -129,6 +149,10 @@ def apply_relationship(
 ) -> None:
     changes = preference_changes(session, customer_id, question.relationship_kind, answer)
     if changes:
-        update_preferences(session=session, customer_id=customer_id, changes=changes,
-                           method="dialogue", actor=Actor(type="customer", id=str(customer_id),
-                                                          label=f"customer #{customer_id}"))
+        update_preferences(
+            session=session,
+            customer_id=customer_id,
+            changes=changes,
+            method="dialogue",
+            actor=Actor(type="customer", id=str(customer_id), label=f"customer #{customer_id}"),
+        )

@@ -42,8 +42,9 @@ class Choice:
 
 
 def noise(seed: int, customer_id: int, key: str, now: datetime) -> float:
-    digest = hashlib.blake2b(f"{seed}:{customer_id}:{key}:{now.date()}".encode(),
-                             digest_size=8).digest()
+    digest = hashlib.blake2b(
+        f"{seed}:{customer_id}:{key}:{now.date()}".encode(), digest_size=8
+    ).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
@@ -54,15 +55,21 @@ def score(candidate: Candidate, *, customer_id: int, seed: int, now: datetime) -
         days = max(0.0, (now - candidate.last_answer_at).total_seconds() / 86400)
         staleness = min(1.0, days / max(1, 2 * candidate.recontact_days))
         stale_text = f"last answered {days:.0f} days ago"
-    information = (0.5 ** candidate.answers_by_customer) / (
-        1 + math.log10(1 + candidate.answers_total))
+    information = (0.5**candidate.answers_by_customer) / (
+        1 + math.log10(1 + candidate.answers_total)
+    )
     tie = noise(seed, customer_id, candidate.key, now)
-    total = (WEIGHTS["priority"] * min(candidate.priority, 10) / 10
-             + WEIGHTS["staleness"] * staleness + WEIGHTS["information"] * information
-             + WEIGHTS["noise"] * tie)
-    reason = (f"asked because: priority {candidate.priority}; {stale_text}; expected "
-              f"information {information:.2f} ({candidate.answers_total} answers so far); "
-              f"random tie-break {tie:.2f}; score {total:.3f}")
+    total = (
+        WEIGHTS["priority"] * min(candidate.priority, 10) / 10
+        + WEIGHTS["staleness"] * staleness
+        + WEIGHTS["information"] * information
+        + WEIGHTS["noise"] * tie
+    )
+    reason = (
+        f"asked because: priority {candidate.priority}; {stale_text}; expected "
+        f"information {information:.2f} ({candidate.answers_total} answers so far); "
+        f"random tie-break {tie:.2f}; score {total:.3f}"
+    )
     return Choice(candidate=candidate, score=total, reason=reason)
 
 

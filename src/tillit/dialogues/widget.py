@@ -14,8 +14,9 @@ from tillit.errors import NotFound
 
 
 def _mac(secret_key: str, customer_id: int) -> str:
-    return hmac.new(secret_key.encode(), f"widget:{customer_id}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        secret_key.encode(), f"widget:{customer_id}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
 
 
 def widget_token(customer_id: int, secret_key: str) -> str:

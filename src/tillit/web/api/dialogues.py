@@ -55,30 +55,49 @@ class AnswerPublic(BaseModel):
     status: str
 
 
-def public(session: SessionDep, settings: Settings, issued: asks.IssuedAsk,
-           language: str | None = None) -> QuestionPublic:
+def public(
+    session: SessionDep, settings: Settings, issued: asks.IssuedAsk, language: str | None = None
+) -> QuestionPublic:
     ask = issued.ask
     question = session.get_one(Question, ask.question_id)
     version = session.get_one(QuestionVersion, ask.version_id)
     lang = negotiate(language, ask.language)
     low_high = SCALES.get(question.type)
     return QuestionPublic(
-        ask_id=ask.id, token=issued.token, url=issued.url(settings.base_url), key=question.key,
-        type=question.type, language=lang, text=catalogue.text_in(version.texts, lang),
+        ask_id=ask.id,
+        token=issued.token,
+        url=issued.url(settings.base_url),
+        key=question.key,
+        type=question.type,
+        language=lang,
+        text=catalogue.text_in(version.texts, lang),
         follow_up=catalogue.text_in(version.follow_up, lang) if version.follow_up else None,
         options=[{"value": v, "label": label} for v, label in catalogue.options_in(version, lang)],
-        scale=list(range(low_high[0], low_high[1] + 1)) if low_high else None, reason=ask.reason,
+        scale=list(range(low_high[0], low_high[1] + 1)) if low_high else None,
+        reason=ask.reason,
     )
 
 
-@router.get("/customers/{customer_id}/next", response_model=QuestionPublic,
-            responses={204: {"description": "Nothing may be asked now (fatigue or choice)."}})
-def next_for_customer(customer_id: int, session: SessionDep, settings: SettingsDep,
-                      _caller: Caller, channel: str = "api",
-                      language: str | None = None) -> QuestionPublic | Response:
+@router.get(
+    "/customers/{customer_id}/next",
+    response_model=QuestionPublic,
+    responses={204: {"description": "Nothing may be asked now (fatigue or choice)."}},
+)
+def next_for_customer(
+    customer_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Caller,
+    channel: str = "api",
+    language: str | None = None,
+) -> QuestionPublic | Response:
     asks.language_of(session, customer_id)  # 404 for an unknown customer
-    issued = asks.next_question(session=session, settings=settings, customer_id=customer_id,
-                                channel=channel if channel in asks.IN_PLACE else "api")
+    issued = asks.next_question(
+        session=session,
+        settings=settings,
+        customer_id=customer_id,
+        channel=channel if channel in asks.IN_PLACE else "api",
+    )
     if issued is None:
         return Response(status_code=204)
     session.commit()
@@ -86,24 +105,36 @@ def next_for_customer(customer_id: int, session: SessionDep, settings: SettingsD
 
 
 @router.post("/asks/{ask_id}/answer", response_model=AnswerPublic, status_code=201)
-def answer_ask(ask_id: int, body: AnswerCreate, session: SessionDep, settings: SettingsDep,
-               _caller: Caller) -> AnswerPublic:
+def answer_ask(
+    ask_id: int, body: AnswerCreate, session: SessionDep, settings: SettingsDep, _caller: Caller
+) -> AnswerPublic:
     ask = session.get(Ask, ask_id)
     if ask is None:
         raise NotFound(f"ask {ask_id} does not exist")
-    response = submit(session=session, settings=settings, ask=ask, answer=Answer(
-        score=body.score, choices=tuple(body.choices), text=body.text, follow_up=body.follow_up))
+    response = submit(
+        session=session,
+        settings=settings,
+        ask=ask,
+        answer=Answer(
+            score=body.score, choices=tuple(body.choices), text=body.text, follow_up=body.follow_up
+        ),
+    )
     session.commit()
     return AnswerPublic(response_id=response.id, status=ask.status)
 
 
-@router.get("/widget/{widget_token}/next", response_model=QuestionPublic,
-            responses={204: {"description": "Nothing may be asked now."}})
-def next_for_widget(widget_token: str, session: SessionDep, settings: SettingsDep,
-                    language: str | None = None) -> QuestionPublic | Response:
+@router.get(
+    "/widget/{widget_token}/next",
+    response_model=QuestionPublic,
+    responses={204: {"description": "Nothing may be asked now."}},
+)
+def next_for_widget(
+    widget_token: str, session: SessionDep, settings: SettingsDep, language: str | None = None
+) -> QuestionPublic | Response:
     customer_id = widget.resolve_widget_token(widget_token, settings.secret_key)
-    issued = asks.next_question(session=session, settings=settings, customer_id=customer_id,
-                                channel="widget")
+    issued = asks.next_question(
+        session=session, settings=settings, customer_id=customer_id, channel="widget"
+    )
     if issued is None:
         return Response(status_code=204)
     session.commit()

@@ -25,11 +25,17 @@ from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 # English msgids for the scale ends; the template translates them.
-SCALE_ENDS = {"nps": ("Not at all likely", "Extremely likely"),
-              "csat": ("Very dissatisfied", "Very satisfied"),
-              "ces": ("Very difficult", "Very easy"), "rating": ("Poor", "Excellent")}
-CASE_STATUS = {"open": "We have received it", "assigned": "Someone is working on it",
-               "resolved": "Resolved"}
+SCALE_ENDS = {
+    "nps": ("Not at all likely", "Extremely likely"),
+    "csat": ("Very dissatisfied", "Very satisfied"),
+    "ces": ("Very difficult", "Very easy"),
+    "rating": ("Poor", "Excellent"),
+}
+CASE_STATUS = {
+    "open": "We have received it",
+    "assigned": "Someone is working on it",
+    "resolved": "Resolved",
+}
 
 
 def question_view(session: SessionDep, ask: Ask, language: str) -> dict[str, object]:
@@ -37,9 +43,12 @@ def question_view(session: SessionDep, ask: Ask, language: str) -> dict[str, obj
     version = session.get_one(QuestionVersion, ask.version_id)
     low, high = SCALES.get(question.type, (0, -1))
     return {
-        "ask": ask, "question": question, "text": catalogue.text_in(version.texts, language),
+        "ask": ask,
+        "question": question,
+        "text": catalogue.text_in(version.texts, language),
         "follow_up": catalogue.text_in(version.follow_up, language) if version.follow_up else "",
-        "options": catalogue.options_in(version, language), "scale": list(range(low, high + 1)),
+        "options": catalogue.options_in(version, language),
+        "scale": list(range(low, high + 1)),
         "ends": SCALE_ENDS.get(question.type),
         "multiple": question.type == "multiple"
         or question.relationship_kind in ("channels", "topics"),
@@ -51,10 +60,12 @@ def answer_from(form: FormData) -> Answer:
     raw = str(form.get("score", "")).strip()
     if raw and not raw.lstrip("-").isdigit():
         raise InvalidInput(FieldError("score", "choose a number"))
-    return Answer(score=int(raw) if raw else None,
-                  choices=tuple(str(c) for c in form.getlist("choices")),
-                  text=str(form.get("text", "")) or None,
-                  follow_up=str(form.get("follow_up", "")) or None)
+    return Answer(
+        score=int(raw) if raw else None,
+        choices=tuple(str(c) for c in form.getlist("choices")),
+        text=str(form.get("text", "")) or None,
+        follow_up=str(form.get("follow_up", "")) or None,
+    )
 
 
 def _language(request: Request, ask: Ask, lang: str | None) -> str:
@@ -62,8 +73,14 @@ def _language(request: Request, ask: Ask, lang: str | None) -> str:
 
 
 @router.get("/d/{token}", response_class=HTMLResponse)
-def ask_page(token: str, request: Request, session: SessionDep, settings: SettingsDep,
-             lang: str | None = None, error: str | None = None) -> Response:
+def ask_page(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+    error: str | None = None,
+) -> Response:
     try:
         ask = asks.resolve_token(session=session, token=token, secret_key=settings.secret_key)
     except LinkGone as gone:
@@ -72,22 +89,35 @@ def ask_page(token: str, request: Request, session: SessionDep, settings: Settin
     if asks.expire_overdue(session=session):
         session.commit()
     current = question_view(session, ask, language) if ask.status == AskStatus.pending else None
-    others = [question_view(session, other, language)
-              for other in asks.open_asks(session=session, customer_id=ask.customer_id)
-              if other.id != ask.id]
+    others = [
+        question_view(session, other, language)
+        for other in asks.open_asks(session=session, customer_id=ask.customer_id)
+        if other.id != ask.id
+    ]
     return render(
-        request, "dialogues/ask.html", language=language, token=token, current=current,
-        others=others, answered=ask.status == AskStatus.answered, status=ask.status,
+        request,
+        "dialogues/ask.html",
+        language=language,
+        token=token,
+        current=current,
+        others=others,
+        answered=ask.status == AskStatus.answered,
+        status=ask.status,
         cases=cases.customer_cases(session=session, customer_id=ask.customer_id),
-        case_status=CASE_STATUS, replies=_replies(session, ask.customer_id), languages=LANGUAGES,
+        case_status=CASE_STATUS,
+        replies=_replies(session, ask.customer_id),
+        languages=LANGUAGES,
         error=error,
     )
 
 
 def _replies(session: SessionDep, customer_id: int) -> dict[int, list[str]]:
-    return {case.id: [n.body for n in cases.notes(session=session, case_id=case.id)
-                      if n.kind == "reply"]
-            for case in cases.customer_cases(session=session, customer_id=customer_id)}
+    return {
+        case.id: [
+            n.body for n in cases.notes(session=session, case_id=case.id) if n.kind == "reply"
+        ]
+        for case in cases.customer_cases(session=session, customer_id=customer_id)
+    }
 
 
 def _target(session: SessionDep, ask: Ask, ask_id: int | None) -> Ask:
@@ -108,8 +138,14 @@ def _back(token: str, form: FormData, error: str | None = None) -> RedirectRespo
 
 
 @router.post("/d/{token}")
-def answer(token: str, request: Request, session: SessionDep, settings: SettingsDep,
-           form: FormDep, ask_id: int | None = None) -> Response:
+def answer(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: FormDep,
+    ask_id: int | None = None,
+) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
         ask = asks.resolve_token(session=session, token=token, secret_key=settings.secret_key)

@@ -22,8 +22,15 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 def questions(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
     found = catalogue.list_questions(session=session)
     versions = {q.id: catalogue.current_version(session=session, question=q) for q in found}
-    return render(request, "dialogues/staff_questions.html", nav="dialogues", questions=found,
-                  versions=versions, languages=LANGUAGES, options_in=catalogue.options_in)
+    return render(
+        request,
+        "dialogues/staff_questions.html",
+        nav="dialogues",
+        questions=found,
+        versions=versions,
+        languages=LANGUAGES,
+        options_in=catalogue.options_in,
+    )
 
 
 @router.post("/dialogues/questions/{key}")
@@ -33,28 +40,53 @@ def edit(key: str, session: SessionDep, actor: FormActorDep, form: FormDep) -> R
     wording = Wording(
         texts={lang: str(form.get(f"text_{lang}", "")) for lang in LANGUAGES},
         follow_up={lang: str(form.get(f"follow_{lang}", "")) for lang in LANGUAGES}
-        if old.follow_up else None,
+        if old.follow_up
+        else None,
         options=old.options,
     )
-    changes = {"priority": int(str(form.get("priority") or question.priority)),
-               "recontact_days": int(str(form.get("recontact_days") or question.recontact_days)),
-               "active": form.get("active") == "on"}
-    catalogue.edit_question(session=session, key=key, wording=wording, actor=actor,
-                            settings=changes)
+    changes = {
+        "priority": int(str(form.get("priority") or question.priority)),
+        "recontact_days": int(str(form.get("recontact_days") or question.recontact_days)),
+        "active": form.get("active") == "on",
+    }
+    catalogue.edit_question(
+        session=session, key=key, wording=wording, actor=actor, settings=changes
+    )
     session.commit()
     return RedirectResponse(f"/staff/dialogues#q-{key}", status_code=303)
 
 
 @router.get("/dialogues/responses", response_class=HTMLResponse)
-def responses(request: Request, session: SessionDep, _user: StaffDep, question: str = "",
-              channel: str = "", language: str = "", max_score: str = "") -> HTMLResponse:
-    rows = metrics.explore(session=session, question_key=question or None,
-                           channel=channel or None, language=language or None,
-                           max_score=int(max_score) if max_score.lstrip("-").isdigit() else None)
-    return render(request, "dialogues/staff_responses.html", nav="dialogues", rows=rows,
-                  questions=catalogue.list_questions(session=session), languages=LANGUAGES,
-                  filters={"question": question, "channel": channel, "language": language,
-                           "max_score": max_score})
+def responses(
+    request: Request,
+    session: SessionDep,
+    _user: StaffDep,
+    question: str = "",
+    channel: str = "",
+    language: str = "",
+    max_score: str = "",
+) -> HTMLResponse:
+    rows = metrics.explore(
+        session=session,
+        question_key=question or None,
+        channel=channel or None,
+        language=language or None,
+        max_score=int(max_score) if max_score.lstrip("-").isdigit() else None,
+    )
+    return render(
+        request,
+        "dialogues/staff_responses.html",
+        nav="dialogues",
+        rows=rows,
+        questions=catalogue.list_questions(session=session),
+        languages=LANGUAGES,
+        filters={
+            "question": question,
+            "channel": channel,
+            "language": language,
+            "max_score": max_score,
+        },
+    )
 
 
 def _dimension(value: str) -> str:
@@ -62,56 +94,101 @@ def _dimension(value: str) -> str:
 
 
 @router.get("/dialogues/metrics", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, _user: StaffDep, dimension: str = "channel",
-              trait: str = "segment") -> HTMLResponse:
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    _user: StaffDep,
+    dimension: str = "channel",
+    trait: str = "segment",
+) -> HTMLResponse:
     dimension = _dimension(dimension)
     rows = metrics.compute(session=session, dimension=dimension, trait=trait)
     chart = Markup(metrics.svg_nps_chart(rows, title=f"NPS by {dimension}"))  # noqa: S704 (numbers, escaped labels)
-    return render(request, "dialogues/staff_metrics.html", nav="dialogues", rows=rows,
-                  chart=chart, dimension=dimension, trait=trait, dimensions=metrics.DIMENSIONS)
+    return render(
+        request,
+        "dialogues/staff_metrics.html",
+        nav="dialogues",
+        rows=rows,
+        chart=chart,
+        dimension=dimension,
+        trait=trait,
+        dimensions=metrics.DIMENSIONS,
+    )
 
 
 @router.get("/dialogues/metrics.csv")
-def dashboard_csv(session: SessionDep, _user: StaffDep, dimension: str = "channel",
-                  trait: str = "segment") -> PlainTextResponse:
+def dashboard_csv(
+    session: SessionDep, _user: StaffDep, dimension: str = "channel", trait: str = "segment"
+) -> PlainTextResponse:
     dimension = _dimension(dimension)
-    text = metrics.to_csv(metrics.compute(session=session, dimension=dimension, trait=trait),
-                          dimension)
-    return PlainTextResponse(text, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="dialogue-metrics-{dimension}.csv"'})
+    text = metrics.to_csv(
+        metrics.compute(session=session, dimension=dimension, trait=trait), dimension
+    )
+    return PlainTextResponse(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="dialogue-metrics-{dimension}.csv"'},
+    )
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def inbox(request: Request, session: SessionDep, _user: StaffDep, status: str = "",
-          assignee: str = "") -> HTMLResponse:
-    return render(request, "dialogues/staff_inbox.html", nav="cases",
-                  cases=cases.inbox(session=session, status=status or None,
-                                    assignee=assignee or None),
-                  status=status, assignee=assignee)
+def inbox(
+    request: Request, session: SessionDep, _user: StaffDep, status: str = "", assignee: str = ""
+) -> HTMLResponse:
+    return render(
+        request,
+        "dialogues/staff_inbox.html",
+        nav="cases",
+        cases=cases.inbox(session=session, status=status or None, assignee=assignee or None),
+        status=status,
+        assignee=assignee,
+    )
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, session: SessionDep,
-              _user: StaffDep) -> HTMLResponse:
+def case_page(case_id: int, request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
     case = cases.get_case(session=session, case_id=case_id)
     found = metrics.explore_response(session=session, response_id=case.response_id)
-    return render(request, "dialogues/staff_case.html", nav="cases", case=case, found=found,
-                  notes=cases.notes(session=session, case_id=case_id))
+    return render(
+        request,
+        "dialogues/staff_case.html",
+        nav="cases",
+        case=case,
+        found=found,
+        notes=cases.notes(session=session, case_id=case_id),
+    )
 
 
 @router.post("/cases/{case_id}/{action}")
-def case_action(case_id: int, action: str, session: SessionDep, settings: SettingsDep,
-                actor: FormActorDep, form: FormDep) -> Response:
+def case_action(
+    case_id: int,
+    action: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: FormActorDep,
+    form: FormDep,
+) -> Response:
     body = str(form.get("body", ""))
     if action == "assign":
-        cases.assign(session=session, case_id=case_id, actor=actor,
-                     assignee=str(form.get("assignee") or actor.label))
+        cases.assign(
+            session=session,
+            case_id=case_id,
+            actor=actor,
+            assignee=str(form.get("assignee") or actor.label),
+        )
     elif action in ("note", "reply"):
-        cases.add_note(session=session, case_id=case_id, body=body, actor=actor,
-                       reply=action == "reply")
+        cases.add_note(
+            session=session, case_id=case_id, body=body, actor=actor, reply=action == "reply"
+        )
     elif action == "resolve":
-        cases.resolve(session=session, settings=settings, case_id=case_id, actor=actor,
-                      summary=body, ask_recovery=form.get("recovery") == "on")
+        cases.resolve(
+            session=session,
+            settings=settings,
+            case_id=case_id,
+            actor=actor,
+            summary=body,
+            ask_recovery=form.get("recovery") == "on",
+        )
     else:
         return Response(status_code=404)
     session.commit()

@@ -1,0 +1,66 @@
+"""A person's answers, comments and case notes in the export, and gone after erasure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect, select, text
+
+from tillit.audit.service import Actor
+from tillit.consent.data_requests import export_customer
+from tillit.consent.erasure import erase_customer
+from tillit.dialogues import asks, cases, catalogue
+from tillit.dialogues.models import Case
+from tillit.dialogues.responses import Answer, submit
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+COMMENT = "Leveransen var sen och paketet trasigt"
+NOTE = "Ringde kunden om det trasiga paketet"
+
+
+def test_answers_and_case_notes_are_exported_then_erased(sessions, settings, engine, make_customer):
+    customer = make_customer(email="astrid.privacy@example.com")
+    with sessions() as session:
+        question = catalogue.get_question(session=session, key="nps_relationship")
+        issued = asks.ask_in_place(
+            session=session,
+            settings=settings,
+            customer_id=customer,
+            question=question,
+            channel="web",
+            trigger="t",
+            reason="t",
+            now=NOW,
+        )
+        assert issued is not None
+        submit(
+            session=session,
+            settings=settings,
+            ask=issued.ask,
+            answer=Answer(score=2, follow_up=COMMENT),
+            now=NOW,
+        )
+        case = session.scalars(select(Case)).one()
+        cases.add_note(
+            session=session, case_id=case.id, body=NOTE, actor=Actor.system("agent"), now=NOW
+        )
+        session.commit()
+    with sessions() as session:
+        document = export_customer(session=session, customer_id=customer)
+    assert document["dialogues"]["responses"][0]["follow_up"] == COMMENT
+    assert document["dialogues"]["cases"][0]["status"] == "open"
+
+    with sessions() as session, session.begin():
+        proof = erase_customer(
+            session=session,
+            customer_id=customer,
+            secret_key=settings.secret_key,
+            actor=Actor.system("tests"),
+        )
+    assert proof.counts["dialogues"] >= 2
+    with engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f"SELECT * FROM {table}")):
+                flat = " ".join(str(value) for value in row)
+                assert COMMENT not in flat and NOTE not in flat, table
+                assert "astrid.privacy@example.com" not in flat, table
