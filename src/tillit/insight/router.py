@@ -74,8 +74,11 @@ class ThemeRouter:
         theme_ids: Sequence[str | None],
         *,
         l2: float = 1e-4,
-        iterations: int = 150,
-        learning_rate: float = 4.0,
+        # Chosen on demo sentences 0-2 vs 3 (never 4-5, the benchmark's unseen set):
+        # lr 4/150 it routed 5 % at p >= 0.6, lr 20/300 it 41 % at 97 % agreement with e5,
+        # lr 50 routed 60 % but agreed on only 88 %.
+        iterations: int = 300,
+        learning_rate: float = 20.0,
         seed: int = 0,
     ) -> ThemeRouter:
         labels = [theme_id or UNASSIGNED for theme_id in theme_ids]
