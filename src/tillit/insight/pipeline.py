@@ -214,7 +214,13 @@ def analyse_routed(
     codes = [guess.language for guess in guesses]
     texts = [c.text for c in comments]
     routed = router.predict(texts, codes)
-    unsure = [i for i, (_, p) in enumerate(routed) if p < router.min_confidence]
+    known = {theme.theme_id for theme in themes}
+    # A theme merged away or split since the router was trained: let e5 decide.
+    unsure = [
+        i
+        for i, (theme_id, p) in enumerate(routed)
+        if p < router.min_confidence or (theme_id is not None and theme_id not in known)
+    ]
     vectors = embed_in_batches(
         [texts[i] for i in unsure],
         embedder=embedder or default_embedder(),

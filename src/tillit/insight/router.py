@@ -85,11 +85,10 @@ class ThemeRouter:
         classes = tuple(sorted(set(labels)))
         if len(classes) < 2:
             raise ValueError("a router needs comments from at least two themes")
-        rows = np.arange(len(labels))
+        rows = list(range(len(labels)))
         if len(rows) > MAX_TRAINING_ROWS:
-            rows = np.sort(
-                np.random.default_rng(seed).choice(rows, MAX_TRAINING_ROWS, replace=False)
-            )
+            picked = np.random.default_rng(seed).choice(len(rows), MAX_TRAINING_ROWS, replace=False)
+            rows = sorted(int(i) for i in picked)
         design = _with_bias(hashed_features([texts[i] for i in rows], [languages[i] for i in rows]))
         target = np.zeros((len(rows), len(classes)), dtype=np.float32)
         target[np.arange(len(rows)), [classes.index(labels[i]) for i in rows]] = 1.0

@@ -4,6 +4,7 @@ from tillit.audit.models import AuditEntry
 from tillit.consent import models as consent_models  # noqa: F401  (registers the tables)
 from tillit.customers.models import Customer, Identity
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
+from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
 from tillit.staff.models import ApiToken, StaffSession, StaffUser
 from tillit.storage.base import Base
@@ -11,6 +12,8 @@ from tillit.storage.base import Base
 metadata = Base.metadata
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Customer", "Event", "Identity", "ImportCheckpoint", "LakeWatermark",
-    "MatchSuggestion", "Merge", "Source", "StaffSession", "StaffUser", "metadata",
+    "ApiToken", "AuditEntry", "Customer", "Event", "Feedback", "FeedbackTheme", "Identity",
+    "ImportCheckpoint", "LakeWatermark",
+    "MatchSuggestion", "Merge", "Source", "StaffSession", "StaffUser", "ThemeAlert",
+    "ThemeModelState", "metadata",
 ]
