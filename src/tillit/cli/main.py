@@ -9,6 +9,7 @@ import typer
 from tillit import __version__
 from tillit.cli import admin, consent, imports
 from tillit.cli import events as events_cli
+from tillit.cli import insight as insight_cli
 from tillit.cli.context import console, context
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(consent.consent_app, name="consent")
 app.add_typer(consent.links_app, name="links")
 app.add_typer(events_cli.sources_app, name="sources")
 app.add_typer(events_cli.events_app, name="events")
+app.add_typer(insight_cli.insight_app, name="insight")
 
 
 def _version(value: bool) -> None:
@@ -79,6 +81,8 @@ def demo(
         )
     if report is not None:
         console.print(f"Loaded {report.created} demo customers.")
+    if feedback := insight_cli.load_demo_feedback_once():
+        console.print(f"Loaded {feedback} demo comments in five languages.")
     url = f"http://{host}:{port}/"
     console.rule("[bold]Tillit demo")
     console.print(f"Open      [link={url}]{url}[/link]")
