@@ -47,24 +47,37 @@ def simulate(n: int, seed: int = 7) -> dict[str, float]:
         pending_csat[pending_csat == day] = -1
         idx = np.nonzero(wanted >= 0)[0]
         q = wanted[idx]
-        ok = (~off[idx]) & (day - last_ask[idx] >= COOLDOWN) & ~declined[idx, q] & (
-            day - last_q[idx, q] >= RECONTACT[q])
+        ok = (
+            (~off[idx])
+            & (day - last_ask[idx] >= COOLDOWN)
+            & ~declined[idx, q]
+            & (day - last_q[idx, q] >= RECONTACT[q])
+        )
         idx, q = idx[ok], q[ok]
         # Independent check of the rules on what is about to be asked.
-        violations += int(np.sum(day - last_ask[idx] < COOLDOWN) + np.sum(declined[idx, q])
-                          + np.sum(off[idx]))
+        violations += int(
+            np.sum(day - last_ask[idx] < COOLDOWN) + np.sum(declined[idx, q]) + np.sum(off[idx])
+        )
         asks += idx.size
         last_ask[idx], last_q[idx, q] = day, day
         roll = rng.random(idx.size)
         answered += int(np.sum(roll < RESPONSE))
-        declined[idx[(roll >= RESPONSE) & (roll < RESPONSE + DECLINE)],
-                 q[(roll >= RESPONSE) & (roll < RESPONSE + DECLINE)]] = True
+        declined[
+            idx[(roll >= RESPONSE) & (roll < RESPONSE + DECLINE)],
+            q[(roll >= RESPONSE) & (roll < RESPONSE + DECLINE)],
+        ] = True
         unhappy = (roll < RESPONSE) & (q == 2) & (rng.random(idx.size) < 0.08)
         recovery += int(np.sum(unhappy))  # exempt: does not move last_ask
-    return {"customers": n, "asks": asks, "asks_per_customer": asks / n,
-            "max_possible_per_customer": DAYS / COOLDOWN, "answered": answered,
-            "response_rate": answered / max(asks, 1), "recovery_asks": recovery,
-            "violations": violations}
+    return {
+        "customers": n,
+        "asks": asks,
+        "asks_per_customer": asks / n,
+        "max_possible_per_customer": DAYS / COOLDOWN,
+        "answered": answered,
+        "response_rate": answered / max(asks, 1),
+        "recovery_asks": recovery,
+        "violations": violations,
+    }
 
 
 def main() -> None:

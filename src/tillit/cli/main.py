@@ -10,6 +10,7 @@ from tillit import __version__
 from tillit.cli import admin, consent, imports
 from tillit.cli import dialogues as dialogues_cli
 from tillit.cli import events as events_cli
+from tillit.cli import insight as insight_cli
 from tillit.cli.context import console, context
 from tillit.cli.match import match_app
 
@@ -30,6 +31,7 @@ app.add_typer(events_cli.events_app, name="events")
 app.add_typer(match_app, name="match")
 app.add_typer(dialogues_cli.dialogues_app, name="dialogues")
 app.add_typer(dialogues_cli.cases_app, name="cases")
+app.add_typer(insight_cli.insight_app, name="insight")
 
 
 def _version(value: bool) -> None:
@@ -86,6 +88,8 @@ def demo(
         )
     if report is not None:
         console.print(f"Loaded {report.created} demo customers.")
+    if feedback := insight_cli.load_demo_feedback_once():
+        console.print(f"Loaded {feedback} demo comments in five languages.")
     url = f"http://{host}:{port}/"
     console.rule("[bold]Tillit demo")
     console.print(f"Open      [link={url}]{url}[/link]")

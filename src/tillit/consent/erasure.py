@@ -44,7 +44,7 @@ ERASERS: dict[str, Eraser] = {}
 FILE_ERASERS: dict[str, FileEraser] = {}
 # Areas whose modules register erasers and exporters; imported by name when first needed, so
 # consent never imports them (they depend on consent, not the other way round).
-AREA_HOOKS = ("tillit.events.privacy", "tillit.dialogues.privacy")
+AREA_HOOKS = ("tillit.events.privacy", "tillit.dialogues.privacy", "tillit.feedback.privacy")
 ERASED = {"erased": True}
 MIN_NEEDLE = 4  # shorter values ("DK", "42") would scrub unrelated audit entries
 

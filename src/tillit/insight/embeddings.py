@@ -7,6 +7,7 @@ same shape can stand in — tests use a tiny deterministic one.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,9 +28,13 @@ class E5Embedder:
 
     dimension = 384
 
-    def __init__(self, *, threads: int | None = None) -> None:
+    def __init__(self, *, threads: int | None = None, cache_size: int = 10_000) -> None:
         self._threads = threads
         self._model: object | None = None
+        # Feedback repeats itself ("Thanks!", "Great service"): identical texts are embedded
+        # once. 10,000 vectors are ~15 MB.
+        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._cache_size = cache_size
 
     def _loaded(self) -> object:
         if self._model is None:
@@ -41,11 +46,21 @@ class E5Embedder:
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._loaded()
-        # e5's model card: use the "query: " prefix for symmetric tasks such as clustering
-        # and classification; it also clustered our demo themes better than "passage: ".
-        vectors = model.query(list(texts))  # type: ignore[attr-defined]
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            model = self._loaded()
+            # e5's model card: use the "query: " prefix for symmetric tasks such as clustering
+            # and classification; it also clustered our demo themes better than "passage: ".
+            vectors = model.query(missing)  # type: ignore[attr-defined]
+            fresh = np.asarray(vectors, dtype=np.float32).reshape(len(missing), self.dimension)
+            for text, vector in zip(missing, fresh, strict=True):
+                self._cache[text] = vector
+        result = np.array([self._cache[t] for t in texts], dtype=np.float32)
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
 
 
 _default_embedder: E5Embedder | None = None

@@ -8,7 +8,7 @@ vectors feed both the sentiment calibrator and the themes. A ``progress`` callba
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from tillit.insight.embeddings import Embedder, default_embedder
 from tillit.insight.languages import SUPPORTED_LANGUAGES, LanguageGuess, detect_language
+from tillit.insight.router import ThemeRouter, hashed_features
 from tillit.insight.sentiment import (
     SentimentCalibrator,
     SentimentResult,
@@ -113,13 +114,30 @@ def analyse(
     embedder: Embedder | None = None,
     batch_size: int = 64,
     progress: ProgressCallback | None = None,
+    router: ThemeRouter | None = None,
 ) -> AnalysisResult:
     """Language, sentiment and theme per comment.
 
     Without ``themes`` the batch's themes are discovered; with ``themes`` (and the
     ``theme_space`` they were built in) new comments are assigned incrementally and the
     themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment.
+    With ``router`` as well, comments the router is confident about skip the embedding
+    model (see ``analyse_routed``).
     """
+    if router is not None and themes is not None:
+        if theme_space is None:
+            raise ValueError("assigning to existing themes needs the ThemeSpace they were built in")
+        return analyse_routed(
+            comments,
+            languages=languages,
+            themes=themes,
+            theme_space=theme_space,
+            router=router,
+            calibrate=calibrate,
+            embedder=embedder,
+            batch_size=batch_size,
+            progress=progress,
+        )
     embedder = embedder or default_embedder()
     guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
     codes = [guess.language for guess in guesses]
@@ -164,6 +182,73 @@ def analyse(
             )
             for theme in themes
         ]
+    insights = [
+        CommentInsight(c.comment_id, guess, sentiment, theme_id, round(similarity, 4))
+        for c, guess, sentiment, (theme_id, similarity) in zip(
+            comments, guesses, sentiments, assignments, strict=True
+        )
+    ]
+    return AnalysisResult(insights, current, theme_space, calibrator, vectors)
+
+
+def analyse_routed(
+    comments: Sequence[FeedbackComment],
+    *,
+    languages: Sequence[str],
+    themes: Sequence[Theme],
+    theme_space: ThemeSpace,
+    router: ThemeRouter,
+    calibrate: bool = True,
+    embedder: Embedder | None = None,
+    batch_size: int = 64,
+    progress: ProgressCallback | None = None,
+) -> AnalysisResult:
+    """Assignment to existing themes, embedding only what the router is unsure about.
+
+    Routed comments join their theme without moving its centroid (they have no vector);
+    embedded ones move it as in ``analyse``. Sentiment is calibrated on the hashed
+    features, which every comment has. ``vectors`` in the result holds the embedded
+    comments' vectors only.
+    """
+    guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
+    codes = [guess.language for guess in guesses]
+    texts = [c.text for c in comments]
+    routed = router.predict(texts, codes)
+    known = {theme.theme_id for theme in themes}
+    # A theme merged away or split since the router was trained: let e5 decide.
+    unsure = [
+        i
+        for i, (theme_id, p) in enumerate(routed)
+        if p < router.min_confidence or (theme_id is not None and theme_id not in known)
+    ]
+    vectors = embed_in_batches(
+        [texts[i] for i in unsure],
+        embedder=embedder or default_embedder(),
+        batch_size=batch_size,
+        progress=progress,
+    )
+    assignments: list[tuple[str | None, float]] = list(routed)
+    spaced = theme_space.transform(vectors, [codes[i] for i in unsure])
+    for i, assignment in zip(unsure, assign_to_themes(spaced, themes), strict=True):
+        assignments[i] = assignment
+    lexical = [score_sentiment(t, language=code) for t, code in zip(texts, codes, strict=True)]
+    sentiments, calibrator = (
+        _calibrated_sentiment(comments, hashed_features(texts, codes), codes, lexical)
+        if calibrate and comments
+        else (lexical, None)
+    )
+    embedded_position = {index: row for row, index in enumerate(unsure)}
+    current = []
+    for theme in themes:
+        members = [i for i, (tid, _) in enumerate(assignments) if tid == theme.theme_id]
+        embedded = [i for i in members if i in embedded_position]
+        moved = absorb_comments(
+            theme,
+            [comments[i].comment_id for i in embedded],
+            spaced[[embedded_position[i] for i in embedded]],
+        )
+        routed_ids = tuple(comments[i].comment_id for i in members if i not in embedded_position)
+        current.append(replace(moved, member_ids=moved.member_ids + routed_ids))
     insights = [
         CommentInsight(c.comment_id, guess, sentiment, theme_id, round(similarity, 4))
         for c, guess, sentiment, (theme_id, similarity) in zip(

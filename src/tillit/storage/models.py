@@ -5,6 +5,7 @@ from tillit.consent import models as consent_models  # noqa: F401  (registers th
 from tillit.customers.models import Customer, Identity
 from tillit.dialogues import models as dialogue_models  # noqa: F401  (registers the tables)
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
+from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
 from tillit.staff.models import ApiToken, StaffSession, StaffUser
 from tillit.storage.base import Base
@@ -16,6 +17,8 @@ __all__ = [
     "AuditEntry",
     "Customer",
     "Event",
+    "Feedback",
+    "FeedbackTheme",
     "Identity",
     "ImportCheckpoint",
     "LakeWatermark",
@@ -24,5 +27,7 @@ __all__ = [
     "Source",
     "StaffSession",
     "StaffUser",
+    "ThemeAlert",
+    "ThemeModelState",
     "metadata",
 ]

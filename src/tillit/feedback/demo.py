@@ -1,0 +1,42 @@
+"""Load Tillit's fictional five-language demo feedback and find its themes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from tillit.audit.service import Actor
+from tillit.feedback.overview import refresh_alerts
+from tillit.feedback.service import FeedbackIn, ingest_feedback, rediscover_themes
+from tillit.insight.demo_feedback import demo_feedback
+from tillit.insight.embeddings import Embedder
+
+DEMO_SOURCE = "demo"
+
+
+def load_demo_feedback(
+    *,
+    session: Session,
+    actor: Actor,
+    customer_ids: Sequence[int] = (),
+    embedder: Embedder | None = None,
+) -> int:
+    """Store the ~480 demo comments (spread over ``customer_ids`` if given), discover eight
+    themes and compute alerts. Returns the number of comments stored."""
+    items = [
+        FeedbackIn(
+            text=c.text,
+            source=DEMO_SOURCE,
+            channel="web",
+            locale=c.locale,
+            nps=c.nps,
+            created_at=c.created_at,
+            customer_id=customer_ids[i % len(customer_ids)] if customer_ids else None,
+        )
+        for i, c in enumerate(demo_feedback())
+    ]
+    ingest_feedback(session=session, items=items, embedder=embedder)
+    rediscover_themes(session=session, actor=actor, theme_count=8, embedder=embedder)
+    refresh_alerts(session=session)
+    return len(items)
