@@ -11,6 +11,7 @@ from tillit.cli import admin, consent, imports
 from tillit.cli import events as events_cli
 from tillit.cli.context import console, context
 from tillit.cli.match import match_app
+from tillit.cli.quality import quality
 
 app = typer.Typer(
     name="tillit",
@@ -27,6 +28,7 @@ app.add_typer(consent.links_app, name="links")
 app.add_typer(events_cli.sources_app, name="sources")
 app.add_typer(events_cli.events_app, name="events")
 app.add_typer(match_app, name="match")
+app.command("quality")(quality)
 
 
 def _version(value: bool) -> None:
