@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         le=1,
         description="Match probability at or above which `tillit match run` merges (undoable).",
     )
+    quality_current_days: int = Field(
+        365,
+        ge=1,
+        description="Data quality: a value seen or updated within this many days is current.",
+    )
 
     @field_validator("default_country")
     @classmethod

@@ -13,6 +13,7 @@ from tillit.cli import events as events_cli
 from tillit.cli import insight as insight_cli
 from tillit.cli.context import console, context
 from tillit.cli.match import match_app
+from tillit.cli.quality import quality
 
 app = typer.Typer(
     name="tillit",
@@ -32,6 +33,7 @@ app.add_typer(match_app, name="match")
 app.add_typer(dialogues_cli.dialogues_app, name="dialogues")
 app.add_typer(dialogues_cli.cases_app, name="cases")
 app.add_typer(insight_cli.insight_app, name="insight")
+app.command("quality")(quality)
 
 
 def _version(value: bool) -> None:

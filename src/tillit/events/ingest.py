@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from tillit.identity.resolve import Resolver, link_for
 from tillit.identity.rules import IdentityRules
 
 CHUNK = 2000
+EVENTS = cast(Table, Event.__table__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ def store(
     keys |= {("user_id", m.user_id) for m in fresh if m.user_id}
     keys |= {("anonymous_id", m.anonymous_id) for m in fresh if m.anonymous_id}
     resolver.prefetch(keys)
+    # Identify calls update traits: load those people's profiles at once, not one by one.
+    resolver.prefetch_profiles(
+        resolver.owners[link.keys[0]]
+        for link in links
+        if link is not None and link.traits and link.keys[0] in resolver.owners
+    )
     applied: set[tuple[tuple[str, str], ...]] = set()
     for link in links:
         # A page of track calls from one signed-in user repeats one link: apply it once.
@@ -137,9 +144,10 @@ def _without_resends(
 
 def _insert(session: Session) -> Any:
     # ON CONFLICT DO NOTHING: a resend racing this batch in another transaction is not an error.
+    # The Core table, not the entity: the ORM's bulk-insert path costs more than the insert.
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(Event).on_conflict_do_nothing()
-    return sqlite.insert(Event).on_conflict_do_nothing()
+        return postgresql.insert(EVENTS).on_conflict_do_nothing()
+    return sqlite.insert(EVENTS).on_conflict_do_nothing()
 
 
 def _row(

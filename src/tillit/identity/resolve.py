@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
@@ -27,6 +28,9 @@ from tillit.identity.rules import LINKABLE_TRAITS, IdentityRules
 
 Key = tuple[str, str]
 PREFETCH_CHUNK = 2000
+# Core tables: inserting through them skips the ORM's bulk-insert bookkeeping.
+CUSTOMERS = cast(Table, Customer.__table__)
+IDENTITIES = cast(Table, Identity.__table__)
 
 
 @dataclass
@@ -38,6 +42,15 @@ class Link:
     traits: dict[str, Any] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=100_000)
+def _normalised(kind: IdentityType, value: str, default_country: str) -> str | None:
+    """Cached: a page of track calls repeats one user's ids, and e-mail checks are slow."""
+    try:
+        return normalise(kind, value, default_country=default_country)
+    except InvalidIdentity:
+        return None
+
+
 def link_for(message: Message, *, rules: IdentityRules, default_country: str) -> Link | None:
     """The identifiers a message ties together, normalised and without blocked values."""
     keys: list[Key] = []
@@ -45,9 +58,8 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     def add(kind: IdentityType, value: object) -> None:
         if not isinstance(value, str | int) or isinstance(value, bool):
             return
-        try:
-            normalised = normalise(kind, str(value), default_country=default_country)
-        except InvalidIdentity:
+        normalised = _normalised(kind, str(value), default_country)
+        if normalised is None:
             return
         if not rules.is_blocked(normalised) and (kind, normalised) not in keys:
             keys.append((str(kind), normalised))
@@ -98,6 +110,10 @@ class Resolver:
         # Identifiers attached in this batch whose earlier events may wait for an owner; one
         # query in ``stitch`` finds them all (usually none) instead of an UPDATE per person.
         self.unstitched: set[Key] = set()
+        # New people wait here under negative ids, and are inserted together by ``flush``:
+        # one multi-row INSERT for the profiles and one for their identifiers, not two each.
+        self.pending: list[tuple[dict[str, Any], list[Key]]] = []
+        self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
 
     def prefetch(self, keys: Iterable[Key]) -> None:
         wanted = list({k for k in keys if k not in self.owners})
@@ -110,10 +126,23 @@ class Resolver:
             )
             self.owners.update({(str(t), v): c for t, v, c in rows})
 
+    def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
+        """Loads the profiles whose traits this batch may update, in one query per chunk."""
+        wanted = sorted({c for c in customer_ids if c > 0})
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[start : start + PREFETCH_CHUNK]
+            self._loaded += self.session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+
     def apply(self, link: Link) -> int:
         owned = {self.owners[k] for k in link.keys if k in self.owners}
         if not owned:
             return self._create(link.keys, link)
+        if any(c < 0 for c in owned) and (
+            len(owned) > 1 or any(k not in self.owners for k in link.keys)
+        ):
+            # Merging or attaching to a profile not yet inserted: insert the waiting ones first.
+            self.flush()
+            owned = {self.owners[k] for k in link.keys if k in self.owners}
         into = next(self.owners[k] for k in link.keys if k in self.owners)
         for other in sorted(owned - {into}):
             if link.explicit or self._within_limits(other, into):
@@ -145,19 +174,40 @@ class Resolver:
         return None
 
     def _create(self, keys: list[Key], link: Link) -> int:
-        # Core INSERT … RETURNING: a new person per identify is the hot path of ingest, and an
-        # ORM flush per profile cost most of a batch's time.
-        customer_id = self.session.execute(
-            insert(Customer).returning(Customer.id),
-            {
-                "name": _name(link.traits),
-                "locale": self.defaults.language,
-                "time_zone": self.defaults.time_zone,
-                "traits": _plain_traits(link.traits),
-            },
-        ).scalar_one()
-        self._attach(customer_id, keys, new=True)
-        return int(customer_id)
+        """A new person, inserted later by ``flush``; returns a negative placeholder id."""
+        row = {
+            "name": _name(link.traits),
+            "locale": self.defaults.language,
+            "time_zone": self.defaults.time_zone,
+            "traits": _plain_traits(link.traits),
+        }
+        self.pending.append((row, list(keys)))
+        placeholder = -len(self.pending)
+        for key in keys:  # a new profile holds no identifiers, so no limit applies
+            self.owners[key] = placeholder
+        self.unstitched.update(
+            k for k in keys if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
+        )
+        return placeholder
+
+    def flush(self) -> None:
+        """Inserts the waiting people: Core multi-row INSERTs, ids in parameter order."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        table = CUSTOMERS
+        ids = self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [row for row, _ in pending],
+        ).scalars()
+        real = {-(n + 1): int(i) for n, i in enumerate(ids)}
+        self.owners = {k: real.get(c, c) for k, c in self.owners.items()}
+        rows = [
+            {"customer_id": real[-(n + 1)], "type": t, "value": v, "source": self.source_name}
+            for n, (_, keys) in enumerate(pending)
+            for t, v in keys
+        ]
+        self.session.execute(insert(IDENTITIES), rows)
 
     def _attach(
         self, customer_id: int, keys: list[Key], *, explicit: bool = False, new: bool = False
@@ -185,7 +235,7 @@ class Resolver:
             self.owners[(kind, value)] = customer_id
         added = [k for k in keys if k not in rejected]
         if added:
-            self.session.execute(insert(Identity), rows)
+            self.session.execute(insert(IDENTITIES), rows)
             self.unstitched.update(
                 k for k in added if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
             )
@@ -194,6 +244,7 @@ class Resolver:
     def stitch(self) -> None:
         """Earlier events of the ids attached in this batch, that nobody owned yet, now belong
         to whoever owns those ids at the end of the batch (merges included)."""
+        self.flush()
         keys, self.unstitched = sorted(self.unstitched), set()
         for start in range(0, len(keys), PREFETCH_CHUNK):
             chunk = keys[start : start + PREFETCH_CHUNK]
@@ -240,6 +291,11 @@ class Resolver:
     def _update_traits(self, customer_id: int, traits: dict[str, Any]) -> None:
         plain = _plain_traits(traits)
         if not plain and not _name(traits):
+            return
+        if customer_id < 0:  # not inserted yet: update the waiting row
+            row = self.pending[-customer_id - 1][0]
+            row["traits"] = {**row["traits"], **plain}
+            row["name"] = row["name"] or _name(traits)
             return
         customer = self.session.get(Customer, customer_id)
         if customer is None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 READ_ONLY = "tillit_read_only"  # an execution option: this connection will not write
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns through orjson (several times faster on the ingest path), falling back to
+    the standard library for what orjson refuses (integers past 64 bits, say)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
@@ -21,8 +32,15 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if not pooled:
-        return create_engine(url, echo=echo, poolclass=NullPool)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, echo=echo, poolclass=NullPool, json_serializer=_json_text)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=_json_text,
+    )
 
 
 def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
@@ -30,7 +48,9 @@ def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **extra)
+    engine = create_engine(
+        url, echo=echo, connect_args={"timeout": 30}, json_serializer=_json_text, **extra
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

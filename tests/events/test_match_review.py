@@ -1,0 +1,98 @@
+"""The match review page: side by side, accept merges (audited), reject, undo auto-merges."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from tests.events.test_timeline import sign_in
+from tillit.audit.models import AuditEntry
+from tillit.audit.service import Actor
+from tillit.customers.models import Customer, Identity
+from tillit.identity.merge import merge_profiles
+from tillit.identity.models import MatchSuggestion
+
+
+def person(session, first, last, birthday, phone):
+    customer = Customer(
+        name=f"{first} {last}",
+        locale="da",
+        time_zone="Europe/Copenhagen",
+        traits={"firstName": first, "lastName": last, "birthday": birthday, "postcode": "8000"},
+    )
+    session.add(customer)
+    session.flush()
+    session.add(Identity(customer_id=customer.id, type="phone", value=phone, source="source:x"))
+    return customer.id
+
+
+def test_review_accept_reject_and_undo(client, sessions):
+    with sessions() as session, session.begin():
+        a = person(session, "Ida", "Holm", "1990-01-02", "+4520123456")
+        b = person(session, "Ida", "Holm", "1990-01-02", "+4520123457")
+        c = person(session, "Jens", "Lund", "1970-03-04", "+4520123458")
+        d = person(session, "Jens", "Lunde", "1970-03-04", "+4520123459")
+        e = person(session, "Eva", "Dahl", "1985-05-06", "+4520123460")
+        f = person(session, "Eva", "Dahl", "1985-05-06", "+4520123461")
+        entry = merge_profiles(
+            session=session, from_id=f, into_id=e, reason="match", actor=Actor.system("test")
+        )
+        session.add_all(
+            [
+                MatchSuggestion(left_customer_id=a, right_customer_id=b, probability=0.95),
+                MatchSuggestion(left_customer_id=c, right_customer_id=d, probability=0.85),
+                MatchSuggestion(
+                    left_customer_id=e,
+                    right_customer_id=f,
+                    probability=0.999,
+                    status="auto",
+                    merge_id=entry.id,
+                ),
+            ]
+        )
+    refused = client.get("/staff/matches", headers={"accept": "text/html"}, follow_redirects=False)
+    assert refused.status_code == 303
+    csrf = sign_in(client, sessions)
+    page = client.get("/staff/matches")
+    assert page.status_code == 200
+    assert "95.0% likely" in page.text and "85.0% likely" in page.text
+    assert page.text.index("95.0%") < page.text.index("85.0%")  # most probable first
+    assert "Lunde" in page.text and ">differ<" in page.text and ">agree<" in page.text
+    assert f'action="/staff/merges/{entry.id}/undo"' in page.text
+    with sessions() as session:
+        ids = {s.left_customer_id: s.id for s in session.scalars(select(MatchSuggestion))}
+
+    no_token = client.post(f"/staff/matches/{ids[a]}", data={"decision": "accept"})
+    assert no_token.status_code == 403
+    accepted = client.post(
+        f"/staff/matches/{ids[a]}",
+        data={"decision": "accept", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303
+    rejected = client.post(
+        f"/staff/matches/{ids[c]}",
+        data={"decision": "reject", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert rejected.status_code == 303
+    again = client.post(f"/staff/matches/{ids[c]}", data={"decision": "accept", "csrf_token": csrf})
+    assert again.status_code == 409
+    with sessions() as session:
+        owner = session.scalar(select(Identity.customer_id).where(Identity.value == "+4520123457"))
+        assert owner == a
+        statuses = {s.left_customer_id: s.status for s in session.scalars(select(MatchSuggestion))}
+        assert statuses == {a: "accepted", c: "rejected", e: "auto"}
+        actions = set(session.scalars(select(AuditEntry.action)))
+        assert {"match.accept", "match.reject", "customer.merge"} <= actions
+    assert "No open suggestions" in client.get("/staff/matches").text
+
+    undone = client.post(
+        f"/staff/merges/{entry.id}/undo", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert undone.status_code == 303
+    with sessions() as session:
+        owner = session.scalar(select(Identity.customer_id).where(Identity.value == "+4520123461"))
+        assert owner == f
+    assert re.search(r"undone", client.get(f"/staff/customers/{e}/timeline").text)
