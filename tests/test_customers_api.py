@@ -211,3 +211,30 @@ def test_openapi_and_health(client):
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_a_revoked_token_stops_working_once_its_check_expires(client, sessions):
+    from dataclasses import replace
+
+    from sqlalchemy import select as select_
+
+    from tillit.audit.service import Actor
+    from tillit.staff import service as staff
+    from tillit.staff.models import ApiToken
+    from tillit.web import deps
+
+    with sessions() as session, session.begin():
+        plaintext = staff.create_token(
+            session=session, name="shop", scopes=["customers:read"], actor=Actor.system("t")
+        ).plaintext
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/customers", headers=headers).status_code == 200
+    with sessions() as session, session.begin():
+        token_id = session.scalars(select_(ApiToken.id)).one()
+        staff.revoke_token(session=session, token_id=token_id, actor=Actor.system("t"))
+    assert client.get("/api/v1/customers", headers=headers).status_code == 200  # still cached
+    cache = client.app.state.token_cache
+    for key, checked in list(cache.items()):  # the cache window passes
+        cache[key] = replace(checked, good_until=0.0)
+    assert deps.TOKEN_CACHE_SECONDS <= 10
+    assert client.get("/api/v1/customers", headers=headers).status_code == 401

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.read_sessions = make_session_factory(engine, read_only=True)
+    app.state.token_cache = {}  # see web.deps.require_scope
 
     app.add_middleware(SecurityHeadersMiddleware)
     problems.install(app)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from time import monotonic
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
@@ -17,6 +20,7 @@ from tillit.errors import PermissionDenied, Unauthenticated
 from tillit.staff import service as staff
 from tillit.staff.models import ApiToken
 from tillit.staff.scopes import allows
+from tillit.storage.base import utcnow
 
 
 def get_settings(request: Request) -> Settings:
@@ -52,31 +56,61 @@ DefaultsDep = Annotated[Defaults, Depends(get_defaults)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `tillit tokens create`.")
 
 
-def require_scope(scope: str) -> Callable[..., Actor]:
-    """A dependency that admits API tokens carrying ``scope`` and returns the acting token."""
+TOKEN_CACHE_SECONDS = 10.0  # a revoked token stops working within this long in every worker
 
-    def dependency(
+
+@dataclass(frozen=True)
+class _CheckedToken:
+    scopes: list[str]
+    actor: Actor
+    good_until: float  # time.monotonic() deadline
+
+
+def _check_token(request: Request, plaintext: str) -> _CheckedToken:
+    # Its own short transactions, so checking a token never holds a lock for the request.
+    with request.app.state.read_sessions() as session:
+        token: ApiToken = staff.resolve_token(session=session, plaintext=plaintext)
+        touched = token.last_used_at if session.dirty else None
+        lifetime = TOKEN_CACHE_SECONDS
+        if token.expires_at is not None:
+            lifetime = min(lifetime, (token.expires_at - utcnow()).total_seconds())
+        checked = _CheckedToken(
+            scopes=list(token.scopes),
+            actor=staff.token_actor(token),
+            good_until=monotonic() + lifetime,
+        )
+        token_id = token.id
+        session.rollback()
+    if touched is not None:  # at most once a minute per token
+        with request.app.state.sessions() as writer, writer.begin():
+            writer.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=touched)
+            )
+    return checked
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits API tokens carrying ``scope`` and returns the acting token.
+
+    A token that checked out is trusted for a few seconds without asking the database again
+    (``TOKEN_CACHE_SECONDS``): every API call would otherwise pay for a query and a thread hop.
+    """
+
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Actor:
         if credentials is None:
             raise Unauthenticated("send an API token as 'Authorization: Bearer <token>'")
-        # Its own short transactions, so checking a token never holds a lock for the request.
-        with request.app.state.read_sessions() as session:
-            token: ApiToken = staff.resolve_token(
-                session=session, plaintext=credentials.credentials
-            )
-            touched = token.last_used_at if session.dirty else None
-            scopes, token_id = list(token.scopes), token.id
-            actor = staff.token_actor(token, ip=client_ip(request))
-            session.rollback()
-        if not allows(scopes, scope):
+        cache: dict[str, _CheckedToken] = request.app.state.token_cache
+        key = staff.hash_secret(credentials.credentials)
+        checked = cache.get(key)
+        if checked is None or checked.good_until <= monotonic():
+            cache.pop(key, None)
+            checked = await run_in_threadpool(_check_token, request, credentials.credentials)
+            cache[key] = checked
+        if not allows(checked.scopes, scope):
             raise PermissionDenied(f"this token lacks the scope {scope!r}")
-        if touched is not None:  # at most once a minute per token
-            with request.app.state.sessions() as writer, writer.begin():
-                writer.execute(
-                    update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=touched)
-                )
-        return actor
+        return replace(checked.actor, ip=client_ip(request))
 
     return dependency
