@@ -23,6 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
+from tillit.dialogues.asks import on_event
+from tillit.dialogues.models import Question
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
 from tillit.events.models import Event, EventType
@@ -135,12 +137,39 @@ def _store(
                 defaults=get_defaults(request.app.state.settings),
                 actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
             )
+            _trigger_dialogues(session, source.id, stored.accepted)
             if request.headers.get("sec-gpc") == "1":
                 _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
             session.commit()
             stored.rejected = rejected
             result = stored
         return result
+
+
+def _trigger_dialogues(session: Session, source_id: int, message_ids: list[str]) -> None:
+    """Events that trigger a question (``Order Completed`` -> CSAT two days later) schedule it
+    in the same transaction as the events themselves."""
+    triggers = set(
+        session.scalars(
+            select(Question.trigger_event).where(
+                Question.trigger_event.is_not(None), Question.active.is_(True)
+            )
+        )
+    )
+    if not triggers or not message_ids:
+        return
+    rows = session.execute(
+        select(Event.customer_id, Event.name, Event.timestamp).where(
+            Event.source_id == source_id,
+            Event.message_id.in_(message_ids),
+            Event.type == EventType.track,
+            Event.name.in_(triggers),
+            Event.customer_id.is_not(None),
+        )
+    )
+    for customer_id, name, at in rows:
+        if customer_id is not None and name is not None:
+            on_event(session, customer_id, name, at)
 
 
 def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:
