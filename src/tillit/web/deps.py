@@ -31,9 +31,10 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request. Routes commit explicitly before answering 2xx, so the answer is
     only sent once the data is durable; anything not committed is rolled back here."""
-    read_only = request.method in ("GET", "HEAD")  # safe methods never write
-    factory = request.app.state.read_sessions if read_only else request.app.state.sessions
-    with factory() as session:
+    # Some GETs write (a GPC signal on the preference centre, a widget issuing its question),
+    # so requests get ordinary sessions; read-only ones are used where a path is known to be
+    # read-only (token checks, contact decisions that are not logged).
+    with request.app.state.sessions() as session:
         yield session
 
 
