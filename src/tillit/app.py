@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from tillit import __version__
@@ -50,6 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = {}  # see web.deps.require_scope
 
     app.add_middleware(SecurityHeadersMiddleware)
+    origins = [o.strip().rstrip("/") for o in settings.widget_origins.split(",") if o.strip()]
+    if origins:
+        # Only the widget's calls need other origins: its next question and its answer.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Accept", "Content-Type"],
+            allow_credentials=False,
+        )
     problems.install(app)
     app.include_router(health.router)
     app.include_router(tracking_api.router)

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         "oppsig,refusjon,opzeg,klacht,terugbetal",
         description="Cases: comma-separated word stems in a comment that open a case.",
     )
+    widget_origins: str = Field(
+        "",
+        description=(
+            "Web sites allowed to embed the dialogue widget, e.g. "
+            "https://shop.example.com,https://www.example.com (CORS); empty: this site only."
+        ),
+    )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
     match_auto_threshold: float = Field(
         0.99,

@@ -40,3 +40,22 @@ def test_widget_asks_once_then_respects_the_cool_down(client, settings, make_cus
     assert after.status_code == 204  # the 14-day cool-down now holds on every channel
     forged = client.get(f"/api/v1/dialogues/widget/{token[:-2]}xx/next")
     assert forged.status_code in (401, 403, 404)
+
+
+def test_only_listed_sites_may_call_the_widget_from_their_pages(settings, make_customer):
+    from fastapi.testclient import TestClient
+
+    from tillit.app import create_app
+
+    app = create_app(settings.model_copy(update={"widget_origins": "https://shop.example.com"}))
+    customer = make_customer(email="cors@example.com")
+    url = f"/api/v1/dialogues/widget/{widget_token(customer, settings.secret_key)}/next"
+    with TestClient(app) as client:
+        allowed = client.options(
+            url,
+            headers={"Origin": "https://shop.example.com", "Access-Control-Request-Method": "GET"},
+        )
+        assert allowed.headers.get("access-control-allow-origin") == "https://shop.example.com"
+        other = client.get(url, headers={"Origin": "https://evil.invalid"})
+        assert "access-control-allow-origin" not in other.headers
+    app.state.engine.dispose()
