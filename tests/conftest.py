@@ -4,6 +4,7 @@ TILLIT_TEST_DATABASE_URL names one) and the app called in-process."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -146,6 +147,28 @@ def staff_user(sessions: SessionFactory) -> StaffUser:
             password=STAFF_PASSWORD,
             actor=Actor.system("test"),
         )
+
+
+@pytest.fixture
+def staff_csrf(client: TestClient, staff_user: StaffUser) -> str:
+    """Signs ``client`` in as the staff user; returns the session's CSRF token for forms."""
+    page = client.get("/staff/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    response = client.post(
+        "/staff/login",
+        data={
+            "email": staff_user.email,
+            "password": STAFF_PASSWORD,
+            "csrf_token": token.group(1),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    listing = client.get("/staff/customers")
+    session_token = re.search(r'name="csrf_token" value="([^"]+)"', listing.text)
+    assert session_token
+    return session_token.group(1)
 
 
 # Browser fixtures live here so every area's browser tests share one Playwright driver

@@ -3,6 +3,9 @@ metrics dashboard (inline SVG, CSV export) and the agent inbox for cases."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -10,6 +13,7 @@ from markupsafe import Markup
 from tillit.config import LANGUAGES
 from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
+from tillit.errors import FieldError, InvalidInput
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
@@ -20,17 +24,83 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 
 @router.get("/dialogues", response_class=HTMLResponse)
 def questions(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+    return _questions_page(request, session)
+
+
+def _questions_page(
+    request: Request,
+    session: SessionDep,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
     found = catalogue.list_questions(session=session)
     versions = {q.id: catalogue.current_version(session=session, question=q) for q in found}
     return render(
         request,
         "dialogues/staff_questions.html",
+        status_code=422 if error else 200,
         nav="dialogues",
         questions=found,
         versions=versions,
         languages=LANGUAGES,
         options_in=catalogue.options_in,
+        error=error,
+        form=form or {},
     )
+
+
+@router.post("/dialogues/questions")
+def create(request: Request, session: SessionDep, actor: FormActorDep, form: FormDep) -> Response:
+    """A new question from the staff form; every text in all five languages."""
+    fields = {key: str(value) for key, value in form.items()}
+    try:
+        spec = question_spec(fields)
+        catalogue.create_question(session=session, spec=spec, actor=actor)
+    except InvalidInput as error:
+        session.rollback()
+        return _questions_page(request, session, error=error.detail, form=fields)
+    session.commit()
+    return RedirectResponse(f"/staff/dialogues#q-{spec['key']}", status_code=303)
+
+
+def question_spec(fields: dict[str, str]) -> dict[str, Any]:
+    """The catalogue's question spec from the form's fields."""
+    follow_up = {lang: fields.get(f"follow_{lang}", "").strip() for lang in LANGUAGES}
+    options = []
+    for number, line in enumerate(fields.get("options", "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) != 1 + len(LANGUAGES):
+            raise InvalidInput(
+                FieldError(
+                    "options",
+                    f"line {number}: give a value and a label in each of "
+                    f"{len(LANGUAGES)} languages, separated by |",
+                )
+            )
+        options.append({"value": parts[0], "labels": dict(zip(LANGUAGES, parts[1:], strict=True))})
+    try:
+        numbers = {
+            name: int(fields.get(name) or default)
+            for name, default in (("priority", 1), ("recontact_days", 90), ("delay_hours", 0))
+        }
+    except ValueError as error:
+        raise InvalidInput(FieldError("priority", "numbers only")) from error
+    if not re.fullmatch(r"[a-z0-9_]{3,60}", fields.get("key", "").strip()):
+        raise InvalidInput(FieldError("key", "3-60 lower-case letters, digits or underscores"))
+    if fields.get("type") in ("single", "multiple") and not options:
+        raise InvalidInput(FieldError("options", "a choice question needs choices"))
+    return {
+        "key": fields.get("key", "").strip(),
+        "type": fields.get("type", ""),
+        "texts": {lang: fields.get(f"text_{lang}", "").strip() for lang in LANGUAGES},
+        "follow_up": follow_up if any(follow_up.values()) else None,
+        "options": options,
+        "trigger_event": fields.get("trigger_event", "").strip() or None,
+        **numbers,
+    }
 
 
 @router.post("/dialogues/questions/{key}")
