@@ -21,6 +21,7 @@ def test_widget_asks_once_then_respects_the_cool_down(client, settings, make_cus
     assert first.status_code == 200, first.text
     question = first.json()
     assert question["language"] == "nl" and question["reason"].startswith("asked because")
+    assert question["submit_label"] == "Antwoord versturen"  # the button speaks Dutch too
     again = client.get(f"/api/v1/dialogues/widget/{token}/next")
     assert again.status_code in (200, 204)
     if again.status_code == 200:  # the same open ask, not a second question

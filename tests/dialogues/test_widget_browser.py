@@ -98,7 +98,7 @@ def test_a_shop_page_shows_the_question_and_sends_the_answer(browser, tmp_path: 
                 form.locator("input[name=choices]").first.check()
             if form.locator("textarea[name=text]").count():
                 form.locator("textarea[name=text]").fill("Flere økologiske varer, tak")
-            form.get_by_role("button").click()
+            form.get_by_role("button", name="Send svar").click()  # the Danish label
             page.get_by_text("\u2713").wait_for()
             assert not violations, violations
         finally:

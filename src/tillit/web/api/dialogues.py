@@ -21,7 +21,7 @@ from tillit.dialogues.catalogue import SCALES
 from tillit.dialogues.models import Ask, Question, QuestionVersion
 from tillit.dialogues.responses import Answer, submit
 from tillit.errors import NotFound
-from tillit.i18n import negotiate
+from tillit.i18n import negotiate, translations
 from tillit.staff.scopes import DIALOGUES
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
 
@@ -41,6 +41,7 @@ class QuestionPublic(BaseModel):
     options: list[dict[str, str]]
     scale: list[int] | None
     reason: str = Field(description="Why this question was chosen (explainable selection).")
+    submit_label: str = Field("Send answer", description="The submit button, in the language")
 
 
 class AnswerCreate(BaseModel):
@@ -75,6 +76,7 @@ def public(
         options=[{"value": v, "label": label} for v, label in catalogue.options_in(version, lang)],
         scale=list(range(low_high[0], low_high[1] + 1)) if low_high else None,
         reason=ask.reason,
+        submit_label=translations(lang).gettext("Send answer"),
     )
 
 

@@ -35,7 +35,7 @@
     if (q.follow_up) {
       form.appendChild(el("textarea", { name: "follow_up", rows: "2", "aria-label": q.follow_up, placeholder: q.follow_up }));
     }
-    form.appendChild(el("button", { type: "submit" }, "OK"));
+    form.appendChild(el("button", { type: "submit" }, q.submit_label || "OK"));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       fetch(base + "/d/" + encodeURIComponent(q.token), {
