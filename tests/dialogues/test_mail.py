@@ -83,3 +83,33 @@ def test_invitation_is_localised_with_headers_and_a_working_link(
         again = client.get(link.replace("http://testserver", ""))
         assert "Tack för ditt svar" in again.text  # single use: now a thank-you page
     app.state.engine.dispose()
+
+
+def test_a_mail_server_failure_keeps_what_was_sent_and_retries_the_rest(
+    sessions, settings, make_customer
+):
+    from sqlalchemy import select
+
+    from tillit.dialogues.models import Ask
+
+    at = datetime.now(UTC).replace(hour=10) - timedelta(days=3)
+    first = make_customer(email="first.retry@example.com", locale="sv")
+    second = make_customer(email="second.retry@example.com", locale="sv")
+    delivered: list[int] = []
+
+    def flaky(ask, token):
+        if ask.customer_id == second:
+            raise ConnectionRefusedError("mail server down")
+        delivered.append(ask.customer_id)
+
+    with sessions() as session:
+        for customer in (first, second):
+            asks.on_event(session, customer, "Order Completed", at)
+        session.commit()
+        counts = asks.deliver_due(
+            session=session, settings=settings, now=at + timedelta(hours=49), send=flaky
+        )
+    assert (counts["sent"], counts["failed"]) == (1, 1) and delivered == [first]
+    with sessions() as session:
+        status = dict(session.execute(select(Ask.customer_id, Ask.status)).all())
+    assert status == {first: "pending", second: "scheduled"}  # sent stays sent; retry later

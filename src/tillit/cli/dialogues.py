@@ -30,7 +30,7 @@ def send() -> None:
         session.commit()
     console.print(
         f"planned {planned}, expired {expired}, sent {counts['sent']}, "
-        f"deferred {counts['deferred']}, held {counts['held']}"
+        f"deferred {counts['deferred']}, held {counts['held']}, failed {counts['failed']}"
     )
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +49,9 @@ class IssuedAsk:
 
     def url(self, base_url: str) -> str:
         return ask_url(base_url, self.token)
+
+
+logger = logging.getLogger(__name__)
 
 
 def ask_url(base_url: str, token: str) -> str:
@@ -278,9 +283,13 @@ def deliver_due(
     now: datetime | None = None,
     send: Sender,
 ) -> dict[str, int]:
-    """Send the invitations that are due, each through the fatigue rules and contact policy."""
+    """Send the invitations that are due, each through the fatigue rules and contact policy.
+
+    Commits after every ask: an e-mail that went out is recorded before the next one is tried,
+    so a failure later in the run never turns sent invitations back into unsent ones (which
+    would send them twice). An ask whose sending fails stays scheduled for the next run."""
     now = now or utcnow()
-    counts = {"sent": 0, "deferred": 0, "held": 0}
+    counts = {"sent": 0, "deferred": 0, "held": 0, "failed": 0}
     due = list(
         session.scalars(
             select(Ask)
@@ -289,7 +298,14 @@ def deliver_due(
         )
     )
     for ask in due:
-        counts[_deliver_one(session, settings, ask, now, send)] += 1
+        try:
+            with session.begin_nested():
+                outcome = _deliver_one(session, settings, ask, now, send)
+        except (OSError, smtplib.SMTPException) as error:  # the mail server, not our data
+            logger.warning("invitation for ask %s not sent: %s", ask.id, error)
+            outcome = "failed"
+        session.commit()
+        counts[outcome] += 1
     return counts
 
 
