@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from sqlalchemy import func, select
 
 from tillit.audit.service import Actor
-from tillit.cli.context import console, context
+from tillit.cli.context import console, context, fail
 
 insight_app = typer.Typer(
     help="Feedback insight: languages, sentiment, themes.", no_args_is_help=True
@@ -35,3 +39,53 @@ def load_demo() -> None:
     context().migrate()
     loaded = load_demo_feedback_once()
     console.print(f"Loaded {loaded} demo comments." if loaded else "Demo feedback already loaded.")
+
+
+@insight_app.command("analyse")
+def analyse_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV with a 'text' column, or JSON Lines.",
+        ),
+    ],
+    out: Annotated[Path | None, typer.Option(help="Results CSV. Default: FILE.insight.csv")] = None,
+    themes: Annotated[int | None, typer.Option(help="How many themes; default: found.")] = None,
+) -> None:
+    """Language, sentiment and themes for a file of feedback, offline. Bad lines go to
+    FILE.rejects.csv with their line numbers; nothing is stored in the database."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from tillit.insight.feedback_file import read_feedback, write_results
+    from tillit.insight.pipeline import analyse
+
+    try:
+        parsed = read_feedback(file)
+    except ValueError as error:
+        raise fail(f"{file}: {error}") from error
+    out = out or file.with_suffix(".insight.csv")
+    if parsed.comments:
+        with Progress(
+            TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("comments", total=len(parsed.comments))
+            result = analyse(
+                parsed.comments,
+                theme_count=themes,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
+        write_results(out, parsed.comments, result)
+        console.print(f"{len(parsed.comments)} comments, {len(result.themes)} themes -> {out}")
+        for theme in sorted(result.themes, key=lambda t: -t.size)[:10]:
+            console.print(f"  {theme.size:5d}  {theme.label}")
+    if parsed.rejected:
+        rejects = file.with_suffix(".rejects.csv")
+        with rejects.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "reason"])
+            writer.writerows(parsed.rejected)
+        console.print(f"[yellow]{len(parsed.rejected)} bad line(s) in {rejects}[/]")
+        raise typer.Exit(1)
