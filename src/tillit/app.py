@@ -17,6 +17,7 @@ from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import dialogues as dialogues_api
 from tillit.web.api import health
+from tillit.web.api import insight as insight_api
 from tillit.web.api import tracking as tracking_api
 from tillit.web.pages import auth as auth_pages
 from tillit.web.pages import consent_staff, dialogues_staff, preference_centre, unsubscribe
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)
     app.include_router(contact_api.router, prefix=API_PREFIX)
+    app.include_router(insight_api.router, prefix=API_PREFIX)
     app.include_router(dialogues_api.router, prefix=API_PREFIX)
     app.include_router(dialogue_pages.router)
     app.include_router(dialogues_staff.router)

@@ -4,6 +4,7 @@ CUSTOMERS_READ = "customers:read"
 CUSTOMERS_WRITE = "customers:write"
 CONSENT_READ, CONSENT_WRITE = "consent:read", "consent:write"
 CONTACT_DECIDE, CONTACT_SEND = "contact:decide", "contact:send"
+INSIGHT_READ, INSIGHT_WRITE = "insight:read", "insight:write"
 DIALOGUES = "dialogues"  # next question for a customer, submit answers (apps, kiosks)
 ADMIN = "admin"
 
@@ -14,6 +15,8 @@ ALL_SCOPES = (
     CONSENT_WRITE,
     CONTACT_DECIDE,
     CONTACT_SEND,
+    INSIGHT_READ,
+    INSIGHT_WRITE,
     DIALOGUES,
     ADMIN,
 )
