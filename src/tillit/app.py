@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from tillit import __version__
+from tillit.background import lifespan
 from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
 from tillit.web import problems
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     engine = make_engine(settings.resolved_database_url)
     app = FastAPI(
+        lifespan=lifespan,
         title="Tillit API",
         version=__version__,
         description="Customer-managed relationships. Errors are RFC 9457 problem details.",

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
             "https://shop.example.com,https://www.example.com (CORS); empty: this site only."
         ),
     )
+    jobs_interval_seconds: int = Field(
+        60,
+        ge=0,
+        description=(
+            "How often the server sends due dialogue invitations and escalates overdue cases; "
+            "0 turns the background loop off (run `tillit dialogues send` from cron instead)."
+        ),
+    )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
     match_auto_threshold: float = Field(
         0.99,

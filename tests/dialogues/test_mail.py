@@ -113,3 +113,35 @@ def test_a_mail_server_failure_keeps_what_was_sent_and_retries_the_rest(
     with sessions() as session:
         status = dict(session.execute(select(Ask.customer_id, Ask.status)).all())
     assert status == {first: "pending", second: "scheduled"}  # sent stays sent; retry later
+
+
+def test_the_server_sends_due_invitations_by_itself(smtp_server, sessions, settings, make_customer):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tillit.app import create_app
+    from tillit.dialogues.jobs import run_dialogue_jobs
+
+    inbox, port = smtp_server
+    background = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "env": "development",
+            "jobs_interval_seconds": 1,
+        }
+    )
+    customer = make_customer(email="background@example.com", locale="sv")
+    with sessions() as session:
+        asks.on_event(session, customer, "Order Completed", datetime.now(UTC) - timedelta(days=3))
+        session.commit()
+    app = create_app(background)
+    with TestClient(app):
+        deadline = time.monotonic() + 15
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+    app.state.engine.dispose()
+    assert len(inbox.messages) == 1  # sent by the loop, with no command run
+    again = run_dialogue_jobs(sessions=sessions, settings=background)
+    assert again["sent"] == 0 and len(inbox.messages) == 1  # nothing is sent twice
