@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from tillit.app import create_app
@@ -91,6 +91,23 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 connection.execute(text(f"DELETE FROM {table}"))
         seed_catalogue(connection)  # what the migrations seed, so each test sees a fresh database
         seed_questions(connection)
+
+
+@pytest.fixture
+def traces_of(engine: Engine) -> Callable[..., list[tuple[str, str]]]:
+    """``traces_of(*needles)``: every (table, needle) where a row of the database still holds
+    one of the needles in any column, for proving that an erasure left nothing behind."""
+
+    def find(*needles: str) -> list[tuple[str, str]]:
+        found = []
+        with engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                    flat = " ".join(str(value) for value in row)
+                    found += [(table, needle) for needle in needles if needle in flat]
+        return found
+
+    return find
 
 
 @pytest.fixture
