@@ -8,6 +8,7 @@ from functools import cached_property
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
 
 from tillit.config import Settings, load_settings
@@ -62,6 +63,17 @@ def context() -> Context:
             errors.print(f"[red]Configuration error[/] {field}: {item['msg']}")
         raise typer.Exit(2) from error
     return ctx
+
+
+def work_progress(verb: str) -> Progress:
+    """The progress bar every long command shows: what it does, done of total, time left."""
+    return Progress(
+        TextColumn(f"[bold]{verb}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tillit.audit.service import Actor
@@ -17,7 +16,7 @@ from tillit.events.models import Channel
 from tillit.events.sources import create_source, get_or_create_source, list_sources
 from tillit.identity.rules import load_rules
 
-from .context import console, context, fail
+from .context import console, context, fail, work_progress
 from .imports import import_app
 
 sources_app = typer.Typer(help="Event sources and their write keys.", no_args_is_help=True)
@@ -85,13 +84,7 @@ def import_events(
         )
     with file.open("rb") as handle:
         total = sum(1 for _ in handle) - (1 if file.suffix.lower() == ".csv" else 0)
-    progress = Progress(
-        TextColumn("[bold]Importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
+    progress = work_progress("Importing")
     with progress:
         task = progress.add_task("lines", total=total)
         report = import_file(

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tillit.audit.service import Actor
 from tillit.customers.importer import BadFile, import_customers, write_rejects
 
-from .context import console, context, fail
+from .context import console, context, fail, work_progress
 
 import_app = typer.Typer(help="Import files.", no_args_is_help=True)
 
@@ -41,13 +40,7 @@ def customers(
         header = handle.readline()
         handle.seek(0)
         columns: list[str] = next(iter(csv.reader([header])), [])
-        progress = Progress(
-            TextColumn("[bold]Importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
+        progress = work_progress("Importing")
         with progress:
             task = progress.add_task("rows", total=total)
             try:

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import func, select
 
 from tillit.audit.service import Actor
-from tillit.cli.context import console, context, fail
+from tillit.cli.context import console, context, fail, work_progress
 
 insight_app = typer.Typer(
     help="Feedback insight: languages, sentiment, themes.", no_args_is_help=True
@@ -57,8 +57,6 @@ def analyse_file(
 ) -> None:
     """Language, sentiment and themes for a file of feedback, offline. Bad lines go to
     FILE.rejects.csv with their line numbers; nothing is stored in the database."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from tillit.insight.feedback_file import read_feedback, write_results
     from tillit.insight.pipeline import analyse
 
@@ -68,9 +66,7 @@ def analyse_file(
         raise fail(f"{file}: {error}") from error
     out = out or file.with_suffix(".insight.csv")
     if parsed.comments:
-        with Progress(
-            TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(), console=console
-        ) as progress:
+        with work_progress("Analysing") as progress:
             task = progress.add_task("comments", total=len(parsed.comments))
             result = analyse(
                 parsed.comments,
