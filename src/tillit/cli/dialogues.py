@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tillit.dialogues import asks, cases, mail, widget
+from tillit.dialogues import cases, widget
+from tillit.dialogues.jobs import send_due_invitations
 
 from .context import console, context
 
@@ -20,16 +21,9 @@ def send() -> None:
     (each through the fatigue rules and the contact policy)."""
     ctx = context()
     with ctx.sessions() as session:
-        planned = asks.schedule_periodic(session=session, now=asks.utcnow())
-        expired = asks.expire_overdue(session=session)
-        counts = asks.deliver_due(
-            session=session,
-            settings=ctx.settings,
-            send=mail.smtp_sender(session=session, settings=ctx.settings),
-        )
-        session.commit()
+        counts = send_due_invitations(session=session, settings=ctx.settings)
     console.print(
-        f"planned {planned}, expired {expired}, sent {counts['sent']}, "
+        f"planned {counts['planned']}, expired {counts['expired']}, sent {counts['sent']}, "
         f"deferred {counts['deferred']}, held {counts['held']}, failed {counts['failed']}"
     )
 

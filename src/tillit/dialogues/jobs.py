@@ -29,23 +29,33 @@ def run_dialogue_jobs(
         if not _take_lock(session):
             return {"skipped": 1}
         try:
-            counts = {
-                "planned": asks.schedule_periodic(session=session, now=now),
-                "expired": asks.expire_overdue(session=session, now=now),
-            }
-            session.commit()
-            counts.update(
-                asks.deliver_due(
-                    session=session,
-                    settings=settings,
-                    now=now,
-                    send=mail.smtp_sender(session=session, settings=settings),
-                )
-            )
+            counts = send_due_invitations(session=session, settings=settings, now=now)
             counts["escalated"] = len(cases.escalate_overdue(session, now))
             session.commit()
         finally:
             _release_lock(session)
+    return counts
+
+
+def send_due_invitations(
+    *, session: Session, settings: Settings, now: datetime | None = None
+) -> dict[str, int]:
+    """Plan periodic questions, expire old asks and e-mail the invitations that are due, each
+    through the fatigue rules and the contact policy. Commits as it goes."""
+    now = now or utcnow()
+    counts = {
+        "planned": asks.schedule_periodic(session=session, now=now),
+        "expired": asks.expire_overdue(session=session, now=now),
+    }
+    session.commit()
+    counts.update(
+        asks.deliver_due(
+            session=session,
+            settings=settings,
+            now=now,
+            send=mail.smtp_sender(session=session, settings=settings),
+        )
+    )
     return counts
 
 
