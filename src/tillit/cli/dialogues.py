@@ -20,6 +20,7 @@ def send() -> None:
     """Plan periodic questions, expire old asks, and e-mail the invitations that are due
     (each through the fatigue rules and the contact policy)."""
     ctx = context()
+    ctx.migrate()  # like every other command: a fresh or older database is brought up to date
     with ctx.sessions() as session:
         counts = send_due_invitations(session=session, settings=ctx.settings)
     console.print(
@@ -38,6 +39,7 @@ def widget_token(customer_id: Annotated[int, typer.Argument(help="Customer id.")
 def escalate() -> None:
     """Escalate every case whose first-response or resolution SLA has passed."""
     ctx = context()
+    ctx.migrate()  # like every other command: a fresh or older database is brought up to date
     with ctx.sessions() as session:
         escalated = cases.escalate_overdue(session)
         session.commit()
