@@ -182,6 +182,9 @@ def staff_csrf(client: TestClient, staff_user: StaffUser) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/staff/customers"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     listing = client.get("/staff/customers")
     session_token = re.search(r'name="csrf_token" value="([^"]+)"', listing.text)
     assert session_token

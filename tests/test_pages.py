@@ -17,26 +17,6 @@ def hidden(html: str, name: str) -> str:
     return match.group(1)
 
 
-def sign_in(client) -> str:
-    page = client.get("/staff/login")
-    response = client.post(
-        "/staff/login",
-        data={
-            "email": "ada@example.com",
-            "password": PASSWORD,
-            "csrf_token": hidden(page.text, "csrf_token"),
-            "next": "/staff/customers",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/staff/customers"
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-    listing = client.get("/staff/customers")
-    return hidden(listing.text, "csrf_token")
-
-
 def make_customer(client, admin_headers, name="Ingrid Haugen", email="ingrid@example.com"):
     body = {
         "name": name,
@@ -86,10 +66,9 @@ def test_next_never_leaves_the_site(client, staff_user):
     assert response.headers["location"] == "/staff/customers"
 
 
-def test_search_finds_a_customer_and_shows_the_profile(client, staff_user, admin_headers):
+def test_search_finds_a_customer_and_shows_the_profile(client, staff_csrf, admin_headers):
     ingrid = make_customer(client, admin_headers)
     make_customer(client, admin_headers, name="Ole Olsen", email="ole@example.com")
-    sign_in(client)
     found = client.get("/staff/customers", params={"q": "ingrid@example.com"})
     assert "Ingrid Haugen" in found.text and "Ole Olsen" not in found.text
     page = client.get(f"/staff/customers/{ingrid['id']}")
@@ -98,9 +77,9 @@ def test_search_finds_a_customer_and_shows_the_profile(client, staff_user, admin
     assert "Content-Security-Policy" in page.headers
 
 
-def test_forms_refuse_a_missing_csrf_token(client, staff_user, admin_headers, sessions):
+def test_forms_refuse_a_missing_csrf_token(client, staff_csrf, admin_headers, sessions):
     ingrid = make_customer(client, admin_headers)
-    csrf = sign_in(client)
+    csrf = staff_csrf
     url = f"/staff/customers/{ingrid['id']}"
     refused = client.post(url, data={"name": "Hacked"})
     assert refused.status_code == 403
@@ -125,9 +104,9 @@ def test_forms_refuse_a_missing_csrf_token(client, staff_user, admin_headers, se
     assert entry.before["name"] == "Ingrid Haugen" and entry.after["name"] == "Ingrid H. Haugen"
 
 
-def test_a_bad_identity_in_the_form_shows_the_reason(client, staff_user, admin_headers):
+def test_a_bad_identity_in_the_form_shows_the_reason(client, staff_csrf, admin_headers):
     ingrid = make_customer(client, admin_headers)
-    csrf = sign_in(client)
+    csrf = staff_csrf
     response = client.post(
         f"/staff/customers/{ingrid['id']}/identities",
         data={"type": "phone", "value": "12", "csrf_token": csrf},
@@ -136,8 +115,8 @@ def test_a_bad_identity_in_the_form_shows_the_reason(client, staff_user, admin_h
     assert "not a valid phone number" in response.text
 
 
-def test_sign_out_ends_the_session(client, staff_user):
-    csrf = sign_in(client)
+def test_sign_out_ends_the_session(client, staff_csrf):
+    csrf = staff_csrf
     client.post("/staff/logout", data={"csrf_token": csrf}, follow_redirects=False)
     response = client.get(
         "/staff/customers", headers={"accept": "text/html"}, follow_redirects=False
@@ -154,9 +133,9 @@ def test_error_pages_speak_the_customers_language(client):
     assert response.headers["content-language"] == "sv"
 
 
-def test_every_staff_form_carries_the_sessions_csrf_token(client, staff_user, admin_headers):
+def test_every_staff_form_carries_the_sessions_csrf_token(client, staff_csrf, admin_headers):
     ingrid = make_customer(client, admin_headers)
-    csrf = sign_in(client)
+    csrf = staff_csrf
     pages = [f"/staff/customers/{ingrid['id']}", "/staff/consent", "/staff/data-requests"]
     for path in pages:
         html = client.get(path).text
