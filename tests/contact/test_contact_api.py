@@ -149,3 +149,45 @@ def test_bad_intents_are_problems(client, admin_headers, token_for):
         ).status_code
         == 403
     )
+
+
+def test_a_suppressed_contact_point_and_an_unknown_id_are_never_contacted(
+    client, admin_headers, sessions, settings
+):
+    """Someone erased comes back through an import with the same e-mail address: the salted
+    hash on the suppression list still stops every message, single or in an audience."""
+    from tillit.consent.suppression import suppress
+
+    returning = make_customer(client, admin_headers, "kom.igen@example.com", "+45 20 12 34 99")
+    other = make_customer(client, admin_headers, "anden@example.com")
+    for customer_id in (returning, other):
+        grant(sessions, customer_id)
+    with sessions() as session, session.begin():
+        suppress(
+            session=session,
+            identity_type="phone",
+            value="+4520123499",
+            secret_key=settings.secret_key,
+            reason="erased",
+        )
+    intent = {"purpose": "marketing", "kind": "marketing", "channel": "email"}
+    single = client.post(
+        "/api/v1/contact/decide", json={**intent, "customer_id": returning}, headers=admin_headers
+    ).json()
+    assert (single["outcome"], single["reason"]) == ("denied", "suppressed")
+    unknown = other + 1000
+    response = client.post(
+        "/api/v1/contact/decide-audience",
+        json={**intent, "customer_ids": [unknown, returning, other]},
+        headers=admin_headers,
+    )
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert [(r["customer_id"], r["outcome"], r["reason"]) for r in rows] == [
+        (unknown, "denied", "unknown_customer"),
+        (returning, "denied", "suppressed"),
+        (other, "allowed", None),
+    ]
+    missing = client.post(
+        "/api/v1/contact/decide", json={**intent, "customer_id": unknown}, headers=admin_headers
+    )
+    assert missing.status_code == 404

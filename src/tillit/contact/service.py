@@ -14,11 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tillit.config import Settings
-from tillit.consent.contact_state import load_contact_state
+from tillit.consent.contact_state import load_contact_state, load_contact_states
 from tillit.consent.decision_log import log_decision
 from tillit.consent.models import Purpose, Send
 from tillit.contact.batch import decide_batch
@@ -51,13 +51,27 @@ _REFUSALS = {
     "denied": ConsentStatus.DENIED,
     "granted": ConsentStatus.GRANTED,
 }
+UNKNOWN_CUSTOMER = "unknown_customer"  # an audience id with no customer behind it
 CAP_HISTORY = timedelta(days=31)  # the longest cap window is a 30-day month
+
+
+# Built once, run on the session's connection: a single decision is a few index lookups and
+# building and ORM-loading the statements anew each time cost as much as running them.
+_ACTIVE_PURPOSES = select(Purpose.key, Purpose.legal_basis).where(Purpose.active.is_(True))
+_CAPPED_SENDS = (
+    select(Send.customer_id, Send.sent_at, Send.channel)
+    .where(
+        Send.customer_id.in_(bindparam("ids", expanding=True)),
+        Send.sent_at >= bindparam("since"),
+        Send.kind.in_([k.value for k in CAPPED_KINDS]),
+    )
+    .order_by(Send.sent_at)
+)
 
 
 def company_policy(*, session: Session, settings: Settings) -> CompanyPolicy:
     purposes = {
-        p.key: LegalBasis(str(p.legal_basis))
-        for p in session.scalars(select(Purpose).where(Purpose.active.is_(True)))
+        key: LegalBasis(str(basis)) for key, basis in session.connection().execute(_ACTIVE_PURPOSES)
     }
     return CompanyPolicy(purposes=purposes, caps=parse_company_caps(settings.company_caps))
 
@@ -198,22 +212,25 @@ def decide_audience(
     ids = list(dict.fromkeys(customer_ids))
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
-        sends = _capped_sends(session, part, intent.at)
-        states = [
-            state_from_record(
-                load_contact_state(
-                    session, cid, secret_key=settings.secret_key, now=intent.at, lean=True
-                ),
-                capped_sends=sends[cid],
-            )
-            for cid in part
-        ]
+        raw = load_contact_states(session, part, secret_key=settings.secret_key)
+        sends = _capped_sends(session, list(raw), intent.at)
+        states = [state_from_record(raw[cid], capped_sends=sends[cid]) for cid in raw]
         result: pa.Table = decide_batch(
             states=states_to_table(states), intent=intent, policy=policy
         )
-        for row in result.to_pylist():
+        decided = {int(row["customer_id"]): row for row in result.to_pylist()}
+        for customer_id in part:  # in the order asked, unknown ids included
+            row = decided.get(customer_id)
+            if row is None:  # never contact someone Tillit does not know
+                yield {
+                    "customer_id": customer_id,
+                    "outcome": "denied",
+                    "reason": UNKNOWN_CUSTOMER,
+                    "defer_until": None,
+                }
+                continue
             yield {
-                "customer_id": int(row["customer_id"]),
+                "customer_id": customer_id,
                 "outcome": row["outcome"],
                 "reason": row["reason"] or None,
                 "defer_until": row["defer_until"].isoformat() if row["defer_until"] else None,
@@ -225,15 +242,7 @@ def _capped_sends(
 ) -> dict[int, list[tuple[datetime, str]]]:
     since = (now or utcnow()) - CAP_HISTORY
     found: dict[int, list[tuple[datetime, str]]] = {cid: [] for cid in customer_ids}
-    rows = session.execute(
-        select(Send.customer_id, Send.sent_at, Send.channel)
-        .where(
-            Send.customer_id.in_(customer_ids),
-            Send.sent_at >= since,
-            Send.kind.in_([k.value for k in CAPPED_KINDS]),
-        )
-        .order_by(Send.sent_at)
-    )
+    rows = session.connection().execute(_CAPPED_SENDS, {"ids": customer_ids, "since": since})
     for customer_id, sent_at, channel in rows:
         if channel in Channel._value2member_map_:
             found[customer_id].append((sent_at, channel))
