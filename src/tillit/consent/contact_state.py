@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from tillit.consent.decision_log import recent_sends
 from tillit.consent.models import ConsentRecord, Decision, PreferenceVersion, Purpose, Suppression
@@ -36,7 +37,7 @@ _NO_PREFERENCES = PreferenceDocument()
 
 # Built once: a decision is a handful of index lookups, and building the statements anew
 # each time cost as much as running them. ``ids`` expands to the chunk of customer ids.
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _CUSTOMERS = select(
     Customer.id, Customer.status, Customer.time_zone, Customer.locale, Customer.traits
 ).where(Customer.id.in_(_IDS))
@@ -210,4 +211,4 @@ def _on_suppression_list(
     if not owners:
         return set()
     listed = connection.execute(_SUPPRESSED, {"pairs": list(owners)})
-    return {customer_id for pair in listed for customer_id in owners[tuple(pair)]}
+    return {customer_id for pair in listed for customer_id in owners[(pair[0], pair[1])]}
