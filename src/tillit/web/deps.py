@@ -23,7 +23,9 @@ from tillit.staff.scopes import allows
 from tillit.storage.base import utcnow
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, and each hop there and back costs more than the work itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -46,13 +48,17 @@ def get_defaults(settings: SettingsDep) -> Defaults:
     )
 
 
+async def _defaults(settings: SettingsDep) -> Defaults:
+    return get_defaults(settings)
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
-DefaultsDep = Annotated[Defaults, Depends(get_defaults)]
+DefaultsDep = Annotated[Defaults, Depends(_defaults)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `tillit tokens create`.")
 
