@@ -67,8 +67,9 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.resolved_database_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    # Not from ``settings``: an area may override settings per test (tests/consent does).
+    engine = make_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()

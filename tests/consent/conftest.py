@@ -1,17 +1,15 @@
-"""Fixtures for the consent tests: a migrated database (SQLite, or PostgreSQL in its own schema
-when TILLIT_TEST_DATABASE_URL is set), sessions, an app client and a few fictional customers."""
+"""Fixtures for the consent tests on top of the shared ones in tests/conftest.py (one migrated
+database per run, emptied after each test): settings with the consent tests' own secret key
+and HTTPS base URL (secure cookies and signed links), an app client and fictional customers."""
 
 from __future__ import annotations
 
-import os
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tillit.app import create_app
@@ -19,7 +17,6 @@ from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
-from tillit.storage import make_engine, make_session_factory, upgrade
 from tillit.storage.session import SessionFactory
 
 with warnings.catch_warnings():
@@ -33,36 +30,6 @@ DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("TILLIT_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'tillit.db'}"
-        return
-    schema = f"consent_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> SessionFactory:
-    return make_session_factory(engine)
-
-
-@pytest.fixture
 def session(sessions: SessionFactory) -> Iterator[Session]:
     with sessions() as session:
         yield session
@@ -71,6 +38,7 @@ def session(sessions: SessionFactory) -> Iterator[Session]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
+        env="test",
         database_url=database_url,
         data_dir=tmp_path,
         secret_key=SECRET,
