@@ -39,6 +39,9 @@ def test_bad_values_are_refused_with_the_field():
         load_settings(default_time_zone="Europe/Atlantis")
     with pytest.raises(ValidationError, match="default_language"):
         load_settings(default_language="de")
+    with pytest.raises(ValidationError, match="match_memory_limit"):
+        load_settings(match_memory_limit="as much as it likes")
+    assert load_settings(match_memory_limit="512MB").match_memory_limit == "512MB"
 
 
 def test_readme_documents_every_setting():

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         le=1,
         description="Match probability at or above which `tillit match run` merges (undoable).",
     )
+    match_memory_limit: str = Field(
+        "3GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use in `tillit match run`; beyond it, it spills to "
+        "disk under the data directory (1,000,000 records: 14 GiB without a limit).",
+    )
     quality_current_days: int = Field(
         365,
         ge=1,

@@ -77,3 +77,16 @@ def test_match_run_merges_above_threshold_suggests_the_rest_and_is_undoable(
                 ).status
                 == "rejected"
             )
+
+
+def test_matching_held_to_a_small_memory_limit_spills_and_finds_the_same_pairs(tmp_path):
+    from tillit.identity.matching import link
+    from tillit.identity.synthetic import two_systems
+
+    store, web = two_systems(2_000)
+    left, right = [r.as_dict() for r in store], [r.as_dict() for r in web]
+    roomy = link(left, right, threshold=0.9)
+    held = link(left, right, threshold=0.9, memory_limit="64MB", spill_directory=tmp_path / "s")
+    assert (tmp_path / "s").is_dir()
+    assert {(p.left_id, p.right_id) for p in held} == {(p.left_id, p.right_id) for p in roomy}
+    assert len(roomy) > 900  # of the 1,000 people in both systems

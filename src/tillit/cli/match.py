@@ -29,5 +29,7 @@ def match_run(
             right_source=f"source:{right}",
             auto_threshold=ctx.settings.match_auto_threshold,
             actor=Actor.system("tillit match run"),
+            memory_limit=ctx.settings.match_memory_limit,
+            spill_directory=ctx.settings.data_dir / "tmp" / "matching",
         )
     console.print(f"{report.suggested} suggestions, {report.merged} merged automatically")

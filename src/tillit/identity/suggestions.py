@@ -9,6 +9,7 @@ between the review floor and the threshold waits as an ``open`` suggestion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,14 +76,28 @@ def _record(customer: Customer, phone: str | None) -> dict[str, str | None]:
 
 
 def run_matching(
-    *, session: Session, left_source: str, right_source: str, auto_threshold: float, actor: Actor
+    *,
+    session: Session,
+    left_source: str,
+    right_source: str,
+    auto_threshold: float,
+    actor: Actor,
+    memory_limit: str = "3GB",
+    spill_directory: Path | None = None,
 ) -> MatchReport:
     left = profile_records(session=session, source=left_source)
     right = profile_records(session=session, source=right_source)
     report = MatchReport()
     if not left or not right:
         return report
-    for pair in matching.link(left, right, threshold=REVIEW_FLOOR):
+    pairs = matching.link(
+        left,
+        right,
+        threshold=REVIEW_FLOOR,
+        memory_limit=memory_limit,
+        spill_directory=spill_directory,
+    )
+    for pair in pairs:
         a, b = sorted((int(pair.left_id), int(pair.right_id)))
         known = session.scalar(
             select(MatchSuggestion.id).where(
