@@ -42,6 +42,9 @@ NEGATION_REACH = 3
 # Normalisation constant as in VADER: score = s / sqrt(s² + α) keeps long rants in [-1, 1].
 _SATURATION = 15.0
 _TOKEN = re.compile(r"[\w']+", re.UNICODE)
+# For the lexicon: words plus the punctuation that ends a clause, where negation stops.
+_CLAUSE_TOKEN = re.compile(r"[\w']+|[.,;:!?]", re.UNICODE)
+_CLAUSE_END = frozenset(".,;:!?")
 
 
 class CalibrationError(ValueError):
@@ -60,6 +63,10 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("’", "'"))
 
 
+def clause_tokens(text: str) -> list[str]:
+    return _CLAUSE_TOKEN.findall(text.lower().replace("’", "'"))
+
+
 def _lexicon_hits(tokens: list[str], language: str) -> list[tuple[str, float]]:
     lexicon = lexicon_for(language)
     negators = NEGATORS.get(language, frozenset())
@@ -72,6 +79,11 @@ def _lexicon_hits(tokens: list[str], language: str) -> list[tuple[str, float]]:
     index = 0
     while index < len(tokens):
         token = tokens[index]
+        if token in _CLAUSE_END:
+            # "Never arrived. Terrible service!": the negation does not reach "terrible".
+            negated_until = -1
+            index += 1
+            continue
         if token in negators:
             negated_until = index + NEGATION_REACH
             index += 1
@@ -112,7 +124,7 @@ def _label_for(score: float) -> SentimentLabel:
 
 
 def lexicon_score(text: str, language: str) -> tuple[float, list[tuple[str, float]]]:
-    hits = _lexicon_hits(tokenize(text), language)
+    hits = _lexicon_hits(clause_tokens(text), language)
     total = sum(valence for _, valence in hits)
     if "!" in text and total:
         total *= 1.15  # exclamation marks intensify whatever polarity is there
@@ -149,7 +161,7 @@ def lexicon_features(text: str, language: str) -> list[float]:
     squashed like the score), share of negated hits, exclamation and question marks, and
     length. The embedding knows the meaning; these tell it what the lexicon counted."""
     tokens = tokenize(text)
-    hits = _lexicon_hits(tokens, language)
+    hits = _lexicon_hits(clause_tokens(text), language)
     positive = sum(v for _, v in hits if v > 0)
     negative = sum(v for _, v in hits if v < 0)
     negated = sum(phrase.startswith("¬") for phrase, _ in hits)
