@@ -62,5 +62,7 @@ def test_without_scores_the_shipped_head_labels_sentiment(e5: E5Embedder) -> Non
     assert result.calibrator is None
     assert [i.sentiment.label for i in result.insights] == ["negative", "positive"]
     assert all(i.sentiment.calibrated for i in result.insights)
+    uncalibrated = analyse(comments, embedder=e5, theme_count=1, calibrate=False)
+    assert [i.sentiment.label for i in uncalibrated.insights] == ["negative", "positive"]
     lexical = analyse(comments, embedder=e5, theme_count=1, sentiment_head=None)
     assert not any(i.sentiment.calibrated for i in lexical.insights)

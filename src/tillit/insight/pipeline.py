@@ -94,11 +94,14 @@ def _calibrated_sentiment(
     features: NDArray[np.float64],
     lexical: list[SentimentResult],
     head: SentimentCalibrator | None,
+    *,
+    calibrate: bool = True,
 ) -> tuple[list[SentimentResult], SentimentCalibrator | None]:
-    """The workspace's own calibrator when it has enough scored comments, else ``head``
-    (the shipped model), else the lexicon."""
+    """The workspace's own calibrator when asked to and it has enough scored comments,
+    else ``head`` (the shipped model), else the lexicon."""
     labelled = [(i, label) for i, c in enumerate(comments) if (label := _weak_label(c)) is not None]
-    if len(labelled) >= MIN_SCORED_FOR_CALIBRATION and len({label for _, label in labelled}) >= 2:
+    enough = len(labelled) >= MIN_SCORED_FOR_CALIBRATION
+    if calibrate and enough and len({label for _, label in labelled}) >= 2:
         rows = [i for i, _ in labelled]
         calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
         return calibrator.predict(features, lexical), calibrator
@@ -125,9 +128,9 @@ def analyse(
 
     Without ``themes`` the batch's themes are discovered; with ``themes`` (and the
     ``theme_space`` they were built in) new comments are assigned incrementally and the
-    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment;
-    without enough of them, ``sentiment_head`` (the shipped e5 + lexicon model unless
-    given, ``None`` for the lexicon alone) labels every embedded comment.
+    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment
+    (unless ``calibrate`` is false); otherwise ``sentiment_head`` (the shipped e5 + lexicon
+    model unless given, ``None`` for the lexicon alone) labels every embedded comment.
     With ``router`` as well, comments the router is confident about skip the embedding
     model (see ``analyse_routed``).
     """
@@ -156,15 +159,12 @@ def analyse(
     lexical = [
         score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)
     ]
-    sentiments, calibrator = (
-        _calibrated_sentiment(
-            comments,
-            sentiment_features(vectors, [c.text for c in comments], codes),
-            lexical,
-            head,
-        )
-        if calibrate
-        else (lexical, None)
+    sentiments, calibrator = _calibrated_sentiment(
+        comments,
+        sentiment_features(vectors, [c.text for c in comments], codes),
+        lexical,
+        head,
+        calibrate=calibrate,
     )
     if not comments:
         return AnalysisResult([], list(themes or []), theme_space, calibrator, vectors)
