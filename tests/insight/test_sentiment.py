@@ -8,6 +8,8 @@ from tillit.insight import (
     label_from_nps,
     score_sentiment,
 )
+from tillit.insight.embeddings import E5Embedder
+from tillit.insight.sentiment import LEXICON_FEATURES, default_sentiment_head, sentiment_features
 
 
 @pytest.mark.parametrize(
@@ -77,3 +79,69 @@ def test_swedish_uses_the_vendored_vader_lexicon() -> None:
     result = score_sentiment("En underbar upplevelse.", language="sv")
     assert result.label == "positive"
     assert "underbar" in dict(result.explanation)
+
+
+def test_intensifier_strengthens_and_does_not_count_itself() -> None:
+    plain = dict(score_sentiment("Appen er elendig.", language="nb").explanation)
+    boosted = dict(score_sentiment("Appen er helt elendig.", language="nb").explanation)
+    # "helt" is also a word in the Norwegian lexicon ("hero"); before "elendig" it only boosts.
+    assert list(boosted) == ["helt elendig"]
+    assert boosted["helt elendig"] < plain["elendig"] < 0
+
+
+def test_the_clause_after_but_carries_the_verdict() -> None:
+    result = score_sentiment("The staff were nice but the delivery was terrible.", language="en")
+    phrases = dict(result.explanation)
+    assert phrases["nice"] == 1.5  # AFINN 3, halved before "but"
+    assert phrases["terrible"] == -4.5  # AFINN -3, x1.5 after "but"
+    assert result.label == "negative"
+
+
+def test_bokmal_has_its_own_lexicon() -> None:
+    # "forsinket" (delayed) is in the Norwegian AFINN from asent, not in the Danish one.
+    result = score_sentiment("Pakken var forsinket.", language="nb")
+    assert dict(result.explanation)["forsinket"] < 0
+
+
+def test_calibrator_round_trips_through_bytes() -> None:
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(60, 4))
+    labels = ["positive" if f[0] > 0 else "negative" for f in features]
+    calibrator = SentimentCalibrator().fit(features, labels)
+    restored = SentimentCalibrator.from_bytes(calibrator.to_bytes())
+    assert restored.classes == ("negative", "positive")
+    assert np.allclose(restored.predict_proba(features), calibrator.predict_proba(features))
+
+
+def test_shipped_head_takes_e5_plus_lexicon_features() -> None:
+    head = default_sentiment_head()
+    assert head.classes == ("negative", "neutral", "positive")
+    assert head.weights is not None and head.weights.shape == (384 + LEXICON_FEATURES + 1, 3)
+    assert head.trained_on > 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Fantastic support, they solved it in minutes.", "en", "positive"),
+        ("Het pakket kwam twee weken te laat en niemand reageerde.", "nl", "negative"),
+        ("Tusind tak, super god service!", "da", "positive"),
+        ("Appen kraschar hela tiden, jag är så trött på det.", "sv", "negative"),
+        ("Kundeservice svarte aldri, jeg er veldig misfornøyd.", "nb", "negative"),
+    ],
+)
+def test_shipped_head_labels_clear_comments_in_five_languages(
+    e5: E5Embedder, text: str, language: str, expected: str
+) -> None:
+    features = sentiment_features(e5.embed([text]), [text], [language])
+    lexical = [score_sentiment(text, language=language)]
+    (result,) = default_sentiment_head().predict(features, lexical)
+    assert result.label == expected
+    assert result.calibrated
+
+
+def test_negation_stops_at_the_end_of_a_clause() -> None:
+    # "aldrig" must not flip "elendig" in the next sentence.
+    result = score_sentiment("Pakken kom aldrig frem. Elendig service!", language="da")
+    assert result.label == "negative"
+    assert "elendig" in dict(result.explanation)

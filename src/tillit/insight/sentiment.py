@@ -12,16 +12,25 @@ Two layers:
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tillit.insight.lexicon import NEGATORS, lexicon_for
+from tillit.insight.lexicon import (
+    CONTRASTS,
+    INTENSIFIER_BOOST,
+    INTENSIFIERS,
+    NEGATORS,
+    lexicon_for,
+)
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
@@ -33,6 +42,9 @@ NEGATION_REACH = 3
 # Normalisation constant as in VADER: score = s / sqrt(s² + α) keeps long rants in [-1, 1].
 _SATURATION = 15.0
 _TOKEN = re.compile(r"[\w']+", re.UNICODE)
+# For the lexicon: words plus the punctuation that ends a clause, where negation stops.
+_CLAUSE_TOKEN = re.compile(r"[\w']+|[.,;:!?]", re.UNICODE)
+_CLAUSE_END = frozenset(".,;:!?")
 
 
 class CalibrationError(ValueError):
@@ -51,28 +63,56 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("’", "'"))
 
 
+def clause_tokens(text: str) -> list[str]:
+    return _CLAUSE_TOKEN.findall(text.lower().replace("’", "'"))
+
+
 def _lexicon_hits(tokens: list[str], language: str) -> list[tuple[str, float]]:
     lexicon = lexicon_for(language)
     negators = NEGATORS.get(language, frozenset())
+    intensifiers = INTENSIFIERS.get(language, frozenset())
+    contrasts = CONTRASTS.get(language, frozenset())
     hits: list[tuple[str, float]] = []
+    positions: list[int] = []
     negated_until = -1
+    last_contrast = -1
     index = 0
     while index < len(tokens):
         token = tokens[index]
+        if token in _CLAUSE_END:
+            # "Never arrived. Terrible service!": the negation does not reach "terrible".
+            negated_until = -1
+            index += 1
+            continue
         if token in negators:
             negated_until = index + NEGATION_REACH
             index += 1
+            continue
+        if token in contrasts:
+            last_contrast = index
+        if token in intensifiers and index + 1 < len(tokens) and tokens[index + 1] in lexicon:
+            index += 1  # boosts the next word instead of counting itself ("helt elendig")
             continue
         bigram = f"{token} {tokens[index + 1]}" if index + 1 < len(tokens) else ""
         phrase, width = (bigram, 2) if bigram in lexicon else (token, 1)
         valence = lexicon.get(phrase)
         if valence:
+            if index > 0 and tokens[index - 1] in intensifiers:
+                # "very slow" is worse than "slow".
+                phrase = f"{tokens[index - 1]} {phrase}"
+                valence += math.copysign(INTENSIFIER_BOOST, valence)
             if index <= negated_until:
                 # "not good" is weaker than "bad": flip and damp, as VADER does.
-                phrase, valence = f"¬{phrase}", round(-0.74 * valence, 2)
+                phrase, valence = f"¬{phrase}", -0.74 * valence
             hits.append((phrase, valence))
+            positions.append(index)
         index += width
-    return hits
+    if last_contrast >= 0:
+        hits = [
+            (phrase, valence * (0.5 if position < last_contrast else 1.5))
+            for (phrase, valence), position in zip(hits, positions, strict=True)
+        ]
+    return [(phrase, round(valence, 2)) for phrase, valence in hits]
 
 
 def _label_for(score: float) -> SentimentLabel:
@@ -84,11 +124,11 @@ def _label_for(score: float) -> SentimentLabel:
 
 
 def lexicon_score(text: str, language: str) -> tuple[float, list[tuple[str, float]]]:
-    hits = _lexicon_hits(tokenize(text), language)
+    hits = _lexicon_hits(clause_tokens(text), language)
     total = sum(valence for _, valence in hits)
     if "!" in text and total:
         total *= 1.15  # exclamation marks intensify whatever polarity is there
-    return total / math.sqrt(total * total + _SATURATION), hits
+    return _squash(total), hits
 
 
 def score_sentiment(text: str, *, language: str) -> SentimentResult:
@@ -112,16 +152,40 @@ def label_from_csat(score: int) -> SentimentLabel:
     return "negative" if score <= 2 else "neutral" if score == 3 else "positive"
 
 
+def _squash(total: float) -> float:
+    return total / math.sqrt(total * total + _SATURATION)
+
+
+def lexicon_features(text: str, language: str) -> list[float]:
+    """What the lexicon saw, as numbers: overall score, positive and negative mass (each
+    squashed like the score), share of negated hits, exclamation and question marks, and
+    length. The embedding knows the meaning; these tell it what the lexicon counted."""
+    tokens = tokenize(text)
+    hits = _lexicon_hits(clause_tokens(text), language)
+    positive = sum(v for _, v in hits if v > 0)
+    negative = sum(v for _, v in hits if v < 0)
+    negated = sum(phrase.startswith("¬") for phrase, _ in hits)
+    return [
+        lexicon_score(text, language)[0],
+        _squash(positive),
+        _squash(negative),
+        negated / max(len(hits), 1),
+        min(text.count("!"), 3) / 3,
+        float("?" in text),
+        math.log1p(len(tokens)),
+    ]
+
+
+LEXICON_FEATURES = 7
+
+
 def sentiment_features(
     embeddings: NDArray[np.float32], texts: Sequence[str], languages: Sequence[str]
 ) -> NDArray[np.float64]:
-    """Embedding plus the lexicon score: the calibrator's input."""
+    """Embedding plus the lexicon's features (``lexicon_features``): the calibrator's input."""
     lexical = np.array(
-        [
-            [lexicon_score(text, language)[0]]
-            for text, language in zip(texts, languages, strict=True)
-        ]
-    )
+        [lexicon_features(text, language) for text, language in zip(texts, languages, strict=True)]
+    ).reshape(len(texts), LEXICON_FEATURES)
     return np.hstack([embeddings.astype(np.float64), lexical])
 
 
@@ -192,6 +256,50 @@ class SentimentCalibrator:
             label = self.classes[int(np.argmax(row))]
             results.append(SentimentResult(label, round(score, 4), lexical.explanation, True))
         return results
+
+    def to_bytes(self) -> bytes:
+        if self.weights is None or self.mean is None or self.scale is None:
+            raise CalibrationError("calibrator is not fitted")
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            weights=self.weights,
+            mean=self.mean,
+            scale=self.scale,
+            classes=np.array(self.classes),
+            l2=np.array(self.l2),
+            trained_on=np.array(self.trained_on),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SentimentCalibrator:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            classes = tuple(str(c) for c in stored["classes"])
+            return cls(
+                l2=float(stored["l2"]),
+                classes=tuple(c for c in LABELS if c in classes),
+                weights=stored["weights"],
+                mean=stored["mean"],
+                scale=stored["scale"],
+                trained_on=int(stored["trained_on"]),
+            )
+
+
+SENTIMENT_HEAD_FILE = "sentiment-head-e5-hutto2014.npz"
+
+
+@lru_cache(maxsize=1)
+def default_sentiment_head() -> SentimentCalibrator:
+    """The shipped sentiment model over e5 + lexicon features, for comments of any of the
+    five languages when the workspace has too few scored comments of its own.
+
+    Trained by ``benchmarks/train_sentiment_head.py`` on the training split of Hutto &
+    Gilbert's English snippets (MIT, from the ``vaderSentiment==3.3.2`` sdist); the other
+    languages rely on e5's shared vector space (measured for Dutch in docs/insight.md).
+    """
+    data = (files("tillit.insight") / "data" / SENTIMENT_HEAD_FILE).read_bytes()
+    return SentimentCalibrator.from_bytes(data)
 
 
 def _softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
