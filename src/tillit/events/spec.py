@@ -43,6 +43,8 @@ class Message:
     user_id: str | None
     timestamp: datetime
     raw: dict[str, Any]
+    # ``raw`` as the compact JSON text that is stored: serialised once, for the size check.
+    raw_json: str
 
     @property
     def traits(self) -> dict[str, Any]:
@@ -117,6 +119,10 @@ def _channel(raw: dict[str, Any], default: Channel) -> Channel:
     return default
 
 
+TYPES = {str(t): t for t in EventType}
+PARTS = ("properties", "traits", "context", "integrations")
+
+
 def parse_message(
     raw: object,
     *,
@@ -124,19 +130,17 @@ def parse_message(
     default_channel: Channel,
     received_at: datetime,
     batch_sent_at: datetime | None = None,
-    size: int | None = None,
 ) -> Message:
     """Check one message; ``type_`` is fixed by the endpoint, or None inside a batch."""
     if not isinstance(raw, dict):
         raise InvalidMessage("must be a JSON object")
-    if size is None:
-        size = len(orjson.dumps(raw))
-    if size > MAX_EVENT_BYTES:
-        raise InvalidMessage(f"is {size} bytes; at most {MAX_EVENT_BYTES} bytes per event")
+    text = orjson.dumps(raw)
+    if len(text) > MAX_EVENT_BYTES:
+        raise InvalidMessage(f"is {len(text)} bytes; at most {MAX_EVENT_BYTES} bytes per event")
     kind = type_ or raw.get("type")
-    if not isinstance(kind, str) or kind not in EventType.__members__:
+    event_type = TYPES.get(kind) if isinstance(kind, str) else None
+    if event_type is None:
         raise InvalidMessage(f"type must be one of {', '.join(EventType)}")
-    event_type = EventType(kind)
     user_id = _identifier(raw, "userId")
     anonymous_id = _identifier(raw, "anonymousId")
     if user_id is None and anonymous_id is None:
@@ -144,7 +148,7 @@ def parse_message(
     for field in REQUIRED.get(event_type, ()):
         if _identifier(raw, field) is None:
             raise InvalidMessage(f"{event_type} needs {field}")
-    for field in ("properties", "traits", "context", "integrations"):
+    for field in PARTS:
         if field in raw and not isinstance(raw[field], dict):
             raise InvalidMessage(f"{field} must be an object")
     name = raw.get("event") if event_type is EventType.track else raw.get("name")
@@ -152,13 +156,18 @@ def parse_message(
         raise InvalidMessage(
             f"event or name must be a string of at most {MAX_ID_LENGTH} characters"
         )
+    message_id = message_id_for(raw)  # of the message as sent, so resends hash the same
+    if raw.get("type") != kind:  # a single call's type comes from the endpoint, not the body
+        raw = {**raw, "type": kind}
+        text = orjson.dumps(raw)
     return Message(
-        message_id=message_id_for(raw),
+        message_id=message_id,
         type=event_type,
         name=name,
         channel=_channel(raw, default_channel),
         anonymous_id=anonymous_id,
         user_id=user_id,
         timestamp=corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at),
-        raw={**raw, "type": str(event_type)},
+        raw=raw,
+        raw_json=text.decode(),
     )

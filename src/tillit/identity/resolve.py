@@ -11,26 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
 from tillit.customers.models import Customer, Identity, IdentityType
 from tillit.customers.normalise import InvalidIdentity, normalise
 from tillit.customers.service import Defaults
-from tillit.events.models import Event, EventType
+from tillit.events.models import EventType
 from tillit.events.spec import Message
 from tillit.identity.merge import merge_profiles
 from tillit.identity.rules import LINKABLE_TRAITS, IdentityRules
+from tillit.storage.bulk import Bulk
 
 Key = tuple[str, str]
 PREFETCH_CHUNK = 2000
+KEY_CACHE_SIZE = 100_000
+EXPLICIT = (EventType.identify, EventType.alias)  # the calls that link even without a userId
 # Core tables: inserting through them skips the ORM's bulk-insert bookkeeping.
 CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
+# Statement templates for tillit.storage.bulk.Bulk.
+OWNERS = "SELECT value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
+# Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: each
+# look-up on its own index, and no event is found by both.
+UNOWNED_EVENTS = {
+    IdentityType.user_id: "SELECT id, user_id FROM event "
+    "WHERE customer_id IS NULL AND user_id {in_list}",
+    IdentityType.anonymous_id: "SELECT id, anonymous_id FROM event "
+    "WHERE customer_id IS NULL AND user_id IS NULL AND anonymous_id {in_list}",
+}
 
 
 @dataclass
@@ -42,13 +54,23 @@ class Link:
     traits: dict[str, Any] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=100_000)
-def _normalised(kind: IdentityType, value: str, default_country: str) -> str | None:
-    """Cached: a page of track calls repeats one user's ids, and e-mail checks are slow."""
+def _key(rules: IdentityRules, kind: IdentityType, value: str, country: str) -> Key | None:
+    """The normalised identifier, or None when it is invalid or blocked. Cached on the rules:
+    a page of track calls repeats one user's ids, and e-mail checks and patterns are slow."""
+    cache = rules.key_cache
     try:
-        return normalise(kind, value, default_country=default_country)
+        return cache[(kind, value, country)]
+    except KeyError:
+        pass
+    try:
+        normalised: str | None = normalise(kind, value, default_country=country)
     except InvalidIdentity:
-        return None
+        normalised = None
+    key = None if normalised is None or rules.is_blocked(normalised) else (str(kind), normalised)
+    if len(cache) >= KEY_CACHE_SIZE:
+        cache.clear()
+    cache[(kind, value, country)] = key
+    return key
 
 
 def link_for(message: Message, *, rules: IdentityRules, default_country: str) -> Link | None:
@@ -58,11 +80,9 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     def add(kind: IdentityType, value: object) -> None:
         if not isinstance(value, str | int) or isinstance(value, bool):
             return
-        normalised = _normalised(kind, str(value), default_country)
-        if normalised is None:
-            return
-        if not rules.is_blocked(normalised) and (kind, normalised) not in keys:
-            keys.append((str(kind), normalised))
+        key = _key(rules, kind, str(value), default_country)
+        if key is not None and key not in keys:
+            keys.append(key)
 
     if message.user_id:
         add(IdentityType.user_id, message.user_id)
@@ -78,17 +98,41 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     for external in (context or {}).get("externalIds", []) if isinstance(context, dict) else []:
         if isinstance(external, dict) and external.get("type") in IdentityType.__members__:
             add(IdentityType(external["type"]), external.get("id"))
-    if message.type not in (EventType.identify, EventType.alias) and not message.user_id:
+    if message.type not in EXPLICIT and not message.user_id:
         return None  # an anonymous page view links nothing
     if len(keys) < 1:
         return None
     return Link(
-        keys=sorted(keys, key=lambda k: rules.rank(k[0])),
+        keys=sorted(keys, key=rules.key_rank),
         reason=f"{message.type}",
         message_id=message.message_id,
         explicit=message.type is EventType.alias,
         traits=traits,
     )
+
+
+def links_for(
+    messages: Iterable[Message], *, rules: IdentityRules, default_country: str
+) -> list[Link]:
+    """The links of a batch to apply, in order, each once: a page of track calls from one
+    signed-in user repeats one link (a link with traits is applied again: they may change)."""
+    links: list[Link] = []
+    applied: set[tuple[Key, ...]] = set()
+    plain: set[tuple[str | None, str | None]] = set()
+    for message in messages:
+        context = message.raw.get("context")
+        if message.type not in EXPLICIT and not (
+            isinstance(context, dict) and context.get("externalIds")
+        ):
+            # Only its user and anonymous id link: skip it as link_for would, without the work.
+            if not message.user_id or (message.user_id, message.anonymous_id) in plain:
+                continue
+            plain.add((message.user_id, message.anonymous_id))
+        link = link_for(message, rules=rules, default_country=default_country)
+        if link is not None and (tuple(link.keys) not in applied or link.traits):
+            links.append(link)
+            applied.add(tuple(link.keys))
+    return links
 
 
 class Resolver:
@@ -116,15 +160,15 @@ class Resolver:
         self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
 
     def prefetch(self, keys: Iterable[Key]) -> None:
-        wanted = list({k for k in keys if k not in self.owners})
-        for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start : start + PREFETCH_CHUNK]
-            rows = self.session.execute(
-                select(Identity.type, Identity.value, Identity.customer_id).where(
-                    tuple_(Identity.type, Identity.value).in_(chunk)
-                )
-            )
-            self.owners.update({(str(t), v): c for t, v, c in rows})
+        """Who owns these identifiers: one query per identifier type and chunk."""
+        by_type: dict[str, list[str]] = {}
+        for kind, value in {k for k in keys if k not in self.owners}:
+            by_type.setdefault(kind, []).append(value)
+        bulk = Bulk(self.session)
+        for kind, values in sorted(by_type.items()):
+            for start in range(0, len(values), PREFETCH_CHUNK):
+                chunk = bulk.list_param(values[start : start + PREFETCH_CHUNK])
+                self.owners.update({(kind, v): c for v, c in bulk.rows(OWNERS, (kind, chunk))})
 
     def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
         """Loads the profiles whose traits this batch may update, in one query per chunk."""
@@ -246,31 +290,17 @@ class Resolver:
         to whoever owns those ids at the end of the batch (merges included)."""
         self.flush()
         keys, self.unstitched = sorted(self.unstitched), set()
-        for start in range(0, len(keys), PREFETCH_CHUNK):
-            chunk = keys[start : start + PREFETCH_CHUNK]
-            users = [v for t, v in chunk if t == IdentityType.user_id]
-            anonymous = [v for t, v in chunk if t == IdentityType.anonymous_id]
-            conditions: list[Any] = []
-            if users:
-                conditions.append(Event.user_id.in_(users))
-            if anonymous:
-                conditions.append(and_(Event.anonymous_id.in_(anonymous), Event.user_id.is_(None)))
-            found = self.session.execute(
-                select(Event.id, Event.user_id, Event.anonymous_id).where(
-                    Event.customer_id.is_(None), or_(*conditions)
-                )
-            ).all()
-            owners: dict[int, list[int]] = {}
-            for event_id, user_id, anonymous_id in found:
-                owner = self.owners.get((IdentityType.user_id, user_id)) if user_id else None
-                if owner is None and not user_id and anonymous_id:
-                    owner = self.owners.get((IdentityType.anonymous_id, anonymous_id))
-                if owner is not None:
-                    owners.setdefault(owner, []).append(event_id)
-            for owner, event_ids in owners.items():
-                self.session.execute(
-                    update(Event).where(Event.id.in_(event_ids)).values(customer_id=owner)
-                )
+        bulk = Bulk(self.session)
+        moves: list[tuple[int, int]] = []
+        for kind, sql in UNOWNED_EVENTS.items():
+            values = [v for t, v in keys if t == kind]
+            for start in range(0, len(values), PREFETCH_CHUNK):
+                chunk = bulk.list_param(values[start : start + PREFETCH_CHUNK])
+                for event_id, value in bulk.rows(sql, (chunk,)):
+                    owner = self.owners.get((kind, value))
+                    if owner is not None:
+                        moves.append((owner, event_id))
+        bulk.many("UPDATE event SET customer_id = {p} WHERE id = {p}", moves)
 
     def _counts(self, customer_ids: list[int]) -> dict[tuple[int, str], int]:
         limited = list(self.rules.limits)

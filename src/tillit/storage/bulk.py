@@ -1,0 +1,55 @@
+"""Plain DBAPI statements for the hot ingest path, on SQLite and PostgreSQL alike.
+
+SQLAlchemy's compiler and type processors cost more than the database work when a statement
+carries thousands of parameters (an ``IN`` list of message ids) or a batch inserts thousands of
+rows. ``Bulk`` runs hand-written SQL through the session's own connection, so it stays inside
+the session's transaction. A long list is one parameter: a JSON array read with ``json_each`` on
+SQLite, an array compared with ``= ANY`` on PostgreSQL. Values must already be what the column
+stores (see ``bind``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Connection
+from sqlalchemy.orm import Session
+
+
+class Bulk:
+    """Statements are templates, module constants of their callers (never input), with
+    ``{p}`` for a parameter, ``{in_list}`` for ``IN`` a list given as one ``list_param`` and
+    ``{json}`` for a JSON document given as text."""
+
+    def __init__(self, session: Session) -> None:
+        self.connection: Connection = session.connection()
+        self.dialect = self.connection.dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self.marks = (
+            {"p": "?", "in_list": "IN (SELECT value FROM json_each(?))", "json": "?"}
+            if self.sqlite  # sqlite3's qmark style; psycopg's format style below
+            else {"p": "%s", "in_list": "= ANY(%s)", "json": "CAST(%s AS jsonb)"}
+        )
+
+    def sql(self, template: str) -> str:
+        return template.format(**self.marks)
+
+    def list_param(self, values: Iterable[Any]) -> Any:
+        values = list(values)
+        return orjson.dumps(values).decode() if self.sqlite else values
+
+    def rows(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        result = self.connection.exec_driver_sql(self.sql(template), tuple(params))
+        return [tuple(row) for row in result]
+
+    def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them."""
+        if rows:
+            self.connection.exec_driver_sql(self.sql(template), rows)
+
+    def bind(self, column: Column[Any]) -> Any:
+        """The column type's own bind processor for this dialect (None when values pass as they
+        are), so hand-bound values are stored exactly as the ORM would store them."""
+        return column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
