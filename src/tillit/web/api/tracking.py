@@ -24,12 +24,18 @@ from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
 from tillit.dialogues.asks import on_event
-from tillit.dialogues.models import Question
+from tillit.dialogues.triggers import TriggerNames
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
 from tillit.events.models import Event, EventType
 from tillit.events.sources import source_for_key
-from tillit.events.spec import MAX_BATCH_BYTES, MAX_EVENT_BYTES, InvalidMessage, parse_time
+from tillit.events.spec import (
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    InvalidMessage,
+    Message,
+    parse_time,
+)
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
 from tillit.web.deps import client_ip, get_defaults
@@ -43,6 +49,13 @@ def _rules(request: Request) -> IdentityRules:
     if rules is None:
         rules = request.app.state.identity_rules = load_rules()
     return rules
+
+
+def _triggers(request: Request) -> TriggerNames:
+    triggers = getattr(request.app.state, "trigger_names", None)
+    if triggers is None:
+        triggers = request.app.state.trigger_names = TriggerNames()
+    return triggers
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -137,7 +150,7 @@ def _store(
                 defaults=get_defaults(request.app.state.settings),
                 actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
             )
-            _trigger_dialogues(session, source.id, stored.accepted)
+            _trigger_dialogues(session, _triggers(request), stored.stored)
             if request.headers.get("sec-gpc") == "1":
                 _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
             session.commit()
@@ -146,30 +159,19 @@ def _store(
         return result
 
 
-def _trigger_dialogues(session: Session, source_id: int, message_ids: list[str]) -> None:
+def _trigger_dialogues(
+    session: Session, triggers: TriggerNames, stored: list[tuple[Message, int | None]]
+) -> None:
     """Events that trigger a question (``Order Completed`` -> CSAT two days later) schedule it
-    in the same transaction as the events themselves."""
-    triggers = set(
-        session.scalars(
-            select(Question.trigger_event).where(
-                Question.trigger_event.is_not(None), Question.active.is_(True)
-            )
-        )
-    )
-    if not triggers or not message_ids:
+    in the same transaction as the events themselves. The trigger names are cached, and the
+    batch's events and their people are at hand, so a batch that triggers nothing costs no
+    query."""
+    names = triggers.get(session) if stored else frozenset()
+    if not names:
         return
-    rows = session.execute(
-        select(Event.customer_id, Event.name, Event.timestamp).where(
-            Event.source_id == source_id,
-            Event.message_id.in_(message_ids),
-            Event.type == EventType.track,
-            Event.name.in_(triggers),
-            Event.customer_id.is_not(None),
-        )
-    )
-    for customer_id, name, at in rows:
-        if customer_id is not None and name is not None:
-            on_event(session, customer_id, name, at)
+    for message, customer_id in stored:
+        if message.type is EventType.track and message.name in names and customer_id is not None:
+            on_event(session, customer_id, message.name, message.timestamp)
 
 
 def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:
