@@ -122,7 +122,8 @@ def _store_chunk(
         result = (
             ingest.store(
                 session=session,
-                source=source,
+                source_id=source.id,
+                source_name=source.name,
                 messages=messages,
                 received_at=received_at,
                 rules=rules,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
 from tillit.customers.service import Defaults
-from tillit.events.models import Channel, Event, Source
+from tillit.events.models import Channel, Event
 from tillit.events.spec import InvalidMessage, Message, parse_message
 from tillit.identity.resolve import Resolver, links_for
 from tillit.identity.rules import IdentityRules
@@ -83,7 +83,8 @@ def parse_all(
 def store(
     *,
     session: Session,
-    source: Source,
+    source_id: int,
+    source_name: str,
     messages: list[tuple[int, Message]],
     received_at: datetime,
     rules: IdentityRules,
@@ -92,13 +93,13 @@ def store(
 ) -> IngestResult:
     result = IngestResult()
     bulk = Bulk(session)
-    fresh = _without_resends(bulk, source.id, messages, result)
+    fresh = _without_resends(bulk, source_id, messages, result)
     resolver = Resolver(
         session=session,
         rules=rules,
         defaults=defaults,
         actor=actor,
-        source_name=f"source:{source.name}",
+        source_name=f"source:{source_name}",
     )
     links = links_for(fresh, rules=rules, default_country=defaults.country)
     keys = {key for link in links for key in link.keys}
@@ -115,7 +116,7 @@ def store(
         resolver.apply(link)
     resolver.stitch()
     result.stored = [(m, resolver.attribute(m)) for m in fresh]
-    _insert(bulk, source.id, received_at, result.stored)
+    _insert(bulk, source_id, received_at, result.stored)
     result.accepted = [m.message_id for m in fresh]
     result.merges = resolver.merges
     return result

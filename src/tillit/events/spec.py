@@ -7,9 +7,8 @@ follow https://segment.com/docs/connections/sources/catalog/libraries/server/htt
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -31,9 +30,9 @@ class InvalidMessage(ValueError):
     """The message breaks the spec; the text says how (it is shown to the sender)."""
 
 
-@dataclass(frozen=True)
-class Message:
-    """A valid message, ready to store and to resolve to a person."""
+class Message(NamedTuple):
+    """A valid message, ready to store and to resolve to a person (a named tuple: immutable,
+    and built several times faster than a frozen dataclass, once per event)."""
 
     message_id: str
     type: EventType
@@ -87,11 +86,14 @@ def corrected_time(
 
 def _identifier(raw: dict[str, Any], field: str) -> str | None:
     value = raw.get(field)
-    if value is None or value == "":
+    if isinstance(value, str):  # the usual case first
+        text = value.strip()
+    elif value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    elif isinstance(value, bool) or not isinstance(value, int):
         raise InvalidMessage(f"{field} must be a string")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if len(text) > MAX_ID_LENGTH:
         raise InvalidMessage(f"{field} must be at most {MAX_ID_LENGTH} characters")
     return text or None

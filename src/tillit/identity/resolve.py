@@ -157,6 +157,7 @@ class Resolver:
         # New people wait here under negative ids, and are inserted together by ``flush``:
         # one multi-row INSERT for the profiles and one for their identifiers, not two each.
         self.pending: list[tuple[dict[str, Any], list[Key]]] = []
+        self.waiting: list[Key] = []  # the identifiers whose owner is such a placeholder
         self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
 
     def prefetch(self, keys: Iterable[Key]) -> None:
@@ -229,6 +230,7 @@ class Resolver:
         placeholder = -len(self.pending)
         for key in keys:  # a new profile holds no identifiers, so no limit applies
             self.owners[key] = placeholder
+        self.waiting += keys
         self.unstitched.update(
             k for k in keys if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
         )
@@ -245,7 +247,9 @@ class Resolver:
             [row for row, _ in pending],
         ).scalars()
         real = {-(n + 1): int(i) for n, i in enumerate(ids)}
-        self.owners = {k: real.get(c, c) for k, c in self.owners.items()}
+        waiting, self.waiting = self.waiting, []
+        for key in waiting:  # not a pass over every owner: a chunk of an import has thousands
+            self.owners[key] = real.get(self.owners[key], self.owners[key])
         rows = [
             {"customer_id": real[-(n + 1)], "type": t, "value": v, "source": self.source_name}
             for n, (_, keys) in enumerate(pending)
@@ -277,6 +281,8 @@ class Resolver:
                 }
             )
             self.owners[(kind, value)] = customer_id
+            if customer_id < 0:
+                self.waiting.append((kind, value))
         added = [k for k in keys if k not in rejected]
         if added:
             self.session.execute(insert(IDENTITIES), rows)

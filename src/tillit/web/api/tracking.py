@@ -143,7 +143,8 @@ def _store(
         if messages:
             stored = ingest.store(
                 session=session,
-                source=source,
+                source_id=source.id,
+                source_name=source.name,
                 messages=messages,
                 received_at=received_at,
                 rules=_rules(request),
