@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
@@ -237,15 +237,12 @@ class Resolver:
         return placeholder
 
     def flush(self) -> None:
-        """Inserts the waiting people: Core multi-row INSERTs, ids in parameter order."""
+        """Inserts the waiting people, then their identifiers (one executemany)."""
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        table = CUSTOMERS
-        ids = self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [row for row, _ in pending],
-        ).scalars()
+        bulk = Bulk(self.session)
+        ids = bulk.insert(CUSTOMERS, [row for row, _ in pending], returning="id")
         real = {-(n + 1): int(i) for n, i in enumerate(ids)}
         waiting, self.waiting = self.waiting, []
         for key in waiting:  # not a pass over every owner: a chunk of an import has thousands
@@ -255,7 +252,7 @@ class Resolver:
             for n, (_, keys) in enumerate(pending)
             for t, v in keys
         ]
-        self.session.execute(insert(IDENTITIES), rows)
+        bulk.insert(IDENTITIES, rows)
 
     def _attach(
         self, customer_id: int, keys: list[Key], *, explicit: bool = False, new: bool = False
@@ -285,7 +282,7 @@ class Resolver:
                 self.waiting.append((kind, value))
         added = [k for k in keys if k not in rejected]
         if added:
-            self.session.execute(insert(IDENTITIES), rows)
+            Bulk(self.session).insert(IDENTITIES, rows)
             self.unstitched.update(
                 k for k in added if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
             )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Connection
+from sqlalchemy import Column, Connection, Table
 from sqlalchemy.orm import Session
 
 
@@ -49,7 +49,55 @@ class Bulk:
         if rows:
             self.connection.exec_driver_sql(self.sql(template), rows)
 
+    def insert(
+        self, table: Table, rows: list[dict[str, Any]], *, returning: str | None = None
+    ) -> list[Any]:
+        """Inserts ``rows`` as a Core insert would store them (the columns' Python-side defaults
+        for what a row leaves out, then each type's bind processor), without compiling a
+        statement per call. With ``returning``, one statement per row, so that each row's
+        value (its new id) comes back in order; else one executemany."""
+        if not rows:
+            return []
+        given = set().union(*rows)
+        columns = [
+            c
+            for c in table.columns
+            if c.name in given or (c.default is not None and not c.primary_key)
+        ]
+        binds = [self.bind(c) for c in columns]
+        template = (  # names from the model's metadata, never from input
+            f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['{p}'] * len(columns))})"
+        )
+        params = [
+            tuple(
+                (bind(value) if bind else value)
+                for bind, value in zip(
+                    binds, (_value(row, column) for column in columns), strict=True
+                )
+            )
+            for row in rows
+        ]
+        if returning is None:
+            self.many(template, params)
+            return []
+        sql = self.sql(template + f" RETURNING {returning}")
+        return [self.connection.exec_driver_sql(sql, row).scalar_one() for row in params]
+
     def bind(self, column: Column[Any]) -> Any:
         """The column type's own bind processor for this dialect (None when values pass as they
         are), so hand-bound values are stored exactly as the ORM would store them."""
         return column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+
+
+def _value(row: dict[str, Any], column: Column[Any]) -> Any:
+    if column.name in row:
+        return row[column.name]
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:  # SQLAlchemy wraps a plain callable to take the execution context
+        return default.arg(None)  # type: ignore[attr-defined]
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    raise TypeError(f"{column} has a default that Bulk.insert cannot evaluate")
