@@ -38,6 +38,7 @@ from tillit.events.spec import (
 )
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
+from tillit.storage.group import GroupCommit
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.problems import problem
 
@@ -134,30 +135,34 @@ def _store(
     received_at: datetime,
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
-    with request.app.state.sessions() as session:
+    """Runs in a worker thread; returns once the batch is committed (with the batches of other
+    requests that waited meanwhile: see tillit.storage.group)."""
+
+    def work(session: Session) -> ingest.IngestResult:
         source = source_for_key(session=session, write_key=key)
         messages, rejected = ingest.parse_all(
             items, type_=kind, channel=source.channel, received_at=received_at, sent_at=sent_at
         )
-        result = ingest.IngestResult(rejected=rejected)
-        if messages:
-            stored = ingest.store(
-                session=session,
-                source_id=source.id,
-                source_name=source.name,
-                messages=messages,
-                received_at=received_at,
-                rules=_rules(request),
-                defaults=get_defaults(request.app.state.settings),
-                actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
-            )
-            _trigger_dialogues(session, _triggers(request), stored.stored)
-            if request.headers.get("sec-gpc") == "1":
-                _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
-            session.commit()
-            stored.rejected = rejected
-            result = stored
-        return result
+        if not messages:
+            return ingest.IngestResult(rejected=rejected)
+        stored = ingest.store(
+            session=session,
+            source_id=source.id,
+            source_name=source.name,
+            messages=messages,
+            received_at=received_at,
+            rules=_rules(request),
+            defaults=get_defaults(request.app.state.settings),
+            actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+        )
+        _trigger_dialogues(session, _triggers(request), stored.stored)
+        if request.headers.get("sec-gpc") == "1":
+            _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
+        stored.rejected = rejected
+        return stored
+
+    writes: GroupCommit = request.app.state.group_commit
+    return writes.run(work)
 
 
 def _trigger_dialogues(
