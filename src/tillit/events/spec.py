@@ -162,14 +162,14 @@ def parse_message(
     if raw.get("type") != kind:  # a single call's type comes from the endpoint, not the body
         raw = {**raw, "type": kind}
         text = orjson.dumps(raw)
-    return Message(
-        message_id=message_id,
-        type=event_type,
-        name=name,
-        channel=_channel(raw, default_channel),
-        anonymous_id=anonymous_id,
-        user_id=user_id,
-        timestamp=corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at),
-        raw=raw,
-        raw_json=text.decode(),
+    return Message(  # positional: a named tuple builds faster so, once per event
+        message_id,
+        event_type,
+        name,
+        _channel(raw, default_channel),
+        anonymous_id,
+        user_id,
+        corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at),
+        raw,
+        text.decode(),
     )

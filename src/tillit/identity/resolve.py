@@ -212,11 +212,11 @@ class Resolver:
         return into
 
     def attribute(self, message: Message) -> int | None:
-        if message.user_id and (IdentityType.user_id, message.user_id) in self.owners:
-            return self.owners[(IdentityType.user_id, message.user_id)]
-        if message.anonymous_id:
-            return self.owners.get((IdentityType.anonymous_id, message.anonymous_id))
-        return None
+        # Plain-string keys: hashing an enum member runs Python code, and this runs per event.
+        owner = self.owners.get(("user_id", message.user_id)) if message.user_id else None
+        if owner is None and message.anonymous_id:
+            owner = self.owners.get(("anonymous_id", message.anonymous_id))
+        return owner
 
     def _create(self, keys: list[Key], link: Link) -> int:
         """A new person, inserted later by ``flush``; returns a negative placeholder id."""
