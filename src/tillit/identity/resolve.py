@@ -242,7 +242,7 @@ class Resolver:
             return
         pending, self.pending = self.pending, []
         bulk = Bulk(self.session)
-        ids = bulk.insert(CUSTOMERS, [row for row, _ in pending], returning="id")
+        ids = bulk.insert(CUSTOMERS, [row for row, _ in pending], returning_ids=True)
         real = {-(n + 1): int(i) for n, i in enumerate(ids)}
         waiting, self.waiting = self.waiting, []
         for key in waiting:  # not a pass over every owner: a chunk of an import has thousands

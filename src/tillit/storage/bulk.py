@@ -54,14 +54,23 @@ class Bulk:
             self.connection.exec_driver_sql(self.sql(template), rows)
 
     def insert(
-        self, table: Table, rows: list[dict[str, Any]], *, returning: str | None = None
-    ) -> list[Any]:
+        self, table: Table, rows: list[dict[str, Any]], *, returning_ids: bool = False
+    ) -> list[int]:
         """Inserts ``rows`` as a Core insert would store them (the columns' Python-side defaults
-        for what a row leaves out, then each type's bind processor), without compiling a
-        statement per call. With ``returning``, one statement per row, so that each row's
-        value (its new id) comes back in order; else one executemany."""
+        for what a row leaves out, then each type's bind processor) in one executemany, without
+        compiling a statement per call. With ``returning_ids``, the new ids in row order: on
+        SQLite the rows get the ids SQLite would give them one by one (max(id) + 1, ...: the
+        write lock is held, and the tables have no AUTOINCREMENT), on PostgreSQL each row is
+        inserted with ``RETURNING id``."""
         if not rows:
             return []
+        ids: list[int] = []
+        if returning_ids and self.sqlite:
+            if table.dialect_options["sqlite"]["autoincrement"]:
+                raise ValueError(f"{table.name} has AUTOINCREMENT: its ids are not max + 1")
+            (last,) = self.rows(f"SELECT max(id) FROM {table.name}", ())[0]  # noqa: S608
+            ids = list(range((last or 0) + 1, (last or 0) + 1 + len(rows)))
+            rows = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
         given = set().union(*rows)
         columns = [
             c
@@ -82,10 +91,10 @@ class Bulk:
             )
             for row in rows
         ]
-        if returning is None:
+        if not returning_ids or self.sqlite:
             self.many(template, params)
-            return []
-        sql = self.sql(template + f" RETURNING {returning}")
+            return ids
+        sql = self.sql(template + " RETURNING id")
         return [self.connection.exec_driver_sql(sql, row).scalar_one() for row in params]
 
     def bind(self, column: Column[Any]) -> Any:
