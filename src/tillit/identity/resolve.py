@@ -35,13 +35,15 @@ CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
 # Statement templates for tillit.storage.bulk.Bulk.
 OWNERS = "SELECT value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
-# Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: each
-# look-up on its own index, and no event is found by both.
+# Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
+# is found by both. ``+customer_id`` and ``user_id || ''`` keep SQLite off the indexes on
+# those columns (it would walk every unattributed or anonymous event there) and on the index of
+# the looked-up ids; the values are the same (NULL stays NULL) on both databases.
 UNOWNED_EVENTS = {
     IdentityType.user_id: "SELECT id, user_id FROM event "
-    "WHERE customer_id IS NULL AND user_id {in_list}",
+    "WHERE +customer_id IS NULL AND user_id {in_list}",
     IdentityType.anonymous_id: "SELECT id, anonymous_id FROM event "
-    "WHERE customer_id IS NULL AND user_id IS NULL AND anonymous_id {in_list}",
+    "WHERE +customer_id IS NULL AND user_id || '' IS NULL AND anonymous_id {in_list}",
 }
 
 
