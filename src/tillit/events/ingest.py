@@ -92,8 +92,6 @@ def store(
     actor: Actor,
 ) -> IngestResult:
     result = IngestResult()
-    bulk = Bulk(session)
-    fresh = _without_resends(bulk, source_id, messages, result)
     resolver = Resolver(
         session=session,
         rules=rules,
@@ -101,6 +99,8 @@ def store(
         actor=actor,
         source_name=f"source:{source_name}",
     )
+    bulk = resolver.bulk
+    fresh = _without_resends(bulk, source_id, messages, result)
     links = links_for(fresh, rules=rules, default_country=defaults.country)
     keys = {key for link in links for key in link.keys}
     keys |= {("user_id", m.user_id) for m in fresh if m.user_id}

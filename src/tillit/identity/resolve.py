@@ -34,17 +34,37 @@ EXPLICIT = (EventType.identify, EventType.alias)  # the calls that link even wit
 CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
 # Statement templates for tillit.storage.bulk.Bulk.
-OWNERS = "SELECT value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
+OWNERS = "SELECT type, value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
 # Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
 # is found by both. ``+customer_id`` and ``user_id || ''`` keep SQLite off the indexes on
 # those columns (it would walk every unattributed or anonymous event there) and on the index of
 # the looked-up ids; the values are the same (NULL stays NULL) on both databases.
 UNOWNED_EVENTS = {
-    IdentityType.user_id: "SELECT id, user_id FROM event "
+    "user_id": "SELECT 'user_id', user_id, id FROM event "
     "WHERE +customer_id IS NULL AND user_id {in_list}",
-    IdentityType.anonymous_id: "SELECT id, anonymous_id FROM event "
+    "anonymous_id": "SELECT 'anonymous_id', anonymous_id, id FROM event "
     "WHERE +customer_id IS NULL AND user_id || '' IS NULL AND anonymous_id {in_list}",
 }
+UNION_PARTS = 8  # look-ups (a type and a chunk of values) per statement, joined by UNION ALL
+
+
+def _union(
+    bulk: Bulk, templates: dict[str, str], wanted: dict[str, list[str]], *, typed: bool
+) -> Iterable[tuple[Any, ...]]:
+    """Rows of ``templates[kind]`` for each kind's values, in as few statements as it takes:
+    one per UNION_PARTS look-ups of at most PREFETCH_CHUNK values. ``typed`` templates take
+    the kind as their first parameter."""
+    parts = [
+        (kind, values[start : start + PREFETCH_CHUNK])
+        for kind, values in sorted(wanted.items())
+        for start in range(0, len(values), PREFETCH_CHUNK)
+    ]
+    for start in range(0, len(parts), UNION_PARTS):
+        group = parts[start : start + UNION_PARTS]
+        params: list[Any] = []
+        for kind, chunk in group:
+            params += [kind, bulk.list_param(chunk)] if typed else [bulk.list_param(chunk)]
+        yield from bulk.rows(" UNION ALL ".join(templates[kind] for kind, _ in group), params)
 
 
 @dataclass
@@ -150,6 +170,7 @@ class Resolver:
         source_name: str,
     ) -> None:
         self.session, self.rules, self.defaults, self.actor = session, rules, defaults, actor
+        self.bulk = Bulk(session)  # one for the batch: session.connection() is not free
         self.source_name = source_name
         self.owners: dict[Key, int] = {}
         self.merges = 0
@@ -163,15 +184,13 @@ class Resolver:
         self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
 
     def prefetch(self, keys: Iterable[Key]) -> None:
-        """Who owns these identifiers: one query per identifier type and chunk."""
+        """Who owns these identifiers: usually one statement for all their types."""
         by_type: dict[str, list[str]] = {}
         for kind, value in {k for k in keys if k not in self.owners}:
             by_type.setdefault(kind, []).append(value)
-        bulk = Bulk(self.session)
-        for kind, values in sorted(by_type.items()):
-            for start in range(0, len(values), PREFETCH_CHUNK):
-                chunk = bulk.list_param(values[start : start + PREFETCH_CHUNK])
-                self.owners.update({(kind, v): c for v, c in bulk.rows(OWNERS, (kind, chunk))})
+        templates = dict.fromkeys(by_type, OWNERS)
+        for kind, value, customer_id in _union(self.bulk, templates, by_type, typed=True):
+            self.owners[(str(kind), value)] = customer_id
 
     def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
         """Loads the profiles whose traits this batch may update, in one query per chunk."""
@@ -243,7 +262,7 @@ class Resolver:
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        bulk = Bulk(self.session)
+        bulk = self.bulk
         ids = bulk.insert(CUSTOMERS, [row for row, _ in pending], returning_ids=True)
         real = {-(n + 1): int(i) for n, i in enumerate(ids)}
         waiting, self.waiting = self.waiting, []
@@ -284,7 +303,7 @@ class Resolver:
                 self.waiting.append((kind, value))
         added = [k for k in keys if k not in rejected]
         if added:
-            Bulk(self.session).insert(IDENTITIES, rows)
+            self.bulk.insert(IDENTITIES, rows)
             self.unstitched.update(
                 k for k in added if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
             )
@@ -295,17 +314,16 @@ class Resolver:
         to whoever owns those ids at the end of the batch (merges included)."""
         self.flush()
         keys, self.unstitched = sorted(self.unstitched), set()
-        bulk = Bulk(self.session)
+        wanted: dict[str, list[str]] = {}
+        for kind, value in keys:
+            if kind in UNOWNED_EVENTS:
+                wanted.setdefault(kind, []).append(value)
         moves: list[tuple[int, int]] = []
-        for kind, sql in UNOWNED_EVENTS.items():
-            values = [v for t, v in keys if t == kind]
-            for start in range(0, len(values), PREFETCH_CHUNK):
-                chunk = bulk.list_param(values[start : start + PREFETCH_CHUNK])
-                for event_id, value in bulk.rows(sql, (chunk,)):
-                    owner = self.owners.get((kind, value))
-                    if owner is not None:
-                        moves.append((owner, event_id))
-        bulk.many("UPDATE event SET customer_id = {p} WHERE id = {p}", moves)
+        for kind, value, event_id in _union(self.bulk, UNOWNED_EVENTS, wanted, typed=False):
+            owner = self.owners.get((kind, value))
+            if owner is not None:
+                moves.append((owner, event_id))
+        self.bulk.many("UPDATE event SET customer_id = {p} WHERE id = {p}", moves)
 
     def _counts(self, customer_ids: list[int]) -> dict[tuple[int, str], int]:
         limited = list(self.rules.limits)
