@@ -12,6 +12,7 @@ from tillit import __version__
 from tillit.background import lifespan
 from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
+from tillit.storage.group import GroupCommit
 from tillit.web import problems
 from tillit.web.api import consent as consent_api
 from tillit.web.api import contact as contact_api
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.read_sessions = make_session_factory(engine, read_only=True)
+    app.state.group_commit = GroupCommit(app.state.sessions)  # the tracking API's writes
     app.state.token_cache = {}  # see web.deps.require_scope
 
     app.add_middleware(SecurityHeadersMiddleware)

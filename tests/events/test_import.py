@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from tillit.customers.service import Defaults
@@ -23,7 +24,7 @@ def run(sessions: SessionFactory, path: Path) -> importer.FileImportReport:
 
 
 def test_jsonl_import_rejects_resumes_and_is_idempotent(
-    sessions: SessionFactory, write_key: str, tmp_path: Path
+    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = [
         orjson.dumps(
@@ -35,7 +36,7 @@ def test_jsonl_import_rejects_resumes_and_is_idempotent(
     lines[10] = orjson.dumps({"type": "track", "userId": "u1"}).decode()
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    importer.CHUNK_LINES = 10  # type: ignore[misc]
+    monkeypatch.setattr(importer, "CHUNK_LINES", 10)
     report = run(sessions, path)
     assert report.accepted == 23
     assert [line for line, _ in report.rejected] == [4, 11]
@@ -49,7 +50,6 @@ def test_jsonl_import_rejects_resumes_and_is_idempotent(
     assert resumed.duplicates == 14 and resumed.accepted == 0
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 23
-    importer.CHUNK_LINES = 5000  # type: ignore[misc]
 
 
 def test_csv_import_builds_nested_fields(

@@ -25,7 +25,7 @@ from tillit.identity.rules import IdentityRules
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
 
-CHUNK_LINES = 5000
+CHUNK_LINES = 10_000
 NESTED = ("properties", "traits", "context")
 
 
@@ -53,13 +53,36 @@ def read_lines(path: Path) -> Iterator[tuple[int, Any]]:
             for row in reader:
                 yield reader.line_num, _from_csv(row)
         return
+    yield from _jsonl(path, 0)
+
+
+def read_chunks(path: Path, *, size: int, after: int = 0) -> Iterator[list[tuple[int, Any]]]:
+    """``read_lines`` in lists of ``size``, from the line after ``after`` (a resumed import
+    does not parse again what it stored before)."""
+    chunk: list[tuple[int, Any]] = []
+    if path.suffix.lower() == ".csv":
+        numbered: Iterator[tuple[int, Any]] = read_lines(path)
+    else:  # the same as read_lines, inlined: it runs once per line of a large file
+        numbered = _jsonl(path, after)
+    for number, item in numbered:
+        if number > after:
+            chunk.append((number, item))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _jsonl(path: Path, after: int) -> Iterator[tuple[int, Any]]:
+    loads, error_type = orjson.loads, orjson.JSONDecodeError
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
+            if number <= after or not line.strip():
                 continue
             try:
-                yield number, orjson.loads(line)
-            except orjson.JSONDecodeError as error:
+                yield number, loads(line)
+            except error_type as error:
                 yield number, f"not JSON: {error}"
 
 
@@ -78,17 +101,7 @@ def import_file(
         done = checkpoint.last_line if checkpoint else 0
     report = FileImportReport(resumed_from=done)
     actor = Actor.system(f"import {path.name}")
-    chunk: list[tuple[int, Any]] = []
-    for number, item in read_lines(path):
-        if number <= done:
-            continue
-        chunk.append((number, item))
-        if len(chunk) >= CHUNK_LINES:
-            _store_chunk(sessions, key, path, source, chunk, rules, defaults, actor, report)
-            if progress:
-                progress(len(chunk))
-            chunk = []
-    if chunk:
+    for chunk in read_chunks(path, size=CHUNK_LINES, after=done):
         _store_chunk(sessions, key, path, source, chunk, rules, defaults, actor, report)
         if progress:
             progress(len(chunk))
@@ -122,7 +135,8 @@ def _store_chunk(
         result = (
             ingest.store(
                 session=session,
-                source=source,
+                source_id=source.id,
+                source_name=source.name,
                 messages=messages,
                 received_at=received_at,
                 rules=rules,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from tillit.audit.service import Actor, record
 from tillit.errors import Conflict, Unauthenticated
 from tillit.events.models import Channel, Source
+from tillit.storage.bulk import Bulk
 
 WRITE_KEY_PREFIX = "tlw_"
 
@@ -40,13 +42,24 @@ def create_source(
     return source, key
 
 
-def source_for_key(*, session: Session, write_key: str) -> Source:
-    source = session.scalar(
-        select(Source).where(Source.write_key_hash == hash_write_key(write_key))
+@dataclass(frozen=True)
+class SourceRef:
+    """What the tracking API needs of a source, read without the ORM on every request."""
+
+    id: int
+    name: str
+    channel: Channel
+
+
+def source_for_key(*, session: Session, write_key: str) -> SourceRef:
+    rows = Bulk(session).rows(
+        "SELECT id, name, channel, active FROM event_source WHERE write_key_hash = {p}",
+        (hash_write_key(write_key),),
     )
-    if source is None or not source.active:
+    if not rows or not rows[0][3]:
         raise Unauthenticated("unknown or disabled write key")
-    return source
+    source_id, name, channel, _ = rows[0]
+    return SourceRef(id=source_id, name=name, channel=Channel(channel))
 
 
 def get_or_create_source(*, session: Session, name: str, channel: Channel, actor: Actor) -> Source:

@@ -11,26 +11,60 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
 from tillit.customers.models import Customer, Identity, IdentityType
 from tillit.customers.normalise import InvalidIdentity, normalise
 from tillit.customers.service import Defaults
-from tillit.events.models import Event, EventType
+from tillit.events.models import EventType
 from tillit.events.spec import Message
 from tillit.identity.merge import merge_profiles
 from tillit.identity.rules import LINKABLE_TRAITS, IdentityRules
+from tillit.storage.bulk import Bulk
 
 Key = tuple[str, str]
 PREFETCH_CHUNK = 2000
+KEY_CACHE_SIZE = 100_000
+EXPLICIT = (EventType.identify, EventType.alias)  # the calls that link even without a userId
 # Core tables: inserting through them skips the ORM's bulk-insert bookkeeping.
 CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
+# Statement templates for tillit.storage.bulk.Bulk.
+OWNERS = "SELECT type, value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
+# Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
+# is found by both. ``+customer_id`` and ``user_id || ''`` keep SQLite off the indexes on
+# those columns (it would walk every unattributed or anonymous event there) and on the index of
+# the looked-up ids; the values are the same (NULL stays NULL) on both databases.
+UNOWNED_EVENTS = {
+    "user_id": "SELECT 'user_id', user_id, id FROM event "
+    "WHERE +customer_id IS NULL AND user_id {in_list}",
+    "anonymous_id": "SELECT 'anonymous_id', anonymous_id, id FROM event "
+    "WHERE +customer_id IS NULL AND user_id || '' IS NULL AND anonymous_id {in_list}",
+}
+UNION_PARTS = 8  # look-ups (a type and a chunk of values) per statement, joined by UNION ALL
+
+
+def _union(
+    bulk: Bulk, templates: dict[str, str], wanted: dict[str, list[str]], *, typed: bool
+) -> Iterable[tuple[Any, ...]]:
+    """Rows of ``templates[kind]`` for each kind's values, in as few statements as it takes:
+    one per UNION_PARTS look-ups of at most PREFETCH_CHUNK values. ``typed`` templates take
+    the kind as their first parameter."""
+    parts = [
+        (kind, values[start : start + PREFETCH_CHUNK])
+        for kind, values in sorted(wanted.items())
+        for start in range(0, len(values), PREFETCH_CHUNK)
+    ]
+    for start in range(0, len(parts), UNION_PARTS):
+        group = parts[start : start + UNION_PARTS]
+        params: list[Any] = []
+        for kind, chunk in group:
+            params += [kind, bulk.list_param(chunk)] if typed else [bulk.list_param(chunk)]
+        yield from bulk.rows(" UNION ALL ".join(templates[kind] for kind, _ in group), params)
 
 
 @dataclass
@@ -42,13 +76,23 @@ class Link:
     traits: dict[str, Any] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=100_000)
-def _normalised(kind: IdentityType, value: str, default_country: str) -> str | None:
-    """Cached: a page of track calls repeats one user's ids, and e-mail checks are slow."""
+def _key(rules: IdentityRules, kind: IdentityType, value: str, country: str) -> Key | None:
+    """The normalised identifier, or None when it is invalid or blocked. Cached on the rules:
+    a page of track calls repeats one user's ids, and e-mail checks and patterns are slow."""
+    cache = rules.key_cache
     try:
-        return normalise(kind, value, default_country=default_country)
+        return cache[(kind, value, country)]
+    except KeyError:
+        pass
+    try:
+        normalised: str | None = normalise(kind, value, default_country=country)
     except InvalidIdentity:
-        return None
+        normalised = None
+    key = None if normalised is None or rules.is_blocked(normalised) else (str(kind), normalised)
+    if len(cache) >= KEY_CACHE_SIZE:
+        cache.clear()
+    cache[(kind, value, country)] = key
+    return key
 
 
 def link_for(message: Message, *, rules: IdentityRules, default_country: str) -> Link | None:
@@ -58,11 +102,9 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     def add(kind: IdentityType, value: object) -> None:
         if not isinstance(value, str | int) or isinstance(value, bool):
             return
-        normalised = _normalised(kind, str(value), default_country)
-        if normalised is None:
-            return
-        if not rules.is_blocked(normalised) and (kind, normalised) not in keys:
-            keys.append((str(kind), normalised))
+        key = _key(rules, kind, str(value), default_country)
+        if key is not None and key not in keys:
+            keys.append(key)
 
     if message.user_id:
         add(IdentityType.user_id, message.user_id)
@@ -78,17 +120,41 @@ def link_for(message: Message, *, rules: IdentityRules, default_country: str) ->
     for external in (context or {}).get("externalIds", []) if isinstance(context, dict) else []:
         if isinstance(external, dict) and external.get("type") in IdentityType.__members__:
             add(IdentityType(external["type"]), external.get("id"))
-    if message.type not in (EventType.identify, EventType.alias) and not message.user_id:
+    if message.type not in EXPLICIT and not message.user_id:
         return None  # an anonymous page view links nothing
     if len(keys) < 1:
         return None
     return Link(
-        keys=sorted(keys, key=lambda k: rules.rank(k[0])),
+        keys=sorted(keys, key=rules.key_rank),
         reason=f"{message.type}",
         message_id=message.message_id,
         explicit=message.type is EventType.alias,
         traits=traits,
     )
+
+
+def links_for(
+    messages: Iterable[Message], *, rules: IdentityRules, default_country: str
+) -> list[Link]:
+    """The links of a batch to apply, in order, each once: a page of track calls from one
+    signed-in user repeats one link (a link with traits is applied again: they may change)."""
+    links: list[Link] = []
+    applied: set[tuple[Key, ...]] = set()
+    plain: set[tuple[str | None, str | None]] = set()
+    for message in messages:
+        context = message.raw.get("context")
+        if message.type not in EXPLICIT and not (
+            isinstance(context, dict) and context.get("externalIds")
+        ):
+            # Only its user and anonymous id link: skip it as link_for would, without the work.
+            if not message.user_id or (message.user_id, message.anonymous_id) in plain:
+                continue
+            plain.add((message.user_id, message.anonymous_id))
+        link = link_for(message, rules=rules, default_country=default_country)
+        if link is not None and (tuple(link.keys) not in applied or link.traits):
+            links.append(link)
+            applied.add(tuple(link.keys))
+    return links
 
 
 class Resolver:
@@ -104,6 +170,7 @@ class Resolver:
         source_name: str,
     ) -> None:
         self.session, self.rules, self.defaults, self.actor = session, rules, defaults, actor
+        self.bulk = Bulk(session)  # one for the batch: session.connection() is not free
         self.source_name = source_name
         self.owners: dict[Key, int] = {}
         self.merges = 0
@@ -113,18 +180,17 @@ class Resolver:
         # New people wait here under negative ids, and are inserted together by ``flush``:
         # one multi-row INSERT for the profiles and one for their identifiers, not two each.
         self.pending: list[tuple[dict[str, Any], list[Key]]] = []
+        self.waiting: list[Key] = []  # the identifiers whose owner is such a placeholder
         self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
 
     def prefetch(self, keys: Iterable[Key]) -> None:
-        wanted = list({k for k in keys if k not in self.owners})
-        for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start : start + PREFETCH_CHUNK]
-            rows = self.session.execute(
-                select(Identity.type, Identity.value, Identity.customer_id).where(
-                    tuple_(Identity.type, Identity.value).in_(chunk)
-                )
-            )
-            self.owners.update({(str(t), v): c for t, v, c in rows})
+        """Who owns these identifiers: usually one statement for all their types."""
+        by_type: dict[str, list[str]] = {}
+        for kind, value in {k for k in keys if k not in self.owners}:
+            by_type.setdefault(kind, []).append(value)
+        templates = dict.fromkeys(by_type, OWNERS)
+        for kind, value, customer_id in _union(self.bulk, templates, by_type, typed=True):
+            self.owners[(str(kind), value)] = customer_id
 
     def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
         """Loads the profiles whose traits this batch may update, in one query per chunk."""
@@ -167,11 +233,11 @@ class Resolver:
         return into
 
     def attribute(self, message: Message) -> int | None:
-        if message.user_id and (IdentityType.user_id, message.user_id) in self.owners:
-            return self.owners[(IdentityType.user_id, message.user_id)]
-        if message.anonymous_id:
-            return self.owners.get((IdentityType.anonymous_id, message.anonymous_id))
-        return None
+        # Plain-string keys: hashing an enum member runs Python code, and this runs per event.
+        owner = self.owners.get(("user_id", message.user_id)) if message.user_id else None
+        if owner is None and message.anonymous_id:
+            owner = self.owners.get(("anonymous_id", message.anonymous_id))
+        return owner
 
     def _create(self, keys: list[Key], link: Link) -> int:
         """A new person, inserted later by ``flush``; returns a negative placeholder id."""
@@ -185,29 +251,29 @@ class Resolver:
         placeholder = -len(self.pending)
         for key in keys:  # a new profile holds no identifiers, so no limit applies
             self.owners[key] = placeholder
+        self.waiting += keys
         self.unstitched.update(
             k for k in keys if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
         )
         return placeholder
 
     def flush(self) -> None:
-        """Inserts the waiting people: Core multi-row INSERTs, ids in parameter order."""
+        """Inserts the waiting people, then their identifiers (one executemany)."""
         if not self.pending:
             return
         pending, self.pending = self.pending, []
-        table = CUSTOMERS
-        ids = self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [row for row, _ in pending],
-        ).scalars()
+        bulk = self.bulk
+        ids = bulk.insert(CUSTOMERS, [row for row, _ in pending], returning_ids=True)
         real = {-(n + 1): int(i) for n, i in enumerate(ids)}
-        self.owners = {k: real.get(c, c) for k, c in self.owners.items()}
+        waiting, self.waiting = self.waiting, []
+        for key in waiting:  # not a pass over every owner: a chunk of an import has thousands
+            self.owners[key] = real.get(self.owners[key], self.owners[key])
         rows = [
             {"customer_id": real[-(n + 1)], "type": t, "value": v, "source": self.source_name}
             for n, (_, keys) in enumerate(pending)
             for t, v in keys
         ]
-        self.session.execute(insert(IDENTITIES), rows)
+        bulk.insert(IDENTITIES, rows)
 
     def _attach(
         self, customer_id: int, keys: list[Key], *, explicit: bool = False, new: bool = False
@@ -233,9 +299,11 @@ class Resolver:
                 }
             )
             self.owners[(kind, value)] = customer_id
+            if customer_id < 0:
+                self.waiting.append((kind, value))
         added = [k for k in keys if k not in rejected]
         if added:
-            self.session.execute(insert(IDENTITIES), rows)
+            self.bulk.insert(IDENTITIES, rows)
             self.unstitched.update(
                 k for k in added if k[0] in (IdentityType.user_id, IdentityType.anonymous_id)
             )
@@ -246,31 +314,16 @@ class Resolver:
         to whoever owns those ids at the end of the batch (merges included)."""
         self.flush()
         keys, self.unstitched = sorted(self.unstitched), set()
-        for start in range(0, len(keys), PREFETCH_CHUNK):
-            chunk = keys[start : start + PREFETCH_CHUNK]
-            users = [v for t, v in chunk if t == IdentityType.user_id]
-            anonymous = [v for t, v in chunk if t == IdentityType.anonymous_id]
-            conditions: list[Any] = []
-            if users:
-                conditions.append(Event.user_id.in_(users))
-            if anonymous:
-                conditions.append(and_(Event.anonymous_id.in_(anonymous), Event.user_id.is_(None)))
-            found = self.session.execute(
-                select(Event.id, Event.user_id, Event.anonymous_id).where(
-                    Event.customer_id.is_(None), or_(*conditions)
-                )
-            ).all()
-            owners: dict[int, list[int]] = {}
-            for event_id, user_id, anonymous_id in found:
-                owner = self.owners.get((IdentityType.user_id, user_id)) if user_id else None
-                if owner is None and not user_id and anonymous_id:
-                    owner = self.owners.get((IdentityType.anonymous_id, anonymous_id))
-                if owner is not None:
-                    owners.setdefault(owner, []).append(event_id)
-            for owner, event_ids in owners.items():
-                self.session.execute(
-                    update(Event).where(Event.id.in_(event_ids)).values(customer_id=owner)
-                )
+        wanted: dict[str, list[str]] = {}
+        for kind, value in keys:
+            if kind in UNOWNED_EVENTS:
+                wanted.setdefault(kind, []).append(value)
+        moves: list[tuple[int, int]] = []
+        for kind, value, event_id in _union(self.bulk, UNOWNED_EVENTS, wanted, typed=False):
+            owner = self.owners.get((kind, value))
+            if owner is not None:
+                moves.append((owner, event_id))
+        self.bulk.many("UPDATE event SET customer_id = {p} WHERE id = {p}", moves)
 
     def _counts(self, customer_ids: list[int]) -> dict[tuple[int, str], int]:
         limited = list(self.rules.limits)

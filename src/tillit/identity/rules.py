@@ -82,6 +82,18 @@ class IdentityRules(BaseSettings):
         lowered = value.strip().lower()
         return lowered in self._blocked or any(p.search(lowered) for p in self._patterns)
 
+    @cached_property
+    def key_cache(self) -> dict[tuple[str, str, str], tuple[str, str] | None]:
+        """(type, raw value, default country) -> normalised key or None (see identity.resolve)."""
+        return {}
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {kind: self.priority.index(kind) for kind in reversed(self.priority)}
+
+    def key_rank(self, key: tuple[str, str]) -> int:
+        return self._ranks.get(key[0], len(self.priority))
+
     def rank(self, identity_type: str) -> int:
         """Lower is stronger; unknown types rank last."""
         try:

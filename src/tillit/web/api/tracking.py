@@ -24,14 +24,21 @@ from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
 from tillit.dialogues.asks import on_event
-from tillit.dialogues.models import Question
+from tillit.dialogues.triggers import TriggerNames
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
 from tillit.events.models import Event, EventType
 from tillit.events.sources import source_for_key
-from tillit.events.spec import MAX_BATCH_BYTES, MAX_EVENT_BYTES, InvalidMessage, parse_time
+from tillit.events.spec import (
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    InvalidMessage,
+    Message,
+    parse_time,
+)
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
+from tillit.storage.group import GroupCommit
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.problems import problem
 
@@ -43,6 +50,13 @@ def _rules(request: Request) -> IdentityRules:
     if rules is None:
         rules = request.app.state.identity_rules = load_rules()
     return rules
+
+
+def _triggers(request: Request) -> TriggerNames:
+    triggers = getattr(request.app.state, "trigger_names", None)
+    if triggers is None:
+        triggers = request.app.state.trigger_names = TriggerNames()
+    return triggers
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -121,55 +135,49 @@ def _store(
     received_at: datetime,
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
-    with request.app.state.sessions() as session:
+    """Runs in a worker thread; returns once the batch is committed (with the batches of other
+    requests that waited meanwhile: see tillit.storage.group)."""
+
+    def work(session: Session) -> ingest.IngestResult:
         source = source_for_key(session=session, write_key=key)
         messages, rejected = ingest.parse_all(
             items, type_=kind, channel=source.channel, received_at=received_at, sent_at=sent_at
         )
-        result = ingest.IngestResult(rejected=rejected)
-        if messages:
-            stored = ingest.store(
-                session=session,
-                source=source,
-                messages=messages,
-                received_at=received_at,
-                rules=_rules(request),
-                defaults=get_defaults(request.app.state.settings),
-                actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
-            )
-            _trigger_dialogues(session, source.id, stored.accepted)
-            if request.headers.get("sec-gpc") == "1":
-                _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
-            session.commit()
-            stored.rejected = rejected
-            result = stored
-        return result
+        if not messages:
+            return ingest.IngestResult(rejected=rejected)
+        stored = ingest.store(
+            session=session,
+            source_id=source.id,
+            source_name=source.name,
+            messages=messages,
+            received_at=received_at,
+            rules=_rules(request),
+            defaults=get_defaults(request.app.state.settings),
+            actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+        )
+        _trigger_dialogues(session, _triggers(request), stored.stored)
+        if request.headers.get("sec-gpc") == "1":
+            _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
+        stored.rejected = rejected
+        return stored
+
+    writes: GroupCommit = request.app.state.group_commit
+    return writes.run(work)
 
 
-def _trigger_dialogues(session: Session, source_id: int, message_ids: list[str]) -> None:
+def _trigger_dialogues(
+    session: Session, triggers: TriggerNames, stored: list[tuple[Message, int | None]]
+) -> None:
     """Events that trigger a question (``Order Completed`` -> CSAT two days later) schedule it
-    in the same transaction as the events themselves."""
-    triggers = set(
-        session.scalars(
-            select(Question.trigger_event).where(
-                Question.trigger_event.is_not(None), Question.active.is_(True)
-            )
-        )
-    )
-    if not triggers or not message_ids:
+    in the same transaction as the events themselves. The trigger names are cached, and the
+    batch's events and their people are at hand, so a batch that triggers nothing costs no
+    query."""
+    names = triggers.get(session) if stored else frozenset()
+    if not names:
         return
-    rows = session.execute(
-        select(Event.customer_id, Event.name, Event.timestamp).where(
-            Event.source_id == source_id,
-            Event.message_id.in_(message_ids),
-            Event.type == EventType.track,
-            Event.name.in_(triggers),
-            Event.customer_id.is_not(None),
-        )
-    )
-    for customer_id, name, at in rows:
-        if customer_id is not None and name is not None:
-            on_event(session, customer_id, name, at)
+    for message, customer_id in stored:
+        if message.type is EventType.track and message.name in names and customer_id is not None:
+            on_event(session, customer_id, message.name, message.timestamp)
 
 
 def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:

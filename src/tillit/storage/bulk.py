@@ -1,0 +1,146 @@
+"""Plain DBAPI statements for the hot ingest path, on SQLite and PostgreSQL alike.
+
+SQLAlchemy's compiler and type processors cost more than the database work when a statement
+carries thousands of parameters (an ``IN`` list of message ids) or a batch inserts thousands of
+rows. ``Bulk`` runs hand-written SQL through the session's own connection, so it stays inside
+the session's transaction. A long list is one parameter: a JSON array read with ``json_each`` on
+SQLite, an array compared with ``= ANY`` on PostgreSQL. Values must already be what the column
+stores (see ``bind``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Connection, Dialect, Table
+from sqlalchemy.orm import Session
+
+from tillit.storage.base import UtcDateTime
+
+
+class Bulk:
+    """Statements are templates, module constants of their callers (never input), with
+    ``{p}`` for a parameter, ``{in_list}`` for ``IN`` a list given as one ``list_param`` and
+    ``{json}`` for a JSON document given as text."""
+
+    def __init__(self, session: Session) -> None:
+        self.connection: Connection = session.connection()
+        self.dialect = self.connection.dialect
+        self.sqlite = self.dialect.name == "sqlite"
+        self.marks = (
+            {"p": "?", "in_list": "IN (SELECT value FROM json_each(?))", "json": "?"}
+            if self.sqlite  # sqlite3's qmark style; psycopg's format style below
+            else {"p": "%s", "in_list": "= ANY(%s)", "json": "CAST(%s AS jsonb)"}
+        )
+
+    def sql(self, template: str) -> str:
+        return template.format(**self.marks)
+
+    def list_param(self, values: Iterable[Any]) -> Any:
+        values = list(values)
+        return orjson.dumps(values).decode() if self.sqlite else values
+
+    def rows(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        result = self.connection.exec_driver_sql(self.sql(template), tuple(params))
+        return [tuple(row) for row in result]
+
+    def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them."""
+        if rows:
+            self.connection.exec_driver_sql(self.sql(template), rows)
+
+    def insert(
+        self, table: Table, rows: list[dict[str, Any]], *, returning_ids: bool = False
+    ) -> list[int]:
+        """Inserts ``rows`` as a Core insert would store them (the columns' Python-side defaults
+        for what a row leaves out, then each type's bind processor) in one executemany, without
+        compiling a statement per call. With ``returning_ids``, the new ids in row order: on
+        SQLite the rows get the ids SQLite would give them one by one (max(id) + 1, ...: the
+        write lock is held, and the tables have no AUTOINCREMENT), on PostgreSQL each row is
+        inserted with ``RETURNING id``."""
+        if not rows:
+            return []
+        ids: list[int] = []
+        if returning_ids and self.sqlite:
+            if table.dialect_options["sqlite"]["autoincrement"]:
+                raise ValueError(f"{table.name} has AUTOINCREMENT: its ids are not max + 1")
+            (last,) = self.rows(f"SELECT max(id) FROM {table.name}", ())[0]  # noqa: S608
+            ids = list(range((last or 0) + 1, (last or 0) + 1 + len(rows)))
+            rows = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+        given = set().union(*rows)
+        columns = [
+            c
+            for c in table.columns
+            if c.name in given or (c.default is not None and not c.primary_key)
+        ]
+        binds = [self.bind(c) for c in columns]
+        template = (  # names from the model's metadata, never from input
+            f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['{p}'] * len(columns))})"
+        )
+        params = [
+            tuple(
+                (bind(value) if bind else value)
+                for bind, value in zip(
+                    binds, (_value(row, column) for column in columns), strict=True
+                )
+            )
+            for row in rows
+        ]
+        if not returning_ids or self.sqlite:
+            self.many(template, params)
+            return ids
+        sql = self.sql(template + " RETURNING id")
+        return [self.connection.exec_driver_sql(sql, row).scalar_one() for row in params]
+
+    def bind(self, column: Column[Any]) -> Any:
+        """The column type's own bind processor for this dialect (None when values pass as they
+        are), so hand-bound values are stored exactly as the ORM would store them."""
+        return _bind(self.dialect, column)
+
+
+@lru_cache(maxsize=512)
+def _bind(dialect: Dialect, column: Column[Any]) -> Any:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    fast = (
+        dialect.name == "sqlite"
+        and isinstance(column.type, UtcDateTime)
+        and process is not None
+        and all(process(probe) == _sqlite_utc(probe) for probe in _PROBES)
+    )
+    return _sqlite_utc if fast else process
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    """UtcDateTime as SQLAlchemy's SQLite dialect stores it (``2026-03-01 10:00:00.000000``),
+    from C code rather than a format string with seven fields: the ingest path stores two a
+    row. Used only where it gives what the dialect's own processor gives (see ``_PROBES``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware UTC datetime")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_PROBES = (
+    datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+    datetime(987, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+)
+
+
+def _value(row: dict[str, Any], column: Column[Any]) -> Any:
+    if column.name in row:
+        return row[column.name]
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:  # SQLAlchemy wraps a plain callable to take the execution context
+        return default.arg(None)  # type: ignore[attr-defined]
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    raise TypeError(f"{column} has a default that Bulk.insert cannot evaluate")
