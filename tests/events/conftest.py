@@ -1,15 +1,18 @@
-"""A fresh database per test: SQLite in a temp dir, and PostgreSQL when
-TILLIT_TEST_DATABASE_URL is set (its public schema is emptied first)."""
+"""A fresh database per test, on each backend in the same run: SQLite in a temp dir, and, when
+TILLIT_TEST_DATABASE_URL is set, a schema of its own in the run's private PostgreSQL database
+(tests/conftest.py), dropped afterwards, so nothing shared on the server is touched."""
 
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from tillit.app import create_app
 from tillit.audit.service import Actor
@@ -27,20 +30,23 @@ with warnings.catch_warnings():
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TILLIT_TEST_DATABASE_URL") else [])
 
 
-def reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        url = os.environ["TILLIT_TEST_DATABASE_URL"]
-        reset_postgres(url)
-        return url
-    return f"sqlite:///{tmp_path / 'tillit.db'}"
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tillit.db'}"
+        return
+    # ``database_url`` here is the shared fixture's: this run's private PostgreSQL database.
+    schema = f"events_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture
