@@ -30,6 +30,7 @@ from tillit.contact import (
     clock,
     decide_batch,
 )
+from tillit.contact.batch import _available_cores
 from tillit.contact.schema import STATE_SCHEMA, cap_column
 
 ZONES = [
@@ -282,13 +283,20 @@ def main() -> None:
     connection = duckdb.connect()
     connection.register("states", states)
     threads = connection.sql("SELECT current_setting('threads')").fetchall()[0][0]
-    print(f"duckdb {duckdb.__version__}, threads={threads}")
+    cores = _available_cores()
+    print(f"duckdb {duckdb.__version__}, threads={threads}; decide_batch threads={cores}")
     for name, intent in INTENTS.items():
         at_us = clock.to_us(intent.at)
         assert all(clock.next_transition_us(z, at_us, clock.US_PER_DAY) is None for z in ZONES)
         sql = baseline_sql(intent, POLICY)
         ours_s, ours = timed(
             lambda intent=intent: decide_batch(states=states, intent=intent, policy=POLICY),
+            args.repeat,
+        )
+        one_s, _ = timed(
+            lambda intent=intent: decide_batch(
+                states=states, intent=intent, policy=POLICY, threads=1
+            ),
             args.repeat,
         )
         base_s, base = timed(lambda sql=sql: connection.sql(sql).to_arrow_table(), args.repeat)
@@ -301,7 +309,10 @@ def main() -> None:
             "  reasons: "
             + ", ".join(f"{v['values']}={v['counts']:,}" for v in outcomes.to_pylist())
         )
-        print(f"  decide_batch: {n / ours_s:,.0f} decisions/s ({ours_s * 1000:.0f} ms)")
+        print(
+            f"  decide_batch: {n / ours_s:,.0f} decisions/s ({ours_s * 1000:.0f} ms, "
+            f"{cores} threads; on 1 thread {n / one_s:,.0f}/s, {one_s * 1000:.0f} ms)"
+        )
         print(f"  duckdb query: {n / base_s:,.0f} decisions/s ({base_s * 1000:.0f} ms)")
         print(f"  ratio decide_batch time / duckdb time: {ours_s / base_s:.2f} (target <= 1.20)")
         print(f"  mismatches: {mismatches(ours, base):,} of {n:,}")  # type: ignore[arg-type]

@@ -175,12 +175,19 @@ def expected_rows(
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
+@given(scenarios(), st.integers(min_value=1, max_value=4))
 def test_batch_agrees_with_the_reference_on_every_row(
-    scenario: tuple[list[ContactState], Intent, CompanyPolicy],
+    scenario: tuple[list[ContactState], Intent, CompanyPolicy], threads: int
 ) -> None:
     customers, message, policy = scenario
-    result = decide_batch(states=states_to_table(customers), intent=message, policy=policy)
+    # One row per thread at least, so most examples also run the sliced, threaded path.
+    result = decide_batch(
+        states=states_to_table(customers),
+        intent=message,
+        policy=policy,
+        threads=threads,
+        min_rows_per_thread=1,
+    )
     assert result.to_pylist() == expected_rows(customers, message, policy)
 
 
@@ -202,6 +209,21 @@ def test_batch_accepts_chunked_sliced_and_polars_tables() -> None:
     frame = polars.from_arrow(whole)
     assert decide_batch(states=frame, intent=intent(), policy=POLICY).to_pylist() == expected
     assert {row["outcome"] for row in expected} == {"allowed", "deferred"}
+
+
+def test_a_large_table_is_decided_on_several_threads_in_input_order() -> None:
+    customers = [
+        reachable_state(customer_id=f"c{i}", pause_until=NOW + timedelta(days=1) if i % 3 else None)
+        for i in range(10)
+    ]
+    table = states_to_table(customers)
+    threaded = decide_batch(
+        states=table, intent=intent(), policy=POLICY, threads=3, min_rows_per_thread=2
+    )
+    assert threaded.column("customer_id").num_chunks == 3
+    assert threaded.to_pylist() == expected_rows(customers, intent(), POLICY)
+    with pytest.raises(ValueError, match="threads"):
+        decide_batch(states=table, intent=intent(), policy=POLICY, threads=0)
 
 
 def test_dictionary_encoded_time_zones_are_accepted() -> None:

@@ -142,7 +142,8 @@ class SendHistory:
         deferred = full & (limits > 0)
         frees = np.full(len(limits), self.at_us, dtype=np.int64)
         rows = np.flatnonzero(deferred)
-        target = before[rows] + count[rows] - limits[rows] + 1
+        # Same dtype as ``cumulative``: a wider needle makes searchsorted copy the haystack.
+        target = (before[rows] + count[rows] - limits[rows] + 1).astype(cumulative.dtype)
         position = np.searchsorted(cumulative, target, side="left") - 1
         frees[rows] = self.at[position] + length_us
         return denied, deferred, frees
