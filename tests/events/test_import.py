@@ -6,20 +6,31 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from tillit.audit.service import Actor
+from tillit.customers.models import Identity
 from tillit.customers.service import Defaults
 from tillit.events import importer
-from tillit.events.models import Event, ImportCheckpoint, Source
+from tillit.events.models import Channel, Event, ImportCheckpoint, Source
+from tillit.events.sources import create_source
 from tillit.identity.rules import load_rules
+from tillit.storage import make_engine, make_session_factory, upgrade
 from tillit.storage.session import SessionFactory
 
 DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 
 
-def run(sessions: SessionFactory, path: Path) -> importer.FileImportReport:
+def run(
+    sessions: SessionFactory, path: Path, *, workers: int | None = None
+) -> importer.FileImportReport:
     with sessions() as session:
         source = session.scalars(select(Source)).one()
     return importer.import_file(
-        sessions=sessions, path=path, source=source, rules=load_rules(), defaults=DEFAULTS
+        sessions=sessions,
+        path=path,
+        source=source,
+        rules=load_rules(),
+        defaults=DEFAULTS,
+        workers=workers,
     )
 
 
@@ -65,3 +76,85 @@ def test_csv_import_builds_nested_fields(
         event = session.scalars(select(Event)).one()
     assert event.payload["properties"] == {"sku": "TEA-1"}
     assert event.timestamp.isoformat() == "2026-02-01T10:00:00+00:00"
+
+
+def _people_file(path: Path) -> None:
+    """Anonymous visits, then identifies with e-mail (some junk), tracks, a resend, bad lines."""
+    lines = []
+    for n in range(400):
+        person = n % 37
+        if n < 37:
+            message = {"type": "page", "anonymousId": f"a{person}", "name": "Home"}
+        elif n % 5 == 0:
+            email = "test@example.com" if person % 6 == 0 else f"p{person}@example.com"
+            message = {
+                "type": "identify",
+                "userId": f"u{person}",
+                "anonymousId": f"a{person}",
+                "traits": {"email": email, "name": f"Åse {person}"},
+            }
+        else:
+            message = {"type": "track", "userId": f"u{person}", "event": "Viewed"}
+        message["messageId"] = f"m{n}"
+        lines.append(orjson.dumps(message).decode())
+    lines[120] = lines[60]  # a resend in a later chunk: its links are worked out again
+    lines[200] = "{not json"
+    lines[300] = orjson.dumps({"type": "track", "userId": "u1", "messageId": "bad"}).decode()
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _snapshot(sessions: SessionFactory) -> tuple[frozenset[frozenset[str]], ...]:
+    """Who ended up with whom: events and identities grouped by profile (ids may differ)."""
+    with sessions() as session:
+        events = session.execute(select(Event.message_id, Event.customer_id)).all()
+        identities = session.execute(
+            select(Identity.type, Identity.value, Identity.customer_id)
+        ).all()
+    by_event: dict[object, set[str]] = {}
+    for message_id, customer_id in events:
+        by_event.setdefault(customer_id, set()).add(message_id)
+    by_identity: dict[object, set[str]] = {}
+    for kind, value, customer_id in identities:
+        by_identity.setdefault(customer_id, set()).add(f"{kind}:{value}")
+    return (
+        frozenset(frozenset(group) for group in by_event.values()),
+        frozenset(frozenset(group) for group in by_identity.values()),
+    )
+
+
+def test_parsing_in_worker_processes_stores_what_parsing_inline_stores(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "people.jsonl"
+    _people_file(path)
+    monkeypatch.setattr(importer, "CHUNK_LINES", 50)
+    inline_engine = make_engine(f"sqlite:///{tmp_path / 'inline.db'}")
+    upgrade(inline_engine)
+    inline_sessions = make_session_factory(inline_engine)
+    with inline_sessions() as session, session.begin():
+        create_source(session=session, name="shop", channel=Channel.web, actor=Actor.system("t"))
+    expected = run(inline_sessions, path, workers=0)
+    seen: list[int] = []
+    with sessions() as session:
+        source = session.scalars(select(Source)).one()
+    got = importer.import_file(
+        sessions=sessions,
+        path=path,
+        source=source,
+        rules=load_rules(),
+        defaults=DEFAULTS,
+        progress=seen.append,
+        workers=2,
+    )
+    assert (got.accepted, got.duplicates, got.rejected) == (
+        expected.accepted,
+        expected.duplicates,
+        expected.rejected,
+    )
+    assert (got.accepted, got.duplicates) == (397, 1)
+    assert [line for line, _ in got.rejected] == [201, 301]
+    assert seen == [50] * 8  # every chunk reported, in order
+    assert _snapshot(sessions) == _snapshot(inline_sessions)
+    junk = [group for group in _snapshot(sessions)[1] if "email:test@example.com" in group]
+    assert junk == []  # the junk address linked nobody
+    inline_engine.dispose()

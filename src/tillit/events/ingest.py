@@ -21,7 +21,7 @@ from tillit.audit.service import Actor
 from tillit.customers.service import Defaults
 from tillit.events.models import Channel, Event
 from tillit.events.spec import InvalidMessage, Message, parse_message
-from tillit.identity.resolve import Resolver, links_for
+from tillit.identity.resolve import Link, Resolver, links_for
 from tillit.identity.rules import IdentityRules
 from tillit.storage.bulk import Bulk
 
@@ -90,7 +90,11 @@ def store(
     rules: IdentityRules,
     defaults: Defaults,
     actor: Actor,
+    links: list[Link] | None = None,
 ) -> IngestResult:
+    """``links``: ``links_for`` of all ``messages``, when the caller made them already (the
+    importer does, in its parsing workers). They stand only if no message turns out to be a
+    resend: links_for leaves out a link it has seen, and the one it kept may be the resend's."""
     result = IngestResult()
     resolver = Resolver(
         session=session,
@@ -101,7 +105,8 @@ def store(
     )
     bulk = resolver.bulk
     fresh = _without_resends(bulk, source_id, messages, result)
-    links = links_for(fresh, rules=rules, default_country=defaults.country)
+    if links is None or result.duplicates:
+        links = links_for(fresh, rules=rules, default_country=defaults.country)
     keys = {key for link in links for key in link.keys}
     keys |= {("user_id", m.user_id) for m in fresh if m.user_id}
     keys |= {("anonymous_id", m.anonymous_id) for m in fresh if m.anonymous_id}

@@ -121,6 +121,8 @@ def _sqlite_utc(value: datetime | None) -> str | None:
     row. Used only where it gives what the dialect's own processor gives (see ``_PROBES``)."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # the usual case: one C call, then drop the "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         raise ValueError("naive datetime given; use an aware UTC datetime")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -128,6 +130,8 @@ def _sqlite_utc(value: datetime | None) -> str | None:
 
 _PROBES = (
     datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+    datetime(2026, 3, 1, 10, 0, 0, 1, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
     datetime(987, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
     datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
 )
