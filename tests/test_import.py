@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tillit.cli.main import app
 from tillit.customers.models import Customer, Identity
+from tillit.events.models import Event
 
 ROWS = """name,email,phone,locale,time_zone,country,trait.city
 Freja Nielsen,freja@example.com,+45 20 11 22 33,da-DK,Europe/Copenhagen,DK,Odense
@@ -97,3 +98,21 @@ def test_version_and_users_and_tokens(cli_env, engine):
     assert "customers:read" in run("tokens", "list").output
     bad = run("tokens", "create", "--name", "x", "--scope", "root")
     assert bad.exit_code == 1 and "unknown scope" in bad.output
+
+
+def test_import_events_with_a_parsing_worker_through_the_cli(tmp_path, cli_env, engine, sessions):
+    lines = [
+        f'{{"type":"track","userId":"kund-{n % 9}","event":"Köpte","messageId":"e{n}"}}'
+        for n in range(120)
+    ]
+    lines[7] = "{half a line"
+    source = tmp_path / "hændelser.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("import", "events", str(source), "--workers", "1")
+    assert result.exit_code == 1, result.output  # one bad line
+    assert "accepted 119, duplicates 0, rejected 1" in result.output
+    assert "line 8: not JSON" in result.output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 119
+    again = run("import", "events", str(source), "--workers", "1")
+    assert "accepted 0, duplicates 0, rejected 0" in again.output  # resumed after the end

@@ -73,6 +73,14 @@ def import_events(
         Path | None,
         typer.Option(help="Bad lines (line, reason) as JSON Lines. Default: FILE.rejects.jsonl"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that parse ahead of the store (0: none). "
+            "Default: one fewer than the cores, for JSON Lines files of 4 MiB or more.",
+        ),
+    ] = None,
 ) -> None:
     """Import events. Resumes where a stopped run stopped; re-running changes nothing."""
     ctx = context()
@@ -94,6 +102,7 @@ def import_events(
             rules=load_rules(),
             defaults=ctx.defaults,
             progress=lambda n: progress.advance(task, n),
+            workers=workers,
         )
         progress.update(task, completed=total)
     if report.resumed_from:
