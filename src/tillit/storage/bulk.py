@@ -10,9 +10,9 @@ stores (see ``bind``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -82,15 +82,14 @@ class Bulk:
             f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "  # noqa: S608
             f"VALUES ({', '.join(['{p}'] * len(columns))})"
         )
-        params = [
-            tuple(
-                (bind(value) if bind else value)
-                for bind, value in zip(
-                    binds, (_value(row, column) for column in columns), strict=True
-                )
-            )
-            for row in rows
-        ]
+        plan = [(c.name, _default_of(c), bind) for c, bind in zip(columns, binds, strict=True)]
+        params = []
+        for row in rows:  # plain loops: this runs once per value of every new row
+            values = []
+            for name, default, bind in plan:
+                value = row[name] if name in row else default()
+                values.append(bind(value) if bind else value)
+            params.append(tuple(values))
         if not returning_ids or self.sqlite:
             self.many(template, params)
             return ids
@@ -137,14 +136,25 @@ _PROBES = (
 )
 
 
-def _value(row: dict[str, Any], column: Column[Any]) -> Any:
-    if column.name in row:
-        return row[column.name]
+def _default_of(column: Column[Any]) -> Callable[[], Any]:
+    """The value a row that leaves ``column`` out gets, as the ORM would give it."""
     default = column.default
     if default is None:
-        return None
+        return _none
     if default.is_callable:  # SQLAlchemy wraps a plain callable to take the execution context
-        return default.arg(None)  # type: ignore[attr-defined]
+        return partial(default.arg, None)  # type: ignore[attr-defined]
     if default.is_scalar:
-        return default.arg  # type: ignore[attr-defined]
-    raise TypeError(f"{column} has a default that Bulk.insert cannot evaluate")
+        return partial(_same, default.arg)  # type: ignore[attr-defined]
+
+    def unsupported() -> Any:
+        raise TypeError(f"{column} has a default that Bulk.insert cannot evaluate")
+
+    return unsupported
+
+
+def _none() -> None:
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
