@@ -158,3 +158,22 @@ def test_parsing_in_worker_processes_stores_what_parsing_inline_stores(
     junk = [group for group in _snapshot(sessions)[1] if "email:test@example.com" in group]
     assert junk == []  # the junk address linked nobody
     inline_engine.dispose()
+
+
+def test_workers_skip_blank_lines_and_resume_after_the_checkpoint(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = '{{"type":"track","userId":"kunde-1","event":"Bestilte","messageId":"{}"}}'
+    path = tmp_path / "gaps.jsonl"
+    path.write_text(
+        "\n".join([event.format("a"), event.format("b"), "", " ", "", "", event.format("c")]) + "\n"
+    )
+    monkeypatch.setattr(importer, "CHUNK_LINES", 3)
+    report = run(sessions, path, workers=1)
+    assert (report.accepted, report.rejected) == (3, [])
+    with sessions() as session, session.begin():
+        checkpoint = session.scalars(select(ImportCheckpoint)).one()
+        assert checkpoint.last_line == 7
+        checkpoint.last_line = 2
+    resumed = run(sessions, path, workers=1)
+    assert (resumed.resumed_from, resumed.accepted, resumed.duplicates) == (2, 0, 1)

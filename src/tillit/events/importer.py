@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,8 @@ def import_file(
     with _few_collections():
         chunks = _parsed_chunks(path, done, source.channel, rules, defaults.country, workers)
         for parsed in chunks:
+            if not parsed.lines:
+                continue  # only blank lines
             _store_chunk(sessions, key, path, source, parsed, rules, defaults, actor, report)
             if progress:
                 progress(len(parsed.lines))
@@ -215,8 +218,8 @@ def _parsed_chunks(
         count, mp_context=context, initializer=_start_worker, initargs=(rules, country, channel)
     ) as pool:
         pending: deque[Future[_Packed]] = deque()
-        for chunk in _raw_chunks(path, CHUNK_LINES, after):
-            pending.append(pool.submit(_parse_in_worker, chunk, utcnow()))
+        for first, block in _line_blocks(path, CHUNK_LINES, after):
+            pending.append(pool.submit(_parse_in_worker, first, block, utcnow()))
             if len(pending) > 2 * count:  # enough read ahead to keep every worker busy
                 yield _unpacked(pending.popleft().result())
         while pending:
@@ -224,11 +227,11 @@ def _parsed_chunks(
 
 
 def _worker_count(path: Path, workers: int | None) -> int:
+    if path.suffix.lower() == ".csv" or "fork" not in multiprocessing.get_all_start_methods():
+        return 0  # CSV rows are cheap to parse; the workers take JSON Lines
     if workers is not None:
         return max(0, workers)
-    if path.suffix.lower() == ".csv" or path.stat().st_size < PARALLEL_MIN_BYTES:
-        return 0
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if path.stat().st_size < PARALLEL_MIN_BYTES:
         return 0
     try:
         cores = len(os.sched_getaffinity(0))
@@ -237,22 +240,16 @@ def _worker_count(path: Path, workers: int | None) -> int:
     return max(0, cores - 1)
 
 
-def _raw_chunks(path: Path, size: int, after: int) -> Iterator[list[tuple[int, Any]]]:
-    """Chunks of (line number, bytes) for JSON Lines, decoded in the worker; CSV rows as dicts."""
-    if path.suffix.lower() == ".csv":
-        yield from read_chunks(path, size=size, after=after)
-        return
-    chunk: list[tuple[int, Any]] = []
+def _line_blocks(path: Path, size: int, after: int) -> Iterator[tuple[int, list[bytes]]]:
+    """(first line number, the next ``size`` lines as bytes) after line ``after``. The main
+    process only cuts the file; the workers number, skip blank lines and decode."""
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number <= after or not line.strip():
-                continue
-            chunk.append((number, line))
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+        for _ in islice(handle, after):
+            pass
+        number = after
+        while block := list(islice(handle, size)):
+            yield number + 1, block
+            number += len(block)
 
 
 # What crosses the process boundary: plain values, not Messages. Pickling each message's
@@ -266,9 +263,10 @@ def _start_worker(rules: IdentityRules, country: str, channel: Channel) -> None:
     _WORKER.update(rules=rules, country=country, channel=channel)
 
 
-def _parse_in_worker(chunk: list[tuple[int, Any]], received_at: datetime) -> _Packed:
+def _parse_in_worker(first: int, block: list[bytes], received_at: datetime) -> _Packed:
+    numbered = [(first + i, line) for i, line in enumerate(block) if line.strip()]
     parsed = parse_chunk(
-        chunk,
+        numbered,
         channel=_WORKER["channel"],
         received_at=received_at,
         rules=_WORKER["rules"],
