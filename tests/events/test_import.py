@@ -177,3 +177,17 @@ def test_workers_skip_blank_lines_and_resume_after_the_checkpoint(
         checkpoint.last_line = 2
     resumed = run(sessions, path, workers=1)
     assert (resumed.resumed_from, resumed.accepted, resumed.duplicates) == (2, 0, 1)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_line_that_is_json_but_not_an_object_is_rejected_as_such(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, workers: int
+) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text('"hej med dig"\n[1, 2]\n{"type":"page","anonymousId":"x"\n')
+    report = run(sessions, path, workers=workers)
+    assert [(line, reason.split(":")[0]) for line, reason in report.rejected] == [
+        (1, "must be a JSON object"),
+        (2, "must be a JSON object"),
+        (3, "not JSON"),
+    ]

@@ -43,6 +43,10 @@ CHANNELS = {str(c): c for c in Channel}
 YOUNG_GENERATION = 200_000  # objects; see _few_collections
 
 
+class NotJson(str):
+    """A line that did not decode, as the reason why (a JSON string literal is not this)."""
+
+
 @dataclass
 class FileImportReport:
     accepted: int = 0
@@ -97,7 +101,7 @@ def _jsonl(path: Path, after: int) -> Iterator[tuple[int, Any]]:
             try:
                 yield number, loads(line)
             except error_type as error:
-                yield number, f"not JSON: {error}"
+                yield number, NotJson(f"not JSON: {error}")
 
 
 def import_file(
@@ -173,9 +177,9 @@ def parse_chunk(
     messages, rejected = ingest.parse_all(
         items, type_=None, channel=channel, received_at=received_at
     )
-    # A line that was not even JSON arrives as its error text; parse_all says "must be an object".
+    # parse_all says "must be a JSON object" of a line that was not JSON; say why it was not.
     reasons = [
-        (lines[r.index], items[r.index] if isinstance(items[r.index], str) else r.reason)
+        (lines[r.index], str(items[r.index]) if isinstance(items[r.index], NotJson) else r.reason)
         for r in rejected
     ]
     links = links_for((m for _, m in messages), rules=rules, default_country=default_country)
@@ -188,7 +192,7 @@ def _decoded(item: Any) -> Any:
     try:
         return orjson.loads(item)
     except orjson.JSONDecodeError as error:
-        return f"not JSON: {error}"
+        return NotJson(f"not JSON: {error}")
 
 
 def _parsed_chunks(
