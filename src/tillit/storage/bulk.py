@@ -60,8 +60,8 @@ class Bulk:
         for what a row leaves out, then each type's bind processor) in one executemany, without
         compiling a statement per call. With ``returning_ids``, the new ids in row order: on
         SQLite the rows get the ids SQLite would give them one by one (max(id) + 1, ...: the
-        write lock is held, and the tables have no AUTOINCREMENT), on PostgreSQL each row is
-        inserted with ``RETURNING id``."""
+        write lock is held, and the tables have no AUTOINCREMENT), on PostgreSQL from
+        ``RETURNING id``."""
         if not rows:
             return []
         ids: list[int] = []
@@ -93,8 +93,18 @@ class Bulk:
         if not returning_ids or self.sqlite:
             self.many(template, params)
             return ids
-        sql = self.sql(template + " RETURNING id")
-        return [self.connection.exec_driver_sql(sql, row).scalar_one() for row in params]
+        # psycopg runs an executemany with ``returning`` as one pipeline and keeps each row's
+        # result set, in order: one round trip for the batch instead of one per row.
+        cursor: Any = self.connection.connection.cursor()  # psycopg's, same transaction
+        try:
+            cursor.executemany(self.sql(template + " RETURNING id"), params, returning=True)
+            while True:
+                ids.append(cursor.fetchone()[0])
+                if not cursor.nextset():
+                    break
+        finally:
+            cursor.close()
+        return ids
 
     def bind(self, column: Column[Any]) -> Any:
         """The column type's own bind processor for this dialect (None when values pass as they
