@@ -164,7 +164,10 @@ def test_members_average_their_logits_in_one_wider_network() -> None:
 def test_shipped_head_takes_e5_plus_lexicon_features() -> None:
     head = default_sentiment_head()
     assert head.classes == ("negative", "neutral", "positive")
-    assert head.weights is not None and head.weights.shape == (384 + LEXICON_FEATURES + 1, 3)
+    # One hidden layer: 5 seed members x 128 ReLU units over e5 + lexicon features + bias.
+    assert head.hidden_weights is not None
+    assert head.hidden_weights.shape == (384 + LEXICON_FEATURES + 1, 5 * 128)
+    assert head.weights is not None and head.weights.shape == (5 * 128 + 1, 3)
     assert head.trained_on > 10_000
 
 
