@@ -113,10 +113,61 @@ def test_calibrator_round_trips_through_bytes() -> None:
     assert np.allclose(restored.predict_proba(features), calibrator.predict_proba(features))
 
 
+def _xor(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str]]:
+    features = rng.normal(size=(n, 2)) + rng.choice([-2.0, 2.0], size=(n, 2))
+    labels = ["positive" if f[0] * f[1] > 0 else "negative" for f in features]
+    return features, labels
+
+
+def test_hidden_layer_learns_what_a_linear_calibrator_cannot() -> None:
+    rng = np.random.default_rng(3)
+    features, labels = _xor(rng, 400)
+    unseen, truth = _xor(rng, 200)
+    network = SentimentCalibrator(hidden=16, l2=1e-4, epochs=60, seed=1).fit(features, labels)
+    linear = SentimentCalibrator().fit(features, labels)
+
+    def accuracy(calibrator: SentimentCalibrator) -> float:
+        predicted = [calibrator.classes[i] for i in calibrator.predict_proba(unseen).argmax(axis=1)]
+        return float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)]))
+
+    assert accuracy(network) > 0.9
+    assert accuracy(linear) < 0.7
+
+
+def test_hidden_layer_is_deterministic_and_round_trips_through_bytes() -> None:
+    features, labels = _xor(np.random.default_rng(4), 120)
+    first = SentimentCalibrator(hidden=8, epochs=5, seed=7).fit(features, labels)
+    second = SentimentCalibrator(hidden=8, epochs=5, seed=7).fit(features, labels)
+    assert first.to_bytes() == second.to_bytes()
+    restored = SentimentCalibrator.from_bytes(first.to_bytes())
+    assert restored.hidden == 8
+    assert np.allclose(restored.predict_proba(features), first.predict_proba(features))
+
+
+def test_members_average_their_logits_in_one_wider_network() -> None:
+    features, labels = _xor(np.random.default_rng(5), 120)
+    single = [
+        SentimentCalibrator(hidden=4, epochs=3, seed=seed).fit(features, labels) for seed in (2, 3)
+    ]
+    pair = SentimentCalibrator(hidden=4, epochs=3, seed=2, members=2).fit(features, labels)
+    assert pair.hidden_weights is not None and pair.hidden_weights.shape == (3, 8)
+
+    def logits(calibrator: SentimentCalibrator) -> np.ndarray:
+        return np.log(calibrator.predict_proba(features))
+
+    average = (logits(single[0]) + logits(single[1])) / 2
+    difference = logits(pair) - average
+    # Equal up to the softmax's per-row normaliser.
+    assert np.allclose(difference - difference[:, :1], 0.0)
+
+
 def test_shipped_head_takes_e5_plus_lexicon_features() -> None:
     head = default_sentiment_head()
     assert head.classes == ("negative", "neutral", "positive")
-    assert head.weights is not None and head.weights.shape == (384 + LEXICON_FEATURES + 1, 3)
+    # One hidden layer: 5 seed members x 128 ReLU units over e5 + lexicon features + bias.
+    assert head.hidden_weights is not None
+    assert head.hidden_weights.shape == (384 + LEXICON_FEATURES + 1, 5 * 128)
+    assert head.weights is not None and head.weights.shape == (5 * 128 + 1, 3)
     assert head.trained_on > 10_000
 
 
