@@ -12,6 +12,7 @@ from tillit.customers.service import Defaults
 from tillit.events import importer
 from tillit.events.models import Channel, Event, ImportCheckpoint, Source
 from tillit.events.sources import create_source
+from tillit.events.spec import JsonText
 from tillit.identity.rules import load_rules
 from tillit.storage import make_engine, make_session_factory, upgrade
 from tillit.storage.session import SessionFactory
@@ -191,3 +192,14 @@ def test_a_line_that_is_json_but_not_an_object_is_rejected_as_such(
         (2, "must be a JSON object"),
         (3, "not JSON"),
     ]
+
+
+def test_json_text_reads_like_the_object_it_holds_and_decodes_once() -> None:
+    text = '{"traits":{"email":"åse@example.com"},"context":{"locale":"nb-NO"}}'
+    lazy = JsonText(text)
+    assert lazy._decoded is None  # nothing decoded until something is read
+    assert lazy.get("traits") == {"email": "åse@example.com"}
+    decoded = lazy._decoded
+    assert lazy.get("missing") is None and "context" in lazy and len(lazy) == 2
+    assert lazy._decoded is decoded  # decoded once
+    assert dict(lazy) == orjson.loads(text) and lazy == orjson.loads(text)

@@ -166,7 +166,7 @@ def _insert(
             m.anonymous_id,
             m.user_id,
             customer_id,
-            when(m.timestamp),
+            when(m.timestamp) if m.bound_timestamp is None else m.bound_timestamp,
             received,
             m.raw_json,
         )

@@ -7,6 +7,7 @@ follow https://segment.com/docs/connections/sources/catalog/libraries/server/htt
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -30,6 +31,35 @@ class InvalidMessage(ValueError):
     """The message breaks the spec; the text says how (it is shown to the sender)."""
 
 
+class JsonText(Mapping[str, Any]):
+    """A JSON object kept as its text and decoded on first use.
+
+    The importer's storing process receives messages from its parsing workers as text; it
+    reads their contents only when it has to work out identity links again (a chunk with a
+    resend), so decoding every one up front was wasted work.
+    """
+
+    __slots__ = ("_decoded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._decoded: dict[str, Any] | None = None
+
+    def _value(self) -> dict[str, Any]:
+        if self._decoded is None:
+            self._decoded = orjson.loads(self.text)
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._value()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+
 class Message(NamedTuple):
     """A valid message, ready to store and to resolve to a person (a named tuple: immutable,
     and built several times faster than a frozen dataclass, once per event)."""
@@ -41,9 +71,12 @@ class Message(NamedTuple):
     anonymous_id: str | None
     user_id: str | None
     timestamp: datetime
-    raw: dict[str, Any]
+    raw: Mapping[str, Any]
     # ``raw`` as the compact JSON text that is stored: serialised once, for the size check.
     raw_json: str
+    # ``timestamp`` as the database binds it, when the importer's parsing worker already did
+    # that (see tillit.events.importer); None: bind ``timestamp`` when storing.
+    bound_timestamp: Any = None
 
     @property
     def traits(self) -> dict[str, Any]:

@@ -109,11 +109,13 @@ class Bulk:
     def bind(self, column: Column[Any]) -> Any:
         """The column type's own bind processor for this dialect (None when values pass as they
         are), so hand-bound values are stored exactly as the ORM would store them."""
-        return _bind(self.dialect, column)
+        return bind_processor(self.dialect, column)
 
 
 @lru_cache(maxsize=512)
-def _bind(dialect: Dialect, column: Column[Any]) -> Any:
+def bind_processor(dialect: Dialect, column: Column[Any]) -> Any:
+    """The function that turns a Python value of ``column`` into what ``dialect``'s driver is
+    given (None: the value as it is), as the ORM would bind it."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     fast = (
         dialect.name == "sqlite"
