@@ -1,56 +1,86 @@
-"""In-process background work: the server runs the recurring jobs itself, so one command runs
-everything (no cron needed on one machine). Each round runs in a worker thread; a failing round
-is logged and the loop carries on."""
+"""Background work beside the web server, and what the server does for the collector.
+
+``tillit serve`` runs the recurring jobs (dialogue invitations, case escalation) every
+``TILLIT_JOBS_INTERVAL_SECONDS`` in **a process of its own**, at a lower priority, so one
+command still runs everything on one machine (no cron). They used to run in a thread of every
+web worker: a round that plans and sends for thousands of customers held the worker's GIL for
+a few hundred milliseconds, and every request in flight waited (benchmarks/contact_http.py:
+p99 7.6 ms with a round in the window, 3.3 ms without). A failing round is logged and the
+loop carries on; the loop ends with the server (it watches its parent).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
 from tillit.config import Environment, Settings
 
 logger = logging.getLogger("tillit.background")
+NICENESS = 5  # below the web workers: requests first, the jobs when there is room
 
 
-async def run_jobs_forever(app: FastAPI, interval: float) -> None:
-    from tillit.dialogues.jobs import run_dialogue_jobs
+def start_jobs_process(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """``tillit jobs run`` as a child of this process (None when the interval is 0)."""
+    if settings.jobs_interval_seconds <= 0 or settings.env is Environment.test:
+        return None
+    command = [sys.executable, "-m", "tillit", "jobs", "run", "--parent", str(os.getpid())]
+    return subprocess.Popen(command)  # noqa: S603 (our own interpreter and fixed arguments)
 
-    settings: Settings = app.state.settings
-    while True:
-        await asyncio.sleep(interval)
+
+def stop_jobs_process(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_jobs_forever(
+    run_round: Callable[[], dict[str, int]],
+    *,
+    interval: float,
+    parent: int | None = None,
+    rounds: int | None = None,
+) -> None:
+    """Call ``run_round`` every ``interval`` seconds; stop when the process ``parent`` is gone
+    (the server was stopped, even by SIGKILL) or after ``rounds`` rounds."""
+    done = 0
+    while rounds is None or done < rounds:
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline:
+            if parent is not None and os.getppid() != parent:
+                return
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         try:
-            counts = await run_in_threadpool(
-                run_dialogue_jobs, sessions=app.state.sessions, settings=settings
-            )
+            counts = run_round()
             if any(counts.get(k) for k in ("sent", "failed", "escalated", "planned")):
                 logger.info("background jobs: %s", counts)
         except Exception:  # keep the loop alive; the next round tries again
             logger.exception("background jobs failed")
+        done += 1
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
     # Everything alive once the app has started (modules, routes, compiled statements, some
     # 150,000 objects) lives as long as the process. Freezing it keeps the collector's full
     # passes from walking it again: such a pass took ~80 ms on this machine and landed, as a
     # pause, on whichever requests were in flight (benchmarks/contact_http.py's tail).
     gc.collect()
     gc.freeze()
-    task = None
-    if settings.jobs_interval_seconds > 0 and settings.env is not Environment.test:
-        task = asyncio.create_task(run_jobs_forever(app, settings.jobs_interval_seconds))
     try:
         yield
     finally:
         gc.unfreeze()  # collectable again once this app is gone (tests start many apps)
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task

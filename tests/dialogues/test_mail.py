@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import email
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from email.policy import default
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from tillit.app import create_app
+from tillit.background import run_jobs_forever
 from tillit.dialogues import asks, mail
+from tillit.dialogues.jobs import run_dialogue_jobs
+from tillit.testing import running_server
 
 
 class Inbox:
@@ -115,33 +120,64 @@ def test_a_mail_server_failure_keeps_what_was_sent_and_retries_the_rest(
     assert status == {first: "pending", second: "scheduled"}  # sent stays sent; retry later
 
 
-def test_the_server_sends_due_invitations_by_itself(smtp_server, sessions, settings, make_customer):
-    import time
+def _jobs_processes() -> list[int]:
+    """Ids of running `tillit jobs run` processes (from /proc: no extra dependency)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parts = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"jobs" in parts and b"run" in parts and b"--parent" in parts:
+            found.append(int(entry.name))
+    return found
 
-    from fastapi.testclient import TestClient
 
-    from tillit.app import create_app
-    from tillit.dialogues.jobs import run_dialogue_jobs
-
+def test_the_server_sends_due_invitations_by_itself(
+    smtp_server, sessions, settings, make_customer, tmp_path
+):
     inbox, port = smtp_server
-    background = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "env": "development",
-            "jobs_interval_seconds": 1,
-        }
-    )
     customer = make_customer(email="background@example.com", locale="sv")
     with sessions() as session:
         asks.on_event(session, customer, "Order Completed", datetime.now(UTC) - timedelta(days=3))
         session.commit()
-    app = create_app(background)
-    with TestClient(app):
-        deadline = time.monotonic() + 15
+    env = {
+        "TILLIT_DATABASE_URL": settings.resolved_database_url,
+        "TILLIT_DATA_DIR": str(tmp_path),
+        "TILLIT_ENV": "development",
+        "TILLIT_JOBS_INTERVAL_SECONDS": "1",
+        "TILLIT_SMTP_HOST": "127.0.0.1",
+        "TILLIT_SMTP_PORT": str(port),
+        "TILLIT_SECRET_KEY": settings.secret_key,
+    }
+    with running_server(env=env, log_path=tmp_path / "server.log"):
+        assert len(_jobs_processes()) == 1  # one jobs process beside the web worker
+        deadline = time.monotonic() + 20
         while not inbox.messages and time.monotonic() < deadline:
             time.sleep(0.2)
-    app.state.engine.dispose()
-    assert len(inbox.messages) == 1  # sent by the loop, with no command run
+    assert len(inbox.messages) == 1  # sent by the server's jobs process, with no command run
+    deadline = time.monotonic() + 10
+    while _jobs_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _jobs_processes() == []  # stopped with the server
+    background = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "env": "development"}
+    )
     again = run_dialogue_jobs(sessions=sessions, settings=background)
     assert again["sent"] == 0 and len(inbox.messages) == 1  # nothing is sent twice
+
+
+def test_the_jobs_loop_survives_a_failing_round_and_stops_with_its_parent():
+    calls = []
+
+    def flaky() -> dict[str, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("SMTP down")
+        return {"sent": 1}
+
+    run_jobs_forever(flaky, interval=0.01, rounds=3)
+    assert len(calls) == 3  # the failure was logged and the loop went on
+    started = time.monotonic()
+    run_jobs_forever(flaky, interval=60, parent=-1)  # not our parent: returns at once
+    assert time.monotonic() - started < 5 and len(calls) == 3

@@ -12,8 +12,10 @@ from tillit.cli import dialogues as dialogues_cli
 from tillit.cli import events as events_cli
 from tillit.cli import insight as insight_cli
 from tillit.cli.context import console, context
+from tillit.cli.jobs import jobs_app
 from tillit.cli.match import match_app
 from tillit.cli.quality import quality
+from tillit.config import Settings
 
 app = typer.Typer(
     name="tillit",
@@ -33,6 +35,7 @@ app.add_typer(match_app, name="match")
 app.add_typer(dialogues_cli.dialogues_app, name="dialogues")
 app.add_typer(dialogues_cli.cases_app, name="cases")
 app.add_typer(insight_cli.insight_app, name="insight")
+app.add_typer(jobs_app, name="jobs")
 app.command("quality")(quality)
 
 
@@ -102,15 +105,21 @@ def demo(
         _serve(ctx.settings, host=host, port=port, workers=1)
 
 
-def _serve(settings: object, *, host: str, port: int, workers: int) -> None:
+def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run(
-        "tillit.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    from tillit.background import start_jobs_process, stop_jobs_process
+
+    jobs = start_jobs_process(settings)  # beside the web workers, not in them
+    try:
+        uvicorn.run(
+            "tillit.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        stop_jobs_process(jobs)

@@ -1,0 +1,41 @@
+"""`tillit jobs run`: the recurring jobs on their own (``tillit serve`` starts it itself)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import suppress
+from typing import Annotated
+
+import typer
+
+from tillit.background import NICENESS, run_jobs_forever
+from tillit.cli.context import context
+from tillit.dialogues.jobs import run_dialogue_jobs
+
+jobs_app = typer.Typer(help="Recurring background jobs.", no_args_is_help=True)
+
+
+@jobs_app.command("run")
+def run(
+    parent: Annotated[
+        int | None, typer.Option(help="Stop when the process with this id has gone.")
+    ] = None,
+    rounds: Annotated[int | None, typer.Option(min=1, help="Stop after this many rounds.")] = None,
+) -> None:
+    """Send due dialogue invitations and escalate overdue cases every
+    TILLIT_JOBS_INTERVAL_SECONDS, until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    ctx = context()
+    ctx.migrate()
+    interval = ctx.settings.jobs_interval_seconds
+    if interval <= 0:
+        raise typer.BadParameter("TILLIT_JOBS_INTERVAL_SECONDS is 0: the jobs are off")
+    os.nice(NICENESS)  # the whole process: requests first, the jobs when there is room
+    with suppress(KeyboardInterrupt):  # Ctrl-C on `tillit serve` reaches this child too
+        run_jobs_forever(
+            lambda: run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings),
+            interval=interval,
+            parent=parent,
+            rounds=rounds,
+        )
