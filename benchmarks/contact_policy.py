@@ -30,8 +30,8 @@ from tillit.contact import (
     clock,
     decide_batch,
 )
-from tillit.contact.batch import _available_cores
 from tillit.contact.schema import STATE_SCHEMA, cap_column
+from tillit.cores import available_cores
 
 ZONES = [
     "Europe/Copenhagen",
@@ -283,7 +283,7 @@ def main() -> None:
     connection = duckdb.connect()
     connection.register("states", states)
     threads = connection.sql("SELECT current_setting('threads')").fetchall()[0][0]
-    cores = _available_cores()
+    cores = available_cores()
     print(f"duckdb {duckdb.__version__}, threads={threads}; decide_batch threads={cores}")
     for name, intent in INTENTS.items():
         at_us = clock.to_us(intent.at)

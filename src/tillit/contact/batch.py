@@ -14,7 +14,6 @@ defer_until   timestamp[us, UTC]; null unless deferred
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from tillit.contact.models import (
 )
 from tillit.contact.policy import APPLIES
 from tillit.contact.schema import STATE_SCHEMA, UTC_US, cap_column
+from tillit.cores import available_cores
 
 OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
 _ALLOWED, _DEFERRED, _DENIED = (OUTCOMES.index(o.value) for o in Outcome)
@@ -301,13 +301,6 @@ def _result(table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bo
     return pa.Table.from_arrays(columns, schema=RESULT_SCHEMA)
 
 
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 MIN_ROWS_PER_THREAD = 65_536  # below this a thread costs more than it saves
 
 
@@ -330,7 +323,7 @@ def decide_batch(
     """
     if not isinstance(states, pa.Table) and hasattr(states, "to_arrow"):
         states = states.to_arrow()
-    wanted = threads if threads is not None else _available_cores()
+    wanted = threads if threads is not None else available_cores()
     if wanted < 1:
         raise ValueError("threads must be at least 1")
     parts = max(1, min(wanted, states.num_rows // max(1, min_rows_per_thread)))

@@ -12,7 +12,6 @@ import csv
 import gc
 import hashlib
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,6 +25,7 @@ from typing import Any
 import orjson
 
 from tillit.audit.service import Actor
+from tillit.cores import available_cores
 from tillit.customers.service import Defaults
 from tillit.events import ingest
 from tillit.events.models import Channel, ImportCheckpoint, Source
@@ -245,11 +245,7 @@ def _worker_count(path: Path, workers: int | None) -> int:
         return max(0, workers)
     if path.stat().st_size < PARALLEL_MIN_BYTES:
         return 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(0, cores - 1)
+    return max(0, available_cores() - 1)
 
 
 def _line_blocks(path: Path, size: int, after: int) -> Iterator[tuple[int, list[bytes]]]:
