@@ -64,45 +64,20 @@ def file_key(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, message or error text), in file order."""
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for row in reader:
-                yield reader.line_num, _from_csv(row)
-        return
-    yield from _jsonl(path, 0)
-
-
-def read_chunks(path: Path, *, size: int, after: int = 0) -> Iterator[list[tuple[int, Any]]]:
-    """``read_lines`` in lists of ``size``, from the line after ``after`` (a resumed import
-    does not parse again what it stored before)."""
+def _csv_chunks(path: Path, size: int, after: int) -> Iterator[list[tuple[int, Any]]]:
+    """CSV rows as messages, (line number, dict), in lists of ``size``, from the line after
+    ``after`` (a resumed import does not parse again what it stored before)."""
     chunk: list[tuple[int, Any]] = []
-    if path.suffix.lower() == ".csv":
-        numbered: Iterator[tuple[int, Any]] = read_lines(path)
-    else:  # the same as read_lines, inlined: it runs once per line of a large file
-        numbered = _jsonl(path, after)
-    for number, item in numbered:
-        if number > after:
-            chunk.append((number, item))
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if reader.line_num > after:
+                chunk.append((reader.line_num, _from_csv(row)))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
     if chunk:
         yield chunk
-
-
-def _jsonl(path: Path, after: int) -> Iterator[tuple[int, Any]]:
-    loads, error_type = orjson.loads, orjson.JSONDecodeError
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number <= after or not line.strip():
-                continue
-            try:
-                yield number, loads(line)
-            except error_type as error:
-                yield number, NotJson(f"not JSON: {error}")
 
 
 def import_file(
@@ -210,7 +185,11 @@ def _parsed_chunks(
 ) -> Iterator[ParsedChunk]:
     count = _worker_count(path, workers)
     if count == 0:
-        for chunk in read_chunks(path, size=CHUNK_LINES, after=after):
+        if path.suffix.lower() == ".csv":
+            chunks = _csv_chunks(path, CHUNK_LINES, after)
+        else:
+            chunks = (_numbered(*block) for block in _line_blocks(path, CHUNK_LINES, after))
+        for chunk in chunks:
             yield parse_chunk(
                 chunk,
                 channel=channel,
@@ -249,8 +228,8 @@ def _worker_count(path: Path, workers: int | None) -> int:
 
 
 def _line_blocks(path: Path, size: int, after: int) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, the next ``size`` lines as bytes) after line ``after``. The main
-    process only cuts the file; the workers number, skip blank lines and decode."""
+    """(first line number, the next ``size`` lines as bytes) after line ``after``. With
+    workers the main process only cuts the file; they number, skip blank lines and decode."""
     with path.open("rb") as handle:
         for _ in islice(handle, after):
             pass
@@ -258,6 +237,11 @@ def _line_blocks(path: Path, size: int, after: int) -> Iterator[tuple[int, list[
         while block := list(islice(handle, size)):
             yield number + 1, block
             number += len(block)
+
+
+def _numbered(first: int, block: list[bytes]) -> list[tuple[int, bytes]]:
+    """A block's lines that are not blank, with their line numbers."""
+    return [(first + i, line) for i, line in enumerate(block) if line.strip()]
 
 
 # What crosses the process boundary: plain values, not Messages. Pickling each message's
@@ -282,10 +266,9 @@ def _start_worker(
 
 
 def _parse_in_worker(first: int, block: list[bytes], received_at: datetime) -> _Packed:
-    numbered = [(first + i, line) for i, line in enumerate(block) if line.strip()]
     bind = _WORKER["bind"]
     parsed = parse_chunk(
-        numbered,
+        _numbered(first, block),
         channel=_WORKER["channel"],
         received_at=received_at,
         rules=_WORKER["rules"],
