@@ -36,8 +36,10 @@ from tillit.events.spec import (
     Message,
     parse_time,
 )
+from tillit.identity.resolve import links_for
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
+from tillit.storage.bulk import bind_processor
 from tillit.storage.group import GroupCommit
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.problems import problem
@@ -136,24 +138,40 @@ def _store(
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
     """Runs in a worker thread; returns once the batch is committed (with the batches of other
-    requests that waited meanwhile: see tillit.storage.group)."""
+    requests that waited meanwhile: see tillit.storage.group).
+
+    Everything that needs no write lock happens before the write is queued, so that it runs
+    side by side with other requests' writes (and in several worker processes at once):
+    the write key, validation, the timestamps as the database binds them, identity links."""
+    state = request.app.state
+    with state.read_sessions() as session:
+        source = source_for_key(session=session, write_key=key)
+    messages, rejected = ingest.parse_all(
+        items,
+        type_=kind,
+        channel=source.channel,
+        received_at=received_at,
+        sent_at=sent_at,
+        bind_timestamp=bind_processor(state.engine.dialect, ingest.EVENTS.c.timestamp),
+    )
+    if not messages:
+        return ingest.IngestResult(rejected=rejected)
+    rules = _rules(request)
+    defaults = get_defaults(state.settings)
+    links = links_for((m for _, m in messages), rules=rules, default_country=defaults.country)
+    actor = Actor(type="source", id=str(source.id), label=f"source {source.name}")
 
     def work(session: Session) -> ingest.IngestResult:
-        source = source_for_key(session=session, write_key=key)
-        messages, rejected = ingest.parse_all(
-            items, type_=kind, channel=source.channel, received_at=received_at, sent_at=sent_at
-        )
-        if not messages:
-            return ingest.IngestResult(rejected=rejected)
         stored = ingest.store(
             session=session,
             source_id=source.id,
             source_name=source.name,
             messages=messages,
             received_at=received_at,
-            rules=_rules(request),
-            defaults=get_defaults(request.app.state.settings),
-            actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+            rules=rules,
+            defaults=defaults,
+            actor=actor,
+            links=links,
         )
         _trigger_dialogues(session, _triggers(request), stored.stored)
         if request.headers.get("sec-gpc") == "1":
@@ -161,7 +179,7 @@ def _store(
         stored.rejected = rejected
         return stored
 
-    writes: GroupCommit = request.app.state.group_commit
+    writes: GroupCommit = state.group_commit
     return writes.run(work)
 
 
