@@ -12,6 +12,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 READ_ONLY = "tillit_read_only"  # an execution option: this connection will not write
+# Pages of write-ahead log after which a commit checkpoints (SQLite's default, set explicitly
+# so that tillit.storage.group can put it back after turning it off).
+WAL_AUTOCHECKPOINT = 1000
 
 
 def _json_text(value: Any) -> str:
@@ -62,6 +65,7 @@ def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
         # NORMAL is durable in WAL mode across application crashes (not power loss mid-fsync).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
