@@ -16,7 +16,10 @@ the same way, on an exclusive ``flock`` of ``<database>.write-lock`` held from b
 transaction's ``BEGIN IMMEDIATE`` until after its commit: the kernel wakes the next one the
 moment the lock is free. Only writers that go through a ``GroupCommit`` take that lock; any
 other writer still meets SQLite's own lock and busy timeout, so it is a queue, not a guard.
-On PostgreSQL, where writers run side by side, ``run`` is a transaction of its own per call.
+On PostgreSQL, where writers run side by side, ``run`` is a transaction of its own per call,
+and a call that loses a race to a concurrent one (a unique violation on rows both tried to
+create, a deadlock, a serialisation failure) runs again in a fresh transaction, which then
+sees the winner's rows: ``work`` must be safe to run again after a rollback.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
 import threading
 import time
 import weakref
@@ -34,11 +38,16 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tillit.storage.engine import WAL_AUTOCHECKPOINT
 from tillit.storage.session import SessionFactory
 
+# PostgreSQL's codes for losing a race: unique_violation, deadlock_detected,
+# serialization_failure. A call is tried this often before the error goes to its caller.
+LOST_RACE = frozenset({"23505", "40P01", "40001"})
+RACE_ATTEMPTS = 5
 # How often the group commit checkpoints SQLite's write-ahead log (see GroupCommit._connection).
 CHECKPOINT_SECONDS = 0.5
 
@@ -73,8 +82,7 @@ class GroupCommit:
     def run(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` must not commit; its result comes back once it is committed."""
         if not self.shared:
-            with self.sessions() as session, session.begin():
-                return work(session)
+            return self._alone(work)
         piece: _Piece[T] = _Piece(work)
         with self._queue_lock:
             self._queue.append(piece)
@@ -88,6 +96,17 @@ class GroupCommit:
         if piece.error is not None:
             raise piece.error
         return piece.result  # type: ignore[return-value]
+
+    def _alone(self, work: Callable[[Session], T]) -> T:
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                with self.sessions() as session, session.begin():
+                    return work(session)
+            except DBAPIError as error:
+                if attempt == RACE_ATTEMPTS or _sqlstate(error) not in LOST_RACE:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - not for secrets
+        raise AssertionError("unreachable")
 
     @contextmanager
     def _across_processes(self) -> Iterator[None]:
@@ -171,3 +190,7 @@ class GroupCommit:
         driver = connection.connection.driver_connection
         assert driver is not None
         driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
