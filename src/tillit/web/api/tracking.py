@@ -11,6 +11,7 @@ import binascii
 import gzip
 import zlib
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import orjson
@@ -28,7 +29,7 @@ from tillit.dialogues.triggers import TriggerNames
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
 from tillit.events.models import Event, EventType
-from tillit.events.sources import source_for_key
+from tillit.events.sources import SourceRef, source_for_key
 from tillit.events.spec import (
     MAX_BATCH_BYTES,
     MAX_EVENT_BYTES,
@@ -59,6 +60,22 @@ def _triggers(request: Request) -> TriggerNames:
     if triggers is None:
         triggers = request.app.state.trigger_names = TriggerNames()
     return triggers
+
+
+SOURCE_CACHE_SECONDS = 10.0  # a disabled source's key stops working within this long
+
+
+def _source(request: Request, key: str) -> SourceRef:
+    """The source of a write key, asked of the database at most every few seconds per key and
+    worker: the look-up's own transaction cost as much as validating a whole batch."""
+    cache: dict[str, tuple[SourceRef, float]] = request.app.state.source_cache
+    cached = cache.get(key)
+    if cached is not None and cached[1] > monotonic():
+        return cached[0]
+    with request.app.state.read_sessions() as session:
+        source = source_for_key(session=session, write_key=key)  # unknown keys: not cached
+    cache[key] = (source, monotonic() + SOURCE_CACHE_SECONDS)
+    return source
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -144,8 +161,7 @@ def _store(
     side by side with other requests' writes (and in several worker processes at once):
     the write key, validation, the timestamps as the database binds them, identity links."""
     state = request.app.state
-    with state.read_sessions() as session:
-        source = source_for_key(session=session, write_key=key)
+    source = _source(request, key)
     messages, rejected = ingest.parse_all(
         items,
         type_=kind,
