@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = make_session_factory(engine, read_only=True)
     app.state.group_commit = GroupCommit(app.state.sessions)  # the tracking API's writes
     app.state.token_cache = {}  # see web.deps.require_scope
+    app.state.source_cache = {}  # see web.api.tracking._source
 
     app.add_middleware(SecurityHeadersMiddleware)
     origins = [o.strip().rstrip("/") for o in settings.widget_origins.split(",") if o.strip()]

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tillit.customers.models import Identity
-from tillit.events.models import Event
+from tillit.events.models import Event, Source
 from tillit.storage.session import SessionFactory
+from tillit.web.api import tracking
 
 
 def post(client: TestClient, path: str, key: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
@@ -137,3 +139,19 @@ def test_every_call_type_and_channel(
     }
     assert len(owners) == 1 and None not in owners
     assert identities == 3  # user id u-3, the e-mail, and old-3 from the alias
+
+
+def test_a_disabled_source_is_refused_once_its_cached_lookup_expires(
+    client: TestClient, write_key: str, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {"userId": "u-1", "event": "Viewed"}
+    assert post(client, "/v1/track", write_key, body).status_code == 200
+    with sessions() as session, session.begin():
+        session.execute(update(Source).values(active=False))
+    # Within SOURCE_CACHE_SECONDS the worker still trusts what it looked up ...
+    assert post(client, "/v1/track", write_key, {**body, "event": "Again"}).status_code == 200
+    # ... and asks the database again once that has passed.
+    monkeypatch.setattr(tracking, "SOURCE_CACHE_SECONDS", 0.0)
+    client.app.state.source_cache.clear()  # type: ignore[attr-defined]
+    assert post(client, "/v1/track", write_key, {**body, "event": "Late"}).status_code == 401
+    assert post(client, "/v1/track", "tlw_unknown", body).status_code == 401

@@ -9,10 +9,10 @@ and per-value type processing they cost more than the rest of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -60,7 +60,10 @@ def parse_all(
     channel: Channel,
     received_at: datetime,
     sent_at: datetime | None = None,
+    bind_timestamp: Callable[[datetime], Any] | None = None,
 ) -> tuple[list[tuple[int, Message]], list[Rejection]]:
+    """The valid messages (with their index in ``items``) and a rejection for each other one.
+    ``bind_timestamp``: see ``parse_message``."""
     messages: list[tuple[int, Message]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(items):
@@ -71,6 +74,7 @@ def parse_all(
                 default_channel=channel,
                 received_at=received_at,
                 batch_sent_at=sent_at,
+                bind_timestamp=bind_timestamp,
             )
         except InvalidMessage as error:
             given = raw.get("messageId") if isinstance(raw, dict) else None

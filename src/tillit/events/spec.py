@@ -7,7 +7,7 @@ follow https://segment.com/docs/connections/sources/catalog/libraries/server/htt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -165,8 +165,11 @@ def parse_message(
     default_channel: Channel,
     received_at: datetime,
     batch_sent_at: datetime | None = None,
+    bind_timestamp: Callable[[datetime], Any] | None = None,
 ) -> Message:
-    """Check one message; ``type_`` is fixed by the endpoint, or None inside a batch."""
+    """Check one message; ``type_`` is fixed by the endpoint, or None inside a batch.
+    ``bind_timestamp``: the database's bind processor for the timestamp column, to fill
+    ``bound_timestamp`` now (outside the write transaction) rather than when storing."""
     if not isinstance(raw, dict):
         raise InvalidMessage("must be a JSON object")
     text = orjson.dumps(raw)
@@ -195,6 +198,7 @@ def parse_message(
     if raw.get("type") != kind:  # a single call's type comes from the endpoint, not the body
         raw = {**raw, "type": kind}
         text = orjson.dumps(raw)
+    timestamp = corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at)
     return Message(  # positional: a named tuple builds faster so, once per event
         message_id,
         event_type,
@@ -202,7 +206,8 @@ def parse_message(
         _channel(raw, default_channel),
         anonymous_id,
         user_id,
-        corrected_time(raw, received_at=received_at, batch_sent_at=batch_sent_at),
+        timestamp,
         raw,
         text.decode(),
+        None if bind_timestamp is None else bind_timestamp(timestamp),
     )

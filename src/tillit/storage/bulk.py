@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Column, Connection, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tillit.storage.base import UtcDateTime
@@ -45,13 +46,30 @@ class Bulk:
         return orjson.dumps(values).decode() if self.sqlite else values
 
     def rows(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        result = self.connection.exec_driver_sql(self.sql(template), tuple(params))
-        return [tuple(row) for row in result]
+        return self._run(self.sql(template), tuple(params), many=False)
 
     def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
         """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them."""
         if rows:
-            self.connection.exec_driver_sql(self.sql(template), rows)
+            self._run(self.sql(template), rows, many=True)
+
+    def _run(self, sql: str, params: Any, *, many: bool) -> list[tuple[Any, ...]]:
+        """On a cursor of the connection's own driver connection (so in its transaction), past
+        SQLAlchemy's execution context, which costs more than a small statement itself; driver
+        errors come out as SQLAlchemy's (IntegrityError, OperationalError ...) all the same."""
+        cursor = self.connection.connection.cursor()
+        try:
+            if many:
+                cursor.executemany(sql, params)
+                return []
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+        except self.dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                sql, params, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from error
+        finally:
+            cursor.close()
 
     def insert(
         self, table: Table, rows: list[dict[str, Any]], *, returning_ids: bool = False

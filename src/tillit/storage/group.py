@@ -11,22 +11,48 @@ is reported as stored that is not. Pieces run one after another, in arrival orde
 what the earlier ones wrote, exactly as separate transactions one after another would.
 
 Waiting threads queue on a lock in this process rather than in SQLite's busy handler, which
-sleeps 1, 2, 5, 10 ms ... between tries. Other processes still meet the busy timeout.
-On PostgreSQL, where writers run side by side, ``run`` is a transaction of its own per call.
+sleeps 1, 2, 5, 10 ms ... between tries. Leaders of several processes (uvicorn workers) queue
+the same way, on an exclusive ``flock`` of ``<database>.write-lock`` held from before the
+transaction's ``BEGIN IMMEDIATE`` until after its commit: the kernel wakes the next one the
+moment the lock is free. Only writers that go through a ``GroupCommit`` take that lock; any
+other writer still meets SQLite's own lock and busy timeout, so it is a queue, not a guard.
+On PostgreSQL, where writers run side by side, ``run`` is a transaction of its own per call,
+and a call that loses a race to a concurrent one (a unique violation on rows both tried to
+create, a deadlock, a serialisation failure) runs again in a fresh transaction, which then
+sees the winner's rows: ``work`` must be safe to run again after a rollback.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import random
 import threading
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tillit.storage.engine import WAL_AUTOCHECKPOINT
 from tillit.storage.session import SessionFactory
 
+# PostgreSQL's codes for losing a race: unique_violation, deadlock_detected,
+# serialization_failure. A call is tried this often before the error goes to its caller.
+LOST_RACE = frozenset({"23505", "40P01", "40001"})
+RACE_ATTEMPTS = 5
+# How often the group commit checkpoints SQLite's write-ahead log (see GroupCommit._connection).
+CHECKPOINT_SECONDS = 0.5
+
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -41,7 +67,14 @@ class GroupCommit:
     def __init__(self, sessions: SessionFactory, *, max_group: int = 32) -> None:
         self.sessions = sessions
         self.max_group = max_group
-        self.shared = sessions.kw["bind"].dialect.name == "sqlite"
+        self.engine = sessions.kw["bind"]
+        self.shared = self.engine.dialect.name == "sqlite"
+        database = self.engine.url.database if self.shared else None
+        self.lock_path = (
+            Path(f"{database}.write-lock") if database and database != ":memory:" else None
+        )
+        self._lock_file: tuple[int, int] | None = None  # (pid, descriptor): one per process
+        self._checkpointed = time.monotonic()
         self._queue: list[_Piece[Any]] = []
         self._queue_lock = threading.Lock()
         self._leader = threading.Lock()
@@ -49,8 +82,7 @@ class GroupCommit:
     def run(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` must not commit; its result comes back once it is committed."""
         if not self.shared:
-            with self.sessions() as session, session.begin():
-                return work(session)
+            return self._alone(work)
         piece: _Piece[T] = _Piece(work)
         with self._queue_lock:
             self._queue.append(piece)
@@ -65,23 +97,100 @@ class GroupCommit:
             raise piece.error
         return piece.result  # type: ignore[return-value]
 
-    def _commit(self, group: list[_Piece[Any]]) -> None:
+    def _alone(self, work: Callable[[Session], T]) -> T:
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                with self.sessions() as session, session.begin():
+                    return work(session)
+            except DBAPIError as error:
+                if attempt == RACE_ATTEMPTS or _sqlstate(error) not in LOST_RACE:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - not for secrets
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _across_processes(self) -> Iterator[None]:
+        """The write lock shared with other processes' leaders (SQLite files only)."""
+        if self.lock_path is None:
+            yield
+            return
+        pid = os.getpid()
+        if self._lock_file is None or self._lock_file[0] != pid:
+            # Opened in this process, never inherited: a forked child sharing the open file
+            # would share its lock too.
+            self._lock_file = (pid, os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+            weakref.finalize(self, os.close, self._lock_file[1])
+        descriptor = self._lock_file[1]
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
-            with self.sessions() as session:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _commit(self, group: list[_Piece[Any]]) -> None:
+        committed = False
+        try:
+            with self._across_processes(), self._connection() as connection:
+                with self.sessions(bind=connection) as session:
+                    for piece in group:
+                        try:
+                            with session.begin_nested():
+                                piece.result = piece.work(session)
+                        except Exception as error:  # its own failure, reported to its own caller
+                            piece.error = error
+                    session.commit()
+                committed = True
+                self._checkpoint_if_due(connection)
+        except BaseException as error:
+            if committed:  # stored: only the checkpoint or putting the setting back failed
+                logger.warning("after a group commit: %r", error)
+            else:  # the commit failed: nothing of the group is stored
                 for piece in group:
-                    try:
-                        with session.begin_nested():
-                            piece.result = piece.work(session)
-                    except Exception as error:  # its own failure, reported to its own caller
+                    if piece.error is None:
                         piece.error = error
-                session.commit()
-        except BaseException as error:  # the commit failed: nothing of the group is stored
-            for piece in group:
-                if piece.error is None:
-                    piece.error = error
-                piece.result = None
+                    piece.result = None
             if not isinstance(error, Exception):
                 raise
         finally:
             for piece in group:
                 piece.done = True
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection of our own for the group, with SQLite's automatic checkpoint off.
+
+        By default the commit that takes the write-ahead log past 1,000 pages copies them into
+        the database file and syncs both, on the writer's time: with many small commits that
+        is several times a second, and here every other writer waits for it. The group commit
+        checkpoints itself instead, at most every ``CHECKPOINT_SECONDS`` (see
+        ``_checkpoint_if_due``); the setting is put back before the pool hands the connection
+        to anyone else.
+        """
+        with self.engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA wal_autocheckpoint=0")  # a setting: no transaction begins
+            try:
+                yield connection
+            finally:
+                try:
+                    driver.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+                except BaseException:
+                    connection.invalidate()  # not back to the pool with the setting off
+                    raise
+
+    def _checkpoint_if_due(self, connection: Connection) -> None:
+        """Copies the log into the database file, still holding the lock across processes, so
+        that the checkpoint completes (no group of another process appends meanwhile) and the
+        next write starts the log over instead of growing it."""
+        now = time.monotonic()
+        if now - self._checkpointed < CHECKPOINT_SECONDS:
+            return
+        self._checkpointed = now
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)

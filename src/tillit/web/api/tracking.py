@@ -11,6 +11,7 @@ import binascii
 import gzip
 import zlib
 from datetime import datetime
+from time import monotonic
 from typing import Any
 
 import orjson
@@ -28,7 +29,7 @@ from tillit.dialogues.triggers import TriggerNames
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
 from tillit.events import ingest
 from tillit.events.models import Event, EventType
-from tillit.events.sources import source_for_key
+from tillit.events.sources import SourceRef, source_for_key
 from tillit.events.spec import (
     MAX_BATCH_BYTES,
     MAX_EVENT_BYTES,
@@ -36,8 +37,10 @@ from tillit.events.spec import (
     Message,
     parse_time,
 )
+from tillit.identity.resolve import links_for
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
+from tillit.storage.bulk import bind_processor
 from tillit.storage.group import GroupCommit
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.problems import problem
@@ -57,6 +60,22 @@ def _triggers(request: Request) -> TriggerNames:
     if triggers is None:
         triggers = request.app.state.trigger_names = TriggerNames()
     return triggers
+
+
+SOURCE_CACHE_SECONDS = 10.0  # a disabled source's key stops working within this long
+
+
+def _source(request: Request, key: str) -> SourceRef:
+    """The source of a write key, asked of the database at most every few seconds per key and
+    worker: the look-up's own transaction cost as much as validating a whole batch."""
+    cache: dict[str, tuple[SourceRef, float]] = request.app.state.source_cache
+    cached = cache.get(key)
+    if cached is not None and cached[1] > monotonic():
+        return cached[0]
+    with request.app.state.read_sessions() as session:
+        source = source_for_key(session=session, write_key=key)  # unknown keys: not cached
+    cache[key] = (source, monotonic() + SOURCE_CACHE_SECONDS)
+    return source
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -136,24 +155,39 @@ def _store(
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
     """Runs in a worker thread; returns once the batch is committed (with the batches of other
-    requests that waited meanwhile: see tillit.storage.group)."""
+    requests that waited meanwhile: see tillit.storage.group).
+
+    Everything that needs no write lock happens before the write is queued, so that it runs
+    side by side with other requests' writes (and in several worker processes at once):
+    the write key, validation, the timestamps as the database binds them, identity links."""
+    state = request.app.state
+    source = _source(request, key)
+    messages, rejected = ingest.parse_all(
+        items,
+        type_=kind,
+        channel=source.channel,
+        received_at=received_at,
+        sent_at=sent_at,
+        bind_timestamp=bind_processor(state.engine.dialect, ingest.EVENTS.c.timestamp),
+    )
+    if not messages:
+        return ingest.IngestResult(rejected=rejected)
+    rules = _rules(request)
+    defaults = get_defaults(state.settings)
+    links = links_for((m for _, m in messages), rules=rules, default_country=defaults.country)
+    actor = Actor(type="source", id=str(source.id), label=f"source {source.name}")
 
     def work(session: Session) -> ingest.IngestResult:
-        source = source_for_key(session=session, write_key=key)
-        messages, rejected = ingest.parse_all(
-            items, type_=kind, channel=source.channel, received_at=received_at, sent_at=sent_at
-        )
-        if not messages:
-            return ingest.IngestResult(rejected=rejected)
         stored = ingest.store(
             session=session,
             source_id=source.id,
             source_name=source.name,
             messages=messages,
             received_at=received_at,
-            rules=_rules(request),
-            defaults=get_defaults(request.app.state.settings),
-            actor=Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+            rules=rules,
+            defaults=defaults,
+            actor=actor,
+            links=links,
         )
         _trigger_dialogues(session, _triggers(request), stored.stored)
         if request.headers.get("sec-gpc") == "1":
@@ -161,7 +195,7 @@ def _store(
         stored.rejected = rejected
         return stored
 
-    writes: GroupCommit = request.app.state.group_commit
+    writes: GroupCommit = state.group_commit
     return writes.run(work)
 
 
