@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tillit.insight.e5_onnx import ENGINE_VERSION
+
 CACHE = Path.home() / ".cache" / "tillit-bench"
 
 
@@ -106,7 +108,7 @@ def cached_embeddings(embedder: object, texts: Sequence[str]) -> np.ndarray:
     """e5 vectors for ``texts``, computed once per distinct list and kept in the cache (the
     name says which engine made them: vectors from another engine differ slightly)."""
     digest = hashlib.sha1("\x1e".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"e5-onnx-int8-outliers-{digest}.npy"
+    path = CACHE / f"e5-{ENGINE_VERSION}-{digest}.npy"
     if path.exists():
         return np.load(path)
     vectors = np.vstack(

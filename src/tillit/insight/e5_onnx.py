@@ -31,6 +31,9 @@ from numpy.typing import NDArray
 
 from tillit.cores import available_cores
 
+# Changes whenever the vectors do (quantisation, how texts are batched): caches of vectors,
+# such as the benchmarks', carry it in their names.
+ENGINE_VERSION = "onnx-int8-outliers8-runs16"
 MAGIC = b"E5S1"
 BLOCK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (BLOCK // 2,))])
