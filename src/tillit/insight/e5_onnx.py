@@ -278,7 +278,9 @@ def encoder_graph(
             exposed.append(node("Identity", [x], f"{name}.input"))
         w = np.ascontiguousarray(w.T, np.float32)  # [in, out]
         channels = outliers.get(name) if outliers else None
-        if channels is not None and len(channels):
+        if channels is not None and len(channels) == 0:
+            channels = None
+        if channels is not None:
             keep = np.ones(w.shape[0], np.float32)
             keep[channels] = 0.0
             outlying = node(
@@ -297,10 +299,10 @@ def encoder_graph(
                 constant(f"{name}.zero", np.zeros_like(quantised[0])),
                 constant(f"{name}.b", b.astype(np.float32)),
             ],
-            f"{name}.yi" if channels is not None and len(channels) else name,
+            f"{name}.yi" if channels is not None else name,
             domain="com.microsoft",
         )
-        if channels is not None and len(channels):
+        if channels is not None:
             return node("Add", [product, exact], name)
         return product
 
