@@ -118,7 +118,9 @@ def test_stitching_looks_events_up_by_id_not_by_missing_customer(engine: Engine)
                 str(row[3])
                 for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("[]",))
             )
-            assert "ix_event_user_id (user_id=?)" in plan or "ix_event_anonymous_id" in plan, plan
+            assert (
+                "ix_event_unowned_user (user_id=?)" in plan or "ix_event_unowned_anonymous" in plan
+            ), plan
             assert "customer" not in plan, plan
 
 

@@ -17,6 +17,7 @@ from tillit.consent.ledger import current_consents, record_consent
 from tillit.consent.models import Decision, Method
 from tillit.customers.models import Identity
 from tillit.events.lake import export_events
+from tillit.events.models import Event
 from tillit.storage.session import SessionFactory
 
 ACTOR = Actor.system("tests")
@@ -108,3 +109,25 @@ def lake_text(data_dir: Path) -> str:
         query = f"SELECT * EXCLUDE (timestamp, received_at) FROM read_parquet('{path}')"
         rows += duckdb.sql(query).fetchall()
     return " ".join(str(value) for row in rows for value in row)
+
+
+def test_erasure_keeps_what_another_person_did_on_a_shared_device(client, write_key, sessions):
+    """An event of the erased person's anonymous id that carries someone else's user id is
+    that person's (a shared browser): it stays, attributed to them."""
+    identify_and_track(client, write_key)
+    kari = customer_of(sessions)
+    shared = {"userId": "u-ola", "anonymousId": "a-kari", "event": "Basket Viewed"}
+    response = client.post("/v1/track", json={**shared, "messageId": "m-ola"}, auth=(write_key, ""))
+    assert response.status_code == 200, response.text
+    with sessions() as session, session.begin():
+        erase_customer(
+            session=session,
+            customer_id=kari,
+            secret_key="test-secret-key-that-is-long-enough-0123456789",
+            actor=ACTOR,
+            data_dir=None,
+        )
+    with sessions() as session:
+        left = session.execute(select(Event.message_id, Event.user_id, Event.customer_id)).all()
+    assert [(m, u) for m, u, _ in left] == [("m-ola", "u-ola")]
+    assert left[0][2] is not None and left[0][2] != kari

@@ -51,9 +51,17 @@ def erase_events(session: Session, customer_id: int, needles: list[str]) -> int:
             )
         )
     )
+    # Their own events, and the events of their ids that nobody owns yet. An event of their
+    # anonymous id that carries someone else's user id is that person's (a shared device).
+    # The conditions are those of the partial indexes on ``event``, so no look-up walks it.
     condition = Event.customer_id == customer_id
     if keys:
-        condition = or_(condition, Event.user_id.in_(keys), Event.anonymous_id.in_(keys))
+        unowned = Event.customer_id.is_(None)
+        condition = or_(
+            condition,
+            unowned & Event.user_id.is_not(None) & Event.user_id.in_(keys),
+            unowned & Event.user_id.is_(None) & Event.anonymous_id.in_(keys),
+        )
     events = session.execute(delete(Event).where(condition)).rowcount  # type: ignore[attr-defined]
     merges = session.execute(
         delete(Merge).where(

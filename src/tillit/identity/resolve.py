@@ -36,14 +36,14 @@ IDENTITIES = cast(Table, Identity.__table__)
 # Statement templates for tillit.storage.bulk.Bulk.
 OWNERS = "SELECT type, value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
 # Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
-# is found by both. ``+customer_id`` and ``user_id || ''`` keep SQLite off the indexes on
-# those columns (it would walk every unattributed or anonymous event there) and on the index of
-# the looked-up ids; the values are the same (NULL stays NULL) on both databases.
+# is found by both. Each condition is word for word that of a partial index on ``event``
+# (ix_event_unowned_user, ix_event_unowned_anonymous), which holds only such events: the
+# databases use a partial index only for a query whose conditions include the index's own.
 UNOWNED_EVENTS = {
     "user_id": "SELECT 'user_id', user_id, id FROM event "
-    "WHERE +customer_id IS NULL AND user_id {in_list}",
+    "WHERE customer_id IS NULL AND user_id IS NOT NULL AND user_id {in_list}",
     "anonymous_id": "SELECT 'anonymous_id', anonymous_id, id FROM event "
-    "WHERE +customer_id IS NULL AND user_id || '' IS NULL AND anonymous_id {in_list}",
+    "WHERE customer_id IS NULL AND user_id IS NULL AND anonymous_id {in_list}",
 }
 UNION_PARTS = 8  # look-ups (a type and a chunk of values) per statement, joined by UNION ALL
 

@@ -1,0 +1,61 @@
+"""The migrations build what the models declare, and the newest one can be undone and redone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from tillit.storage import make_engine, upgrade
+from tillit.storage.base import Base
+from tillit.storage.migrate import alembic_config, current_revision, head_revision
+
+PARTIAL = {
+    "ix_event_customer_time": "customer_id IS NOT NULL",
+    "ix_event_customer_channel_time": "customer_id IS NOT NULL",
+    "ix_event_unowned_user": "customer_id IS NULL AND user_id IS NOT NULL",
+    "ix_event_unowned_anonymous": "customer_id IS NULL AND user_id IS NULL",
+}
+
+
+def test_the_migrated_database_is_what_the_models_declare(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_event_indexes_are_partial(engine: Engine) -> None:
+    """Alembic's comparison does not look at an index's condition, so this does."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'event'"
+            )
+        else:
+            rows = connection.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'event'"
+            )
+        found = {name: sql for name, sql in rows if name in PARTIAL}
+    assert set(found) == set(PARTIAL)
+    for name, condition in PARTIAL.items():
+        normal = found[name].replace("(", "").replace(")", "")
+        assert normal.endswith(f"WHERE {condition}"), found[name]
+
+
+def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'round-trip.db'}")
+    upgrade(engine)
+    head = head_revision()
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+    assert current_revision(engine) != head
+    assert "ix_event_user_id" in {i["name"] for i in inspect(engine).get_indexes("event")}
+    upgrade(engine)
+    assert current_revision(engine) == head
+    names = {i["name"] for i in inspect(engine).get_indexes("event")}
+    assert set(PARTIAL) <= names and "ix_event_user_id" not in names
+    engine.dispose()
