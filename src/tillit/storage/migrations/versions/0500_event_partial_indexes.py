@@ -10,6 +10,7 @@ Create Date: 2026-11-23 21:10:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ UNOWNED_USER = "customer_id IS NULL AND user_id IS NOT NULL"
 UNOWNED_ANONYMOUS = "customer_id IS NULL AND user_id IS NULL"
 
 
-def _where(condition: str) -> dict[str, sa.TextClause]:
+def _where(condition: str) -> dict[str, Any]:
     return {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
 
 
