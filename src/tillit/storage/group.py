@@ -4,11 +4,13 @@ SQLite lets one writer in at a time, and with many requests waiting, a transacti
 spends most of its time in what every transaction pays: taking the write lock, writing the
 same index pages to the WAL again, committing. ``GroupCommit.run(work)`` queues ``work``; the
 first waiting thread becomes the leader, takes everything queued (up to ``max_group``), runs
-each piece in its own SAVEPOINT of one transaction and commits once. Each caller returns only
-after that commit, with its own result or its own exception: a failing piece is rolled back to
-its savepoint and does not touch the others; a failed commit fails the whole group, so nothing
-is reported as stored that is not. Pieces run one after another, in arrival order, and each sees
-what the earlier ones wrote, exactly as separate transactions one after another would.
+the pieces in one transaction and commits once. Each caller returns only after that commit,
+with its own result or its own exception: when a piece fails, the group runs again with each
+piece in its own SAVEPOINT, so the failing one is rolled back alone and does not touch the
+others (``work`` must therefore be safe to run again after a rollback, as on PostgreSQL); a
+failed commit fails the whole group, so nothing is reported as stored that is not. Pieces run
+one after another, in arrival order, and each sees what the earlier ones wrote, exactly as
+separate transactions one after another would.
 
 Waiting threads queue on a lock in this process rather than in SQLite's busy handler, which
 sleeps 1, 2, 5, 10 ms ... between tries. Leaders of several processes (uvicorn workers) queue
@@ -128,16 +130,18 @@ class GroupCommit:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     def _commit(self, group: list[_Piece[Any]]) -> None:
+        """The group in one transaction. First without a SAVEPOINT per piece, which costs
+        SQLite and SQLAlchemy as much as a small piece's own statements: pieces almost never
+        fail, their input was checked before they were queued. If one does fail, that attempt
+        is rolled back whole and the group runs again with a SAVEPOINT per piece, so that only
+        the failing piece is lost."""
         committed = False
         try:
             with self._across_processes(), self._connection() as connection:
                 with self.sessions(bind=connection) as session:
-                    for piece in group:
-                        try:
-                            with session.begin_nested():
-                                piece.result = piece.work(session)
-                        except Exception as error:  # its own failure, reported to its own caller
-                            piece.error = error
+                    if not self._try_together(session, group):
+                        session.rollback()
+                        self._run_apart(session, group)
                     session.commit()
                 committed = True
                 self._checkpoint_if_due(connection)
@@ -154,6 +158,29 @@ class GroupCommit:
         finally:
             for piece in group:
                 piece.done = True
+
+    @staticmethod
+    def _try_together(session: Session, group: list[_Piece[Any]]) -> bool:
+        """Runs every piece in the open transaction; False at the first that raises."""
+        for piece in group:
+            try:
+                piece.result = piece.work(session)
+            except Exception:
+                for done in group:
+                    done.result = None
+                return False
+        return True
+
+    @staticmethod
+    def _run_apart(session: Session, group: list[_Piece[Any]]) -> None:
+        """Each piece in its own SAVEPOINT: a failing one is rolled back to it, reported to
+        its own caller, and does not touch the others."""
+        for piece in group:
+            try:
+                with session.begin_nested():
+                    piece.result = piece.work(session)
+            except Exception as error:
+                piece.error = error
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
