@@ -5,6 +5,7 @@ ORM would store, and each request must still get its own outcome."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -215,3 +216,35 @@ def test_a_failing_piece_in_a_group_leaves_no_trace_and_the_others_are_stored(
     assert runs == [0, 1, 0, 1, 2]  # together until the failure, then apart
     with sessions() as session:
         assert sorted(session.scalars(select(Customer.name))) == ["g0", "g2"]
+
+
+def test_submit_commits_in_a_writer_thread_that_comes_and_goes(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the tracking API awaits: futures resolved once committed, each with its own
+    outcome; on SQLite the writer thread ends when idle and a later submit starts another."""
+    monkeypatch.setattr("tillit.storage.group.WRITER_IDLE_SECONDS", 0.05)
+    writes = GroupCommit(sessions)
+
+    def work(n: int) -> Any:
+        def insert(session: Any) -> int:
+            session.add(Customer(name=f"s{n}", locale="en", time_zone="UTC", traits={}))
+            session.flush()
+            if n == 5:
+                raise ValueError("piece 5 fails")
+            return n
+
+        return insert
+
+    futures = [writes.submit(work(n)) for n in range(12)]
+    assert [f.exception(timeout=10) is not None for f in futures] == [n == 5 for n in range(12)]
+    assert [f.result() for n, f in enumerate(futures) if n != 5] == [n for n in range(12) if n != 5]
+    if writes.shared:
+        deadline = time.monotonic() + 5
+        while writes._writer is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writes._writer is None  # gone when idle
+    assert writes.submit(work(20)).result(timeout=10) == 20  # and back on demand
+    with sessions() as session:
+        names = set(session.scalars(select(Customer.name)))
+    assert names == {f"s{n}" for n in [*range(12), 20] if n != 5}

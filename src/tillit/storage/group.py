@@ -34,6 +34,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ from tillit.storage.session import SessionFactory
 # serialization_failure. A call is tried this often before the error goes to its caller.
 LOST_RACE = frozenset({"23505", "40P01", "40001"})
 RACE_ATTEMPTS = 5
+# submit's writer thread ends after this long without work (a new one starts on demand), and
+# on PostgreSQL submit runs calls in a pool of this many threads.
+WRITER_IDLE_SECONDS = 5.0
+POOL_THREADS = 8
 # How often the group commit checkpoints SQLite's write-ahead log (see GroupCommit._connection).
 CHECKPOINT_SECONDS = 0.5
 
@@ -63,6 +68,15 @@ class _Piece(Generic[T]):
     result: T | None = None
     error: BaseException | None = None
     done: bool = False
+    future: Future[T] | None = None  # of ``submit``: resolved once the group is committed
+
+    def finish(self) -> None:
+        self.done = True
+        if self.future is not None:
+            if self.error is not None:
+                self.future.set_exception(self.error)
+            else:
+                self.future.set_result(self.result)  # type: ignore[arg-type]
 
 
 class GroupCommit:
@@ -79,7 +93,50 @@ class GroupCommit:
         self._checkpointed = time.monotonic()
         self._queue: list[_Piece[Any]] = []
         self._queue_lock = threading.Lock()
+        self._queued = threading.Condition(self._queue_lock)
         self._leader = threading.Lock()
+        self._writer: tuple[int, threading.Thread] | None = None  # (pid, thread) of submit
+        self._pool: ThreadPoolExecutor | None = None  # PostgreSQL's submit
+
+    def submit(self, work: Callable[[Session], T]) -> Future[T]:
+        """``run`` for callers that must not block, such as an event loop:
+        ``await asyncio.wrap_future(writes.submit(work))``. On SQLite one writer thread per
+        process (started on demand, gone after WRITER_IDLE_SECONDS without work) takes what is
+        queued, as a leader of ``run`` does, so a request costs no hop through a thread pool
+        and no leader election; on PostgreSQL each call runs in a thread of a small pool."""
+        future: Future[T] = Future()
+        if not self.shared:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="tillit-write")
+                weakref.finalize(self, self._pool.shutdown, wait=False)
+            return self._pool.submit(self._alone, work)
+        with self._queued:
+            self._queue.append(_Piece(work, future=future))
+            self._queued.notify()
+            pid = os.getpid()
+            if self._writer is None or self._writer[0] != pid or not self._writer[1].is_alive():
+                thread = threading.Thread(
+                    target=self._write, name="tillit-group-commit", daemon=True
+                )
+                self._writer = (pid, thread)
+                thread.start()
+        return future
+
+    def _write(self) -> None:
+        """The writer thread of ``submit``: groups until the queue stays empty for a while."""
+        while True:
+            with self._queued:
+                if not self._queue:
+                    self._queued.wait(WRITER_IDLE_SECONDS)
+                if not self._queue:
+                    self._writer = None  # under the lock: a submit now starts a new writer
+                    return
+            with self._leader:
+                with self._queue_lock:
+                    group = self._queue[: self.max_group]
+                    del self._queue[: self.max_group]
+                if group:  # else a leader of ``run`` took them
+                    self._commit(group)
 
     def run(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` must not commit; its result comes back once it is committed."""
@@ -157,7 +214,7 @@ class GroupCommit:
                 raise
         finally:
             for piece in group:
-                piece.done = True
+                piece.finish()
 
     @staticmethod
     def _try_together(session: Session, group: list[_Piece[Any]]) -> bool:

@@ -6,6 +6,7 @@ Authenticate with the source's write key as the HTTP Basic user name (empty pass
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import gzip
@@ -65,17 +66,21 @@ def _triggers(request: Request) -> TriggerNames:
 SOURCE_CACHE_SECONDS = 10.0  # a disabled source's key stops working within this long
 
 
-def _source(request: Request, key: str) -> SourceRef:
+async def _source(request: Request, key: str) -> SourceRef:
     """The source of a write key, asked of the database at most every few seconds per key and
     worker: the look-up's own transaction cost as much as validating a whole batch."""
     cache: dict[str, tuple[SourceRef, float]] = request.app.state.source_cache
     cached = cache.get(key)
     if cached is not None and cached[1] > monotonic():
         return cached[0]
-    with request.app.state.read_sessions() as session:
-        source = source_for_key(session=session, write_key=key)  # unknown keys: not cached
+    source = await run_in_threadpool(_look_up_source, request, key)  # unknown keys: not cached
     cache[key] = (source, monotonic() + SOURCE_CACHE_SECONDS)
     return source
+
+
+def _look_up_source(request: Request, key: str) -> SourceRef:
+    with request.app.state.read_sessions() as session:
+        return source_for_key(session=session, write_key=key)
 
 
 def _write_key(request: Request, body: dict[str, Any]) -> str:
@@ -142,11 +147,11 @@ async def _receive(request: Request, kind: str | None) -> Response:
         sent_at = parse_time(body.get("sentAt"), "sentAt") if kind is None else None
     except InvalidMessage as error:
         raise InvalidInput([FieldError("sentAt", str(error))]) from error
-    result = await run_in_threadpool(_store, request, key, kind, items, received_at, sent_at)
+    result = await _store(request, key, kind, items, received_at, sent_at)
     return _answer(request, result, single=kind is not None)
 
 
-def _store(
+async def _store(
     request: Request,
     key: str,
     kind: str | None,
@@ -154,14 +159,16 @@ def _store(
     received_at: datetime,
     sent_at: datetime | None,
 ) -> ingest.IngestResult:
-    """Runs in a worker thread; returns once the batch is committed (with the batches of other
-    requests that waited meanwhile: see tillit.storage.group).
+    """Returns once the batch is committed, with the batches of other requests that waited
+    meanwhile (see tillit.storage.group).
 
-    Everything that needs no write lock happens before the write is queued, so that it runs
-    side by side with other requests' writes (and in several worker processes at once):
-    the write key, validation, the timestamps as the database binds them, identity links."""
+    Everything that needs no write lock happens here, in the event loop, while the group
+    commit's writer thread writes other requests' batches (and other worker processes theirs):
+    the write key, validation, the timestamps as the database binds them, identity links.
+    Only the write itself goes to the writer, so a request costs no hop through a thread pool.
+    """
     state = request.app.state
-    source = _source(request, key)
+    source = await _source(request, key)
     messages, rejected = ingest.parse_all(
         items,
         type_=kind,
@@ -196,7 +203,7 @@ def _store(
         return stored
 
     writes: GroupCommit = state.group_commit
-    return writes.run(work)
+    return await asyncio.wrap_future(writes.submit(work))
 
 
 def _trigger_dialogues(
