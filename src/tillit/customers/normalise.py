@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from tillit.customers.models import IdentityType
 
@@ -38,12 +38,38 @@ def normalise(identity_type: IdentityType | str, value: str, *, default_country:
     return text  # user, anonymous and device ids are opaque: compared exactly as sent
 
 
+# The plainest addresses (ASCII letters, digits, ``._+-`` before the @, a letters-only
+# top-level domain, no IDNA or special-use names) are all valid, and email_validator would only
+# lowercase their domain. It takes ~17 us an address (the fast path 0.7 us), as much as
+# validating four events, and every identify call carries one. Anything else goes to
+# email_validator. The rule is tested against email_validator on thousands of generated
+# addresses (tests/test_normalise.py).
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,63}))"
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _plain_email(text: str) -> str | None:
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is None or len(text) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"].lower()
+    if "--" in domain or match["tld"].lower() in _SPECIAL_USE:
+        return None  # IDNA labels and reserved names: email_validator decides
+    return f"{match['local'].lower()}@{domain}"
+
+
 def normalise_email(text: str) -> str:
     """Trim, lowercase, and encode the domain with IDNA (``bücher.example`` ->
     ``xn--bcher-kva.example``).
 
     The local part is lowercased too. RFC 5321 lets a server tell ``Anna`` from ``anna``, but no
     mainstream mailbox does, and keeping the case would split one customer into two profiles."""
+    plain = _plain_email(text)
+    if plain is not None:
+        return plain
     try:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as error:
