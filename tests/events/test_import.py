@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tillit.audit.service import Actor
 from tillit.customers.models import Identity
 from tillit.customers.service import Defaults
-from tillit.events import importer
+from tillit.events import importer, ingest
 from tillit.events.models import Channel, Event, ImportCheckpoint, Source
 from tillit.events.sources import create_source
 from tillit.events.spec import JsonText
@@ -203,3 +203,48 @@ def test_json_text_reads_like_the_object_it_holds_and_decodes_once() -> None:
     assert lazy.get("missing") is None and "context" in lazy and len(lazy) == 2
     assert lazy._decoded is decoded  # decoded once
     assert dict(lazy) == orjson.loads(text) and lazy == orjson.loads(text)
+
+
+def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are first stored without looking resends up; a chunk that meets one is rolled
+    back and stored again with the look-up, so nothing is stored twice and nobody is created
+    twice, and the counts are exact."""
+    monkeypatch.setattr(importer, "CHUNK_LINES", 4)
+
+    def write(name: str, numbers: range) -> Path:
+        path = tmp_path / name
+        lines = [
+            orjson.dumps(
+                {
+                    "type": "identify",
+                    "userId": f"person-{n}",
+                    "traits": {"email": f"person{n}@example.com"},
+                    "messageId": f"m{n}",
+                }
+            )
+            for n in numbers
+        ]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        return path
+
+    looked_up: list[int] = []
+    look_up = ingest._without_resends
+    monkeypatch.setattr(
+        ingest,
+        "_without_resends",
+        lambda bulk, source, messages, result: (
+            looked_up.append(len(messages)) or look_up(bulk, source, messages, result)
+        ),
+    )
+    first = run(sessions, write("first.jsonl", range(0, 6)))
+    assert looked_up == []  # new events: no look-up
+    second = run(sessions, write("second.jsonl", range(4, 12)))  # m4, m5 are stored already
+    assert looked_up == [4, 4]  # the first chunk again, and from then on every chunk
+    assert (first.accepted, first.duplicates) == (6, 0)
+    assert (second.accepted, second.duplicates) == (6, 2)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 12
+        emails = list(session.scalars(select(Identity.value).where(Identity.type == "email")))
+    assert sorted(emails) == sorted(f"person{n}@example.com" for n in range(12))

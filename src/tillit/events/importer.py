@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -108,10 +109,16 @@ def import_file(
         chunks = _parsed_chunks(
             path, done, source.channel, rules, defaults.country, workers, binder
         )
+        assume_new = True  # until a chunk turns out to repeat stored events (a re-import)
         for parsed in chunks:
             if not parsed.lines:
                 continue  # only blank lines
-            _store_chunk(sessions, key, path, source, parsed, rules, defaults, actor, report)
+            store = partial(_store_chunk, sessions, key, path, source, parsed, rules, defaults)
+            try:
+                store(actor, report, assume_new=assume_new)
+            except ingest.ResendsFound:  # rolled back: store it again, looking resends up
+                assume_new = False
+                store(actor, report, assume_new=False)
             if progress:
                 progress(len(parsed.lines))
     return report
@@ -326,7 +333,10 @@ def _store_chunk(
     defaults: Defaults,
     actor: Actor,
     report: FileImportReport,
+    *,
+    assume_new: bool,
 ) -> None:
+    """``assume_new``: see ``ingest.store``; ``ResendsFound`` leaves nothing stored."""
     with sessions() as session, session.begin():
         session.add(source)
         result = (
@@ -340,6 +350,7 @@ def _store_chunk(
                 defaults=defaults,
                 actor=actor,
                 links=parsed.links,
+                assume_new=assume_new,
             )
             if parsed.messages
             else ingest.IngestResult()

@@ -48,12 +48,18 @@ class Bulk:
     def rows(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._run(self.sql(template), tuple(params), many=False)
 
-    def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
-        """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them."""
-        if rows:
-            self._run(self.sql(template), rows, many=True)
+    def many(self, template: str, rows: list[tuple[Any, ...]]) -> int:
+        """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them.
+        Returns the rows changed, summed over all (both drivers sum them)."""
+        if not rows:
+            return 0
+        changed: list[int] = []
+        self._run(self.sql(template), rows, many=True, changed=changed)
+        return changed[0]
 
-    def _run(self, sql: str, params: Any, *, many: bool) -> list[tuple[Any, ...]]:
+    def _run(
+        self, sql: str, params: Any, *, many: bool, changed: list[int] | None = None
+    ) -> list[tuple[Any, ...]]:
         """On a cursor of the connection's own driver connection (so in its transaction), past
         SQLAlchemy's execution context, which costs more than a small statement itself; driver
         errors come out as SQLAlchemy's (IntegrityError, OperationalError ...) all the same."""
@@ -61,6 +67,8 @@ class Bulk:
         try:
             if many:
                 cursor.executemany(sql, params)
+                if changed is not None:
+                    changed.append(cursor.rowcount)
                 return []
             cursor.execute(sql, params)
             return [tuple(row) for row in cursor.fetchall()]
