@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from tillit.audit.service import Actor
-from tillit.customers.models import Identity
+from tillit.customers.models import Customer, Identity
 from tillit.events.models import Event
 from tillit.identity.merge import unmerge
 from tillit.identity.models import Merge
@@ -137,3 +137,33 @@ def test_second_user_id_on_a_shared_device_is_a_new_person(
     assert found["i1"] != found["i2"] and found["t1"] == found["i2"]
     with sessions() as session:
         assert session.scalars(select(Merge)).all() == []
+
+
+def test_traits_of_a_returning_person_are_written_only_when_they_change(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    """A sign-in repeats the traits a profile holds: then the profile is not written at all.
+    Changes land, the last one of a batch winning, and a name fills only an empty one."""
+
+    def identify(message_id: str, **traits: object) -> dict[str, object]:
+        return {"type": "identify", "userId": "mia", "traits": traits, "messageId": message_id}
+
+    send(client, write_key, identify("i1", email="mia@example.com", plan="basic", name="Mia K"))
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    updates: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE CUSTOMER"):
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        send(client, write_key, identify("i2", plan="basic", name="Someone Else"))
+        assert updates == []  # nothing new: the name stays, the plan is the same
+        send(client, write_key, identify("i3", plan="pro"), identify("i4", plan="plus", seats=3))
+        assert len(updates) == 1  # the two changes of one batch, written once
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    with sessions() as session:
+        mia = session.scalars(select(Customer)).one()
+    assert (mia.name, mia.traits) == ("Mia K", {"plan": "plus", "seats": 3})

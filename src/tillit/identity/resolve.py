@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
 # Statement templates for tillit.storage.bulk.Bulk.
 OWNERS = "SELECT type, value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
+PROFILES = "SELECT id, name, traits FROM customer WHERE id {in_list}"
 # Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
 # is found by both. Each condition is word for word that of a partial index on ``event``
 # (ix_event_unowned_user, ix_event_unowned_anonymous), which holds only such events: the
@@ -181,7 +183,8 @@ class Resolver:
         # one multi-row INSERT for the profiles and one for their identifiers, not two each.
         self.pending: list[tuple[dict[str, Any], list[Key]]] = []
         self.waiting: list[Key] = []  # the identifiers whose owner is such a placeholder
-        self._loaded: list[Customer] = []  # strong references keep prefetched profiles mapped
+        # (name, traits) of profiles as stored, read past the ORM: see prefetch_profiles.
+        self._profiles: dict[int, tuple[str | None, dict[str, Any]]] = {}
 
     def prefetch(self, keys: Iterable[Key]) -> None:
         """Who owns these identifiers: usually one statement for all their types."""
@@ -193,11 +196,15 @@ class Resolver:
             self.owners[(str(kind), value)] = customer_id
 
     def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
-        """Loads the profiles whose traits this batch may update, in one query per chunk."""
-        wanted = sorted({c for c in customer_ids if c > 0})
+        """The name and traits of the profiles this batch may update, in one plain query per
+        chunk. Most identify calls repeat what the profile already holds (a sign-in sends the
+        same traits each time); then ``_update_traits`` neither loads nor writes anything."""
+        wanted = sorted({c for c in customer_ids if c > 0 and c not in self._profiles})
         for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start : start + PREFETCH_CHUNK]
-            self._loaded += self.session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+            chunk = self.bulk.list_param(wanted[start : start + PREFETCH_CHUNK])
+            for customer_id, name, traits in self.bulk.rows(PROFILES, (chunk,)):
+                document = orjson.loads(traits) if isinstance(traits, str | bytes) else traits
+                self._profiles[int(customer_id)] = (name, document or {})
 
     def apply(self, link: Link) -> int:
         owned = {self.owners[k] for k in link.keys if k in self.owners}
@@ -223,6 +230,8 @@ class Resolver:
                 )
                 self.merges += 1
                 self.owners = {k: (into if c == other else c) for k, c in self.owners.items()}
+                for changed in (other, into):  # the merge rewrote them through the ORM
+                    self._profiles.pop(changed, None)
         free = [k for k in link.keys if k not in self.owners]
         rejected = self._attach(into, free, explicit=link.explicit)
         if rejected and rejected[0] == link.keys[0]:
@@ -343,21 +352,29 @@ class Resolver:
 
     def _update_traits(self, customer_id: int, traits: dict[str, Any]) -> None:
         plain = _plain_traits(traits)
-        if not plain and not _name(traits):
+        name = _name(traits)
+        if not plain and not name:
             return
         if customer_id < 0:  # not inserted yet: update the waiting row
             row = self.pending[-customer_id - 1][0]
             row["traits"] = {**row["traits"], **plain}
-            row["name"] = row["name"] or _name(traits)
+            row["name"] = row["name"] or name
             return
+        stored = self._profiles.get(customer_id)
+        if stored is not None:
+            stored_name, stored_traits = stored
+            if {**stored_traits, **plain} == stored_traits and (stored_name or not name):
+                return  # nothing would change
+        # From here on the ORM's copy is the one to read: it may change in this batch.
+        self._profiles.pop(customer_id, None)
         customer = self.session.get(Customer, customer_id)
         if customer is None:
             return
         merged = {**(customer.traits or {}), **plain}
         if merged != customer.traits:
             customer.traits = merged
-        if customer.name is None and _name(traits):
-            customer.name = _name(traits)
+        if customer.name is None and name:
+            customer.name = name
 
 
 def _plain_traits(traits: dict[str, Any]) -> dict[str, Any]:
