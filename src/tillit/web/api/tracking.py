@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -264,15 +264,15 @@ def _answer(request: Request, result: ingest.IngestResult, *, single: bool) -> R
             detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
             errors=errors,
         )
-    return JSONResponse(
-        {
-            "success": True,
-            "accepted": len(result.accepted),
-            "duplicates": len(result.duplicates),
-            "rejected": errors,
-            "merges": result.merges,
-        }
-    )
+    answer = {
+        "success": True,
+        "accepted": len(result.accepted),
+        "duplicates": len(result.duplicates),
+        "rejected": errors,
+        "merges": result.merges,
+    }
+    # orjson, not JSONResponse's json.dumps: this answer goes out for every batch.
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 def _endpoint(kind: str | None) -> Any:
