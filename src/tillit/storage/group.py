@@ -104,12 +104,16 @@ class GroupCommit:
         process (started on demand, gone after WRITER_IDLE_SECONDS without work) takes what is
         queued, as a leader of ``run`` does, so a request costs no hop through a thread pool
         and no leader election; on PostgreSQL each call runs in a thread of a small pool."""
-        future: Future[T] = Future()
         if not self.shared:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="tillit-write")
                 weakref.finalize(self, self._pool.shutdown, wait=False)
             return self._pool.submit(self._alone, work)
+        future: Future[T] = Future()
+        # Running from the start: a queued write cannot be taken back (a caller that stops
+        # waiting, say a request whose client went away, cancels only its own wait), and the
+        # writer can always resolve the future.
+        future.set_running_or_notify_cancel()
         with self._queued:
             self._queue.append(_Piece(work, future=future))
             self._queued.notify()
