@@ -78,11 +78,11 @@ class Event(Base):
     __table_args__ = (
         # Retries carry the same messageId: the database, not the code, keeps them single.
         UniqueConstraint("source_id", "message_id"),
-        # Partial indexes: an event is in the two customer indexes once it is attributed, and
-        # in one of the two "unowned" ones until then, so each insert updates three indexes,
-        # not five (the ingest path's largest cost after the commit itself).
-        # The timeline reads one person's events newest first, optionally for one channel.
-        Index("ix_event_customer_time", "customer_id", "timestamp", "id", **_OWNED),
+        # Partial indexes: an event is in the customer index once it is attributed, and in one
+        # of the two "unowned" ones until then, so each insert updates two indexes besides the
+        # unique one, not five (the ingest path's largest cost after the commit itself).
+        # The timeline reads one person's events newest first, for one channel or merging the
+        # channels' ranges (tillit.events.timeline); unmerge and erasure find them by person.
         Index(
             "ix_event_customer_channel_time", "customer_id", "channel", "timestamp", "id", **_OWNED
         ),

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from tillit.errors import FieldError, InvalidInput
@@ -33,20 +34,49 @@ def timeline(
     cursor: str | None = None,
     limit: int = 50,
 ) -> TimelinePage:
-    query = select(Event).where(Event.customer_id == customer_id)
-    if channel:
-        query = query.where(Event.channel == channel)
+    conditions = [Event.customer_id == customer_id]
     if cursor:
         at, event_id = _decode(cursor)
-        query = query.where(
+        conditions.append(
             or_(Event.timestamp < at, and_(Event.timestamp == at, Event.id < event_id))
         )
-    rows = list(
-        session.scalars(query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit + 1))
-    )
+    channels = [channel] if channel else list(Channel)
+    rows = list(session.scalars(_newest(conditions, channels, limit + 1)))
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
     merges = merges_for(session=session, customer_id=customer_id) if cursor is None else []
     return TimelinePage(rows[:limit], merges, next_cursor, {})
+
+
+def _newest(conditions: list[Any], channels: list[Channel], count: int) -> Select[Event]:
+    """The ``count`` newest events meeting ``conditions`` on any of ``channels``.
+
+    ``event`` has one customer index, (customer, channel, timestamp, id): one index fewer for
+    every insert to update. Each channel is a range of it, newest first, so the whole timeline
+    is the ``count`` newest of each channel, merged: at most (channels x count) rows sorted,
+    however many events the person has."""
+    newest_first = (Event.timestamp.desc(), Event.id.desc())
+    if len(channels) == 1:
+        return (
+            select(Event)
+            .where(*conditions, Event.channel == channels[0])
+            .order_by(*newest_first)
+            .limit(count)
+        )
+    ranges = [
+        select(Event.id, Event.timestamp)
+        .where(*conditions, Event.channel == one)
+        .order_by(*newest_first)
+        .limit(count)
+        .subquery()
+        for one in channels
+    ]
+    merged = union_all(*(select(r.c.id, r.c.timestamp) for r in ranges)).subquery()
+    return (
+        select(Event)
+        .join(merged, Event.id == merged.c.id)
+        .order_by(merged.c.timestamp.desc(), merged.c.id.desc())
+        .limit(count)
+    )
 
 
 def _encode(event: Event) -> str:
