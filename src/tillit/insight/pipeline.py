@@ -79,8 +79,9 @@ def _weak_label(comment: FeedbackComment) -> str | None:
 
 
 # Texts per call to the embedder. The ONNX encoder sorts a call's texts by length and runs
-# them in padded batches of up to 32: larger calls pad less (benchmarks/insight_throughput.py's
-# comments, 2 cores: 16 a call ~200-260/s, 64 ~250-315/s), and the progress bar still moves.
+# them in padded runs of up to 16 (e5_onnx.MAX_BATCH): larger calls pad less
+# (benchmarks/insight_throughput.py's comments, 2 cores: 16 a call ~200-260/s, 64
+# ~250-315/s), and the progress bar still moves.
 EMBED_BATCH = 64
 
 

@@ -10,7 +10,8 @@ stores (see ``bind``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache, partial
 from typing import Any
@@ -46,32 +47,29 @@ class Bulk:
         return orjson.dumps(values).decode() if self.sqlite else values
 
     def rows(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self._run(self.sql(template), tuple(params), many=False)
+        sql, values = self.sql(template), tuple(params)
+        with self._cursor(sql, values) as cursor:
+            cursor.execute(sql, values)
+            return [tuple(row) for row in cursor.fetchall()]
 
     def many(self, template: str, rows: list[tuple[Any, ...]]) -> int:
         """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them.
         Returns the rows changed, summed over all (both drivers sum them)."""
         if not rows:
             return 0
-        changed: list[int] = []
-        self._run(self.sql(template), rows, many=True, changed=changed)
-        return changed[0]
+        sql = self.sql(template)
+        with self._cursor(sql, rows) as cursor:
+            cursor.executemany(sql, rows)
+            return int(cursor.rowcount)
 
-    def _run(
-        self, sql: str, params: Any, *, many: bool, changed: list[int] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """On a cursor of the connection's own driver connection (so in its transaction), past
+    @contextmanager
+    def _cursor(self, sql: str, params: Any) -> Iterator[Any]:
+        """A cursor of the connection's own driver connection (so in its transaction), past
         SQLAlchemy's execution context, which costs more than a small statement itself; driver
         errors come out as SQLAlchemy's (IntegrityError, OperationalError ...) all the same."""
         cursor = self.connection.connection.cursor()
         try:
-            if many:
-                cursor.executemany(sql, params)
-                if changed is not None:
-                    changed.append(cursor.rowcount)
-                return []
-            cursor.execute(sql, params)
-            return [tuple(row) for row in cursor.fetchall()]
+            yield cursor
         except self.dialect.loaded_dbapi.Error as error:
             raise DBAPIError.instance(
                 sql, params, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
@@ -121,15 +119,13 @@ class Bulk:
             return ids
         # psycopg runs an executemany with ``returning`` as one pipeline and keeps each row's
         # result set, in order: one round trip for the batch instead of one per row.
-        cursor: Any = self.connection.connection.cursor()  # psycopg's, same transaction
-        try:
-            cursor.executemany(self.sql(template + " RETURNING id"), params, returning=True)
+        sql = self.sql(template + " RETURNING id")
+        with self._cursor(sql, params) as cursor:  # psycopg's, same transaction
+            cursor.executemany(sql, params, returning=True)
             while True:
                 ids.append(cursor.fetchone()[0])
                 if not cursor.nextset():
                     break
-        finally:
-            cursor.close()
         return ids
 
     def bind(self, column: Column[Any]) -> Any:

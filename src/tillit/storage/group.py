@@ -136,9 +136,7 @@ class GroupCommit:
                     self._writer = None  # under the lock: a submit now starts a new writer
                     return
             with self._leader:
-                with self._queue_lock:
-                    group = self._queue[: self.max_group]
-                    del self._queue[: self.max_group]
+                group = self._take()
                 if group:  # else a leader of ``run`` took them
                     self._commit(group)
 
@@ -152,13 +150,17 @@ class GroupCommit:
         while not piece.done:
             with self._leader:
                 if not piece.done:  # else a leader before us took it along
-                    with self._queue_lock:
-                        group = self._queue[: self.max_group]
-                        del self._queue[: self.max_group]
-                    self._commit(group)
+                    self._commit(self._take())
         if piece.error is not None:
             raise piece.error
         return piece.result  # type: ignore[return-value]
+
+    def _take(self) -> list[_Piece[Any]]:
+        """The next group: up to ``max_group`` pieces, oldest first (hold ``_leader``)."""
+        with self._queue_lock:
+            group = self._queue[: self.max_group]
+            del self._queue[: self.max_group]
+        return group
 
     def _alone(self, work: Callable[[Session], T]) -> T:
         for attempt in range(1, RACE_ATTEMPTS + 1):
