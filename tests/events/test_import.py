@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tillit.audit.service import Actor
 from tillit.customers.models import Identity
@@ -123,6 +124,11 @@ def _snapshot(sessions: SessionFactory) -> tuple[frozenset[frozenset[str]], ...]
     )
 
 
+def _in_id_order(sessions: SessionFactory) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(Event.message_id).order_by(Event.id)))
+
+
 def test_parsing_in_worker_processes_stores_what_parsing_inline_stores(
     sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,6 +162,7 @@ def test_parsing_in_worker_processes_stores_what_parsing_inline_stores(
     assert [line for line, _ in got.rejected] == [201, 301]
     assert seen == [50] * 8  # every chunk reported, in order
     assert _snapshot(sessions) == _snapshot(inline_sessions)
+    assert _in_id_order(sessions) == _in_id_order(inline_sessions)  # ids follow the file
     junk = [group for group in _snapshot(sessions)[1] if "email:test@example.com" in group]
     assert junk == []  # the junk address linked nobody
     inline_engine.dispose()
@@ -205,12 +212,18 @@ def test_json_text_reads_like_the_object_it_holds_and_decodes_once() -> None:
     assert dict(lazy) == orjson.loads(text) and lazy == orjson.loads(text)
 
 
+@pytest.mark.parametrize("workers", [0, 1])
 def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
-    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sessions: SessionFactory,
+    write_key: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
 ) -> None:
     """Chunks are first stored without looking resends up; a chunk that meets one is rolled
     back and stored again with the look-up, so nothing is stored twice and nobody is created
-    twice, and the counts are exact."""
+    twice, and the counts are exact. With a worker, on SQLite, the first try is the copy
+    from the staging file (ingest.store_staged), the second reads the messages back."""
     monkeypatch.setattr(importer, "CHUNK_LINES", 4)
 
     def write(name: str, numbers: range) -> Path:
@@ -238,9 +251,10 @@ def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
             looked_up.append(len(messages)) or look_up(bulk, source, messages, result)
         ),
     )
-    first = run(sessions, write("first.jsonl", range(0, 6)))
+    first = run(sessions, write("first.jsonl", range(0, 6)), workers=workers)
     assert looked_up == []  # new events: no look-up
-    second = run(sessions, write("second.jsonl", range(4, 12)))  # m4, m5 are stored already
+    # m4, m5 are stored already
+    second = run(sessions, write("second.jsonl", range(4, 12)), workers=workers)
     assert looked_up == [4, 4]  # the first chunk again, and from then on every chunk
     assert (first.accepted, first.duplicates) == (6, 0)
     assert (second.accepted, second.duplicates) == (6, 2)
@@ -248,3 +262,39 @@ def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
         assert session.scalar(select(func.count()).select_from(Event)) == 12
         emails = list(session.scalars(select(Identity.value).where(Identity.type == "email")))
     assert sorted(emails) == sorted(f"person{n}@example.com" for n in range(12))
+
+
+def test_repeats_within_a_chunk_and_scratch_files(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A messageId twice in one chunk is stored once and counted as a duplicate; the workers'
+    staging files are gone when the import ends, and so is the owners' temporary table."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(importer, "CHUNK_LINES", 5)
+    messages = [
+        {"type": "identify", "userId": "kund-7", "traits": {"email": "kund7@example.com"}},
+        {"type": "track", "userId": "kund-7", "event": "Köpte"},
+        {"type": "track", "userId": "kund-7", "event": "Köpte"},  # the same messageId again
+        {"type": "page", "anonymousId": "anon-sv", "name": "Hem"},
+        {"type": "identify", "userId": "klant-3", "anonymousId": "anon-nl"},
+        {"type": "page", "anonymousId": "anon-nl", "name": "Winkelwagen"},
+    ]
+    ids = ["s1", "s2", "s2", "s3", "s4", "s5"]
+    path = tmp_path / "repeats.jsonl"
+    lines = [orjson.dumps({**m, "messageId": i}) for m, i in zip(messages, ids, strict=True)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = run(sessions, path, workers=1)
+    assert (report.accepted, report.duplicates) == (5, 1)
+    assert list(scratch.iterdir()) == []
+    with sessions() as session:
+        owners = dict(session.execute(select(Event.message_id, Event.customer_id)).all())
+        if session.bind.dialect.name == "sqlite":  # type: ignore[union-attr]
+            temporary = session.execute(
+                text("SELECT name FROM sqlite_temp_master WHERE type = 'table'")
+            ).all()
+            assert temporary == []
+    assert owners["s1"] == owners["s2"] and owners["s1"] is not None
+    assert owners["s3"] is None  # nobody has said who anon-sv is
+    assert owners["s5"] == owners["s4"] != owners["s1"]  # anon-nl was identified

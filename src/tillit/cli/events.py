@@ -78,7 +78,7 @@ def import_events(
         typer.Option(
             min=0,
             help="Processes that parse ahead of the store (0: none). "
-            "Default: one fewer than the cores, for JSON Lines files of 4 MiB or more.",
+            "Default: as many as the cores, for JSON Lines files of 4 MiB or more.",
         ),
     ] = None,
 ) -> None:

@@ -9,7 +9,7 @@ and per-value type processing they cost more than the rest of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -21,7 +21,7 @@ from tillit.audit.service import Actor
 from tillit.customers.service import Defaults
 from tillit.events.models import Channel, Event
 from tillit.events.spec import InvalidMessage, Message, parse_message
-from tillit.identity.resolve import Link, Resolver, links_for
+from tillit.identity.resolve import Key, Link, Resolver, links_for
 from tillit.identity.rules import IdentityRules
 from tillit.storage.bulk import Bulk
 
@@ -33,6 +33,24 @@ INSERT = (
     "INSERT INTO event (source_id, message_id, type, name, channel, anonymous_id, user_id, "
     "customer_id, timestamp, received_at, payload) "
     "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {json}) ON CONFLICT DO NOTHING"
+)
+# A staged chunk's owners (see store_staged), in the connection's own temporary schema.
+STAGED_OWNERS = (
+    "CREATE TEMP TABLE import_owner (kind TEXT NOT NULL, value TEXT NOT NULL, "
+    "customer_id INTEGER NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID"
+)
+# In the staging file's order (its rowid), so ids follow the file as with INSERT. The staged
+# table is the outer loop of its LEFT JOINs, each a primary-key look-up. "WHERE true": SQLite
+# reads ON CONFLICT after a bare FROM ... JOIN as the join's constraint.
+INSERT_STAGED = (
+    "INSERT INTO event (source_id, message_id, type, name, channel, anonymous_id, user_id, "
+    "customer_id, timestamp, received_at, payload) "
+    "SELECT {p}, s.message_id, s.type, s.name, s.channel, s.anonymous_id, s.user_id, "
+    "coalesce(u.customer_id, a.customer_id), s.timestamp, {p}, s.payload "
+    "FROM staged.chunk AS s "  # tillit.events.staging's schema and table
+    "LEFT JOIN temp.import_owner AS u ON u.kind = 'user_id' AND u.value = s.user_id "
+    "LEFT JOIN temp.import_owner AS a ON a.kind = 'anonymous_id' AND a.value = s.anonymous_id "
+    "WHERE true ORDER BY s.rowid ON CONFLICT DO NOTHING"
 )
 
 
@@ -126,10 +144,26 @@ def store(
     )
     if links is None or result.duplicates:
         links = links_for(fresh, rules=rules, default_country=defaults.country)
-    keys = {key for link in links for key in link.keys}
-    keys |= {("user_id", m.user_id) for m in fresh if m.user_id}
-    keys |= {("anonymous_id", m.anonymous_id) for m in fresh if m.anonymous_id}
-    resolver.prefetch(keys)
+    _resolve(resolver, links, event_keys(fresh))
+    result.stored = [(m, resolver.attribute(m)) for m in fresh]
+    inserted = _insert(bulk, source_id, received_at, result.stored)
+    if assume_new and inserted != len(result.stored):
+        raise ResendsFound(f"{len(result.stored) - inserted} of the messages were stored before")
+    result.accepted = [m.message_id for m in fresh]
+    result.merges = resolver.merges
+    return result
+
+
+def event_keys(messages: Iterable[Message]) -> set[Key]:
+    """The identifiers ``Resolver.attribute`` looks the messages' people up by."""
+    keys = {("user_id", m.user_id) for m in messages if m.user_id}
+    return keys | {("anonymous_id", m.anonymous_id) for m in messages if m.anonymous_id}
+
+
+def _resolve(resolver: Resolver, links: list[Link], keys: Iterable[Key]) -> None:
+    """Applies the links, so that ``resolver.owners`` holds the owner of every identifier in
+    ``keys`` that has one, with every new person inserted."""
+    resolver.prefetch({key for link in links for key in link.keys}.union(keys))
     # Identify calls update traits: load those people's profiles at once, not one by one.
     resolver.prefetch_profiles(
         resolver.owners[link.keys[0]]
@@ -139,13 +173,46 @@ def store(
     for link in links:
         resolver.apply(link)
     resolver.stitch()
-    result.stored = [(m, resolver.attribute(m)) for m in fresh]
-    inserted = _insert(bulk, source_id, received_at, result.stored)
-    if assume_new and inserted != len(result.stored):
-        raise ResendsFound(f"{len(result.stored) - inserted} of the messages were stored before")
-    result.accepted = [m.message_id for m in fresh]
-    result.merges = resolver.merges
-    return result
+
+
+def store_staged(
+    *,
+    session: Session,
+    source_id: int,
+    source_name: str,
+    count: int,
+    keys: list[Key],
+    links: list[Link],
+    received_at: datetime,
+    rules: IdentityRules,
+    defaults: Defaults,
+    actor: Actor,
+) -> int:
+    """``store(assume_new=True)`` of the ``count`` messages of a staging file attached to the
+    session's SQLite connection (tillit.events.staging), without a Python object per event:
+    the people are resolved from the worker's ``links`` and ``keys`` (``event_keys`` of the
+    messages), their owners go into a temporary table, and one INSERT ... SELECT copies the
+    rows with each one's person, as ``Resolver.attribute`` would choose. The messages must
+    hold no messageId twice. Returns ``count``; raises ``ResendsFound`` as ``store`` does."""
+    resolver = Resolver(
+        session=session,
+        rules=rules,
+        defaults=defaults,
+        actor=actor,
+        source_name=f"source:{source_name}",
+    )
+    _resolve(resolver, links, keys)
+    bulk = resolver.bulk
+    owned = resolver.owners
+    owners = [(kind, value, owned[(kind, value)]) for kind, value in keys if (kind, value) in owned]
+    bulk.execute(STAGED_OWNERS)
+    bulk.many("INSERT INTO temp.import_owner VALUES ({p}, {p}, {p})", owners)
+    when = bulk.bind(EVENTS.c.timestamp) or (lambda value: value)
+    inserted = bulk.execute(INSERT_STAGED, (source_id, when(received_at)))
+    bulk.execute("DROP TABLE temp.import_owner")
+    if inserted != count:
+        raise ResendsFound(f"{count - inserted} of the messages were stored before")
+    return inserted
 
 
 def _without_resends(

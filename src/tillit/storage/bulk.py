@@ -52,6 +52,13 @@ class Bulk:
             cursor.execute(sql, values)
             return [tuple(row) for row in cursor.fetchall()]
 
+    def execute(self, template: str, params: Sequence[Any] = ()) -> int:
+        """One statement that returns no rows; returns the rows it changed."""
+        sql, values = self.sql(template), tuple(params)
+        with self._cursor(sql, values) as cursor:
+            cursor.execute(sql, values)
+            return int(cursor.rowcount)
+
     def many(self, template: str, rows: list[tuple[Any, ...]]) -> int:
         """One ``executemany``: sqlite3 steps through the rows in C, psycopg pipelines them.
         Returns the rows changed, summed over all (both drivers sum them)."""
