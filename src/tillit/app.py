@@ -21,6 +21,9 @@ from tillit.web.api import dialogues as dialogues_api
 from tillit.web.api import health
 from tillit.web.api import insight as insight_api
 from tillit.web.api import tracking as tracking_api
+from tillit.web.api.tracking import SOURCE_CACHE_SECONDS
+from tillit.web.deps import TOKEN_CACHE_SECONDS
+from tillit.web.expiring import ExpiringCache
 from tillit.web.pages import auth as auth_pages
 from tillit.web.pages import consent_staff, dialogues_staff, preference_centre, unsubscribe
 from tillit.web.pages import customers as customer_pages
@@ -53,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(engine)
     app.state.read_sessions = make_session_factory(engine, read_only=True)
     app.state.group_commit = GroupCommit(app.state.sessions)  # the tracking API's writes
-    app.state.token_cache = {}  # see web.deps.require_scope
-    app.state.source_cache = {}  # see web.api.tracking._source
+    app.state.token_cache = ExpiringCache(TOKEN_CACHE_SECONDS)  # see web.deps.require_scope
+    app.state.source_cache = ExpiringCache(SOURCE_CACHE_SECONDS)  # web.api.tracking._source
 
     app.add_middleware(SecurityHeadersMiddleware)
     origins = [o.strip().rstrip("/") for o in settings.widget_origins.split(",") if o.strip()]

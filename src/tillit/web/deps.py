@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from time import monotonic
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,6 +20,7 @@ from tillit.staff import service as staff
 from tillit.staff.models import ApiToken
 from tillit.staff.scopes import allows
 from tillit.storage.base import utcnow
+from tillit.web.expiring import ExpiringCache
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
@@ -67,24 +67,23 @@ TOKEN_CACHE_SECONDS = 10.0  # a revoked token stops working within this long in 
 
 
 @dataclass(frozen=True)
-class _CheckedToken:
+class CheckedToken:
     scopes: list[str]
     actor: Actor
-    good_until: float  # time.monotonic() deadline
+    seconds_left: float | None  # until the token expires; None: it does not
 
 
-def _check_token(request: Request, plaintext: str) -> _CheckedToken:
+def _check_token(request: Request, plaintext: str) -> CheckedToken:
     # Its own short transactions, so checking a token never holds a lock for the request.
     with request.app.state.read_sessions() as session:
         token: ApiToken = staff.resolve_token(session=session, plaintext=plaintext)
         touched = token.last_used_at if session.dirty else None
-        lifetime = TOKEN_CACHE_SECONDS
-        if token.expires_at is not None:
-            lifetime = min(lifetime, (token.expires_at - utcnow()).total_seconds())
-        checked = _CheckedToken(
+        checked = CheckedToken(
             scopes=list(token.scopes),
             actor=staff.token_actor(token),
-            good_until=monotonic() + lifetime,
+            seconds_left=None
+            if token.expires_at is None
+            else (token.expires_at - utcnow()).total_seconds(),
         )
         token_id = token.id
         session.rollback()
@@ -100,7 +99,7 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that admits API tokens carrying ``scope`` and returns the acting token.
 
     A token that checked out is trusted for a few seconds without asking the database again
-    (``TOKEN_CACHE_SECONDS``): every API call would otherwise pay for a query and a thread hop.
+    (``TOKEN_CACHE_SECONDS``, see tillit.web.expiring), never past its own expiry.
     """
 
     async def dependency(
@@ -109,13 +108,12 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
     ) -> Actor:
         if credentials is None:
             raise Unauthenticated("send an API token as 'Authorization: Bearer <token>'")
-        cache: dict[str, _CheckedToken] = request.app.state.token_cache
+        cache: ExpiringCache[CheckedToken] = request.app.state.token_cache
         key = staff.hash_secret(credentials.credentials)
         checked = cache.get(key)
-        if checked is None or checked.good_until <= monotonic():
-            cache.pop(key, None)
+        if checked is None:
             checked = await run_in_threadpool(_check_token, request, credentials.credentials)
-            cache[key] = checked
+            cache.put(key, checked, seconds=checked.seconds_left)
         if not allows(checked.scopes, scope):
             raise PermissionDenied(f"this token lacks the scope {scope!r}")
         return replace(checked.actor, ip=client_ip(request))

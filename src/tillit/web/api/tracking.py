@@ -12,7 +12,6 @@ import binascii
 import gzip
 import zlib
 from datetime import datetime
-from time import monotonic
 from typing import Any
 
 import orjson
@@ -44,6 +43,7 @@ from tillit.storage.base import utcnow
 from tillit.storage.bulk import bind_processor
 from tillit.storage.group import GroupCommit
 from tillit.web.deps import client_ip, get_defaults
+from tillit.web.expiring import ExpiringCache
 from tillit.web.problems import problem
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -67,14 +67,13 @@ SOURCE_CACHE_SECONDS = 10.0  # a disabled source's key stops working within this
 
 
 async def _source(request: Request, key: str) -> SourceRef:
-    """The source of a write key, asked of the database at most every few seconds per key and
-    worker: the look-up's own transaction cost as much as validating a whole batch."""
-    cache: dict[str, tuple[SourceRef, float]] = request.app.state.source_cache
-    cached = cache.get(key)
-    if cached is not None and cached[1] > monotonic():
-        return cached[0]
-    source = await run_in_threadpool(_look_up_source, request, key)  # unknown keys: not cached
-    cache[key] = (source, monotonic() + SOURCE_CACHE_SECONDS)
+    """The source of a write key, asked of the database at most every SOURCE_CACHE_SECONDS
+    per key and worker (see tillit.web.expiring)."""
+    cache: ExpiringCache[SourceRef] = request.app.state.source_cache
+    source = cache.get(key)
+    if source is None:
+        source = await run_in_threadpool(_look_up_source, request, key)  # unknown: raises
+        cache.put(key, source)
     return source
 
 
