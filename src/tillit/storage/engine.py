@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+
+from tillit.storage.write_lock import LockingConnection, WriteLock
 
 READ_ONLY = "tillit_read_only"  # an execution option: this connection will not write
 # Pages of write-ahead log after which a commit checkpoints (SQLite's default, set explicitly
 # so that tillit.storage.group can put it back after turning it off).
 WAL_AUTOCHECKPOINT = 1000
+BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for its turn before it fails
 
 
 def _json_text(value: Any) -> str:
@@ -52,8 +57,13 @@ def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     engine = create_engine(
-        url, echo=echo, connect_args={"timeout": 30}, json_serializer=_json_text, **extra
+        url,
+        echo=echo,
+        connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "factory": LockingConnection},
+        json_serializer=_json_text,
+        **extra,
     )
+    lock_file = Path(f"{database}.write-lock") if database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,16 +74,27 @@ def _sqlite_engine(url: str, *, echo: bool, pooled: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         # NORMAL is durable in WAL mode across application crashes (not power loss mid-fsync).
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         cursor.close()
+        if lock_file is not None:  # see tillit.storage.write_lock
+            dbapi_connection.write_lock = WriteLock(lock_file)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-        # Read-only sessions (see session.py) begin DEFERRED: in WAL mode readers never wait.
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking,
+        # and in their turn (see tillit.storage.write_lock). Read-only sessions (session.py)
+        # begin DEFERRED: in WAL mode readers never wait.
         # Straight to sqlite3: through exec_driver_sql a BEGIN costs as much as a small query.
-        begin = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
-        connection.connection.driver_connection.execute(begin)
+        driver = connection.connection.driver_connection
+        if connection.get_execution_options().get(READ_ONLY):
+            driver.execute("BEGIN")
+            return
+        try:
+            driver.begin_write(timeout=BUSY_TIMEOUT_SECONDS)
+        except sqlite3.Error as error:  # as SQLAlchemy's, like an error of any statement
+            raise DBAPIError.instance(
+                "BEGIN IMMEDIATE", (), error, sqlite3.Error, dialect=engine.dialect
+            ) from error
 
     return engine

@@ -14,10 +14,9 @@ separate transactions one after another would.
 
 Waiting threads queue on a lock in this process rather than in SQLite's busy handler, which
 sleeps 1, 2, 5, 10 ms ... between tries. Leaders of several processes (uvicorn workers) queue
-the same way, on an exclusive ``flock`` of ``<database>.write-lock`` held from before the
-transaction's ``BEGIN IMMEDIATE`` until after its commit: the kernel wakes the next one the
-moment the lock is free. Only writers that go through a ``GroupCommit`` take that lock; any
-other writer still meets SQLite's own lock and busy timeout, so it is a queue, not a guard.
+on the database's write lock (tillit.storage.write_lock), which every writer takes: a leader
+waits for it in the kernel, which wakes it the moment the lock is free, and holds it from
+before the transaction's ``BEGIN IMMEDIATE`` until after its checkpoint.
 On PostgreSQL, where writers run side by side, ``run`` is a transaction of its own per call,
 and a call that loses a race to a concurrent one (a unique violation on rows both tried to
 create, a deadlock, a serialisation failure) runs again in a fresh transaction, which then
@@ -26,7 +25,6 @@ sees the winner's rows: ``work`` must be safe to run again after a rollback.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import random
@@ -35,9 +33,8 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
@@ -85,11 +82,6 @@ class GroupCommit:
         self.max_group = max_group
         self.engine = sessions.kw["bind"]
         self.shared = self.engine.dialect.name == "sqlite"
-        database = self.engine.url.database if self.shared else None
-        self.lock_path = (
-            Path(f"{database}.write-lock") if database and database != ":memory:" else None
-        )
-        self._lock_file: tuple[int, int] | None = None  # (pid, descriptor): one per process
         self._checkpointed = time.monotonic()
         self._queue: list[_Piece[Any]] = []
         self._queue_lock = threading.Lock()
@@ -173,25 +165,6 @@ class GroupCommit:
                 time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - not for secrets
         raise AssertionError("unreachable")
 
-    @contextmanager
-    def _across_processes(self) -> Iterator[None]:
-        """The write lock shared with other processes' leaders (SQLite files only)."""
-        if self.lock_path is None:
-            yield
-            return
-        pid = os.getpid()
-        if self._lock_file is None or self._lock_file[0] != pid:
-            # Opened in this process, never inherited: a forked child sharing the open file
-            # would share its lock too.
-            self._lock_file = (pid, os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
-            weakref.finalize(self, os.close, self._lock_file[1])
-        descriptor = self._lock_file[1]
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-
     def _commit(self, group: list[_Piece[Any]]) -> None:
         """The group in one transaction. First without a SAVEPOINT per piece, which costs
         SQLite and SQLAlchemy as much as a small piece's own statements: pieces almost never
@@ -200,7 +173,7 @@ class GroupCommit:
         the failing piece is lost."""
         committed = False
         try:
-            with self._across_processes(), self._connection() as connection:
+            with self._connection() as connection, self._turn(connection):
                 with self.sessions(bind=connection) as session:
                     if not self._try_together(session, group):
                         session.rollback()
@@ -268,6 +241,12 @@ class GroupCommit:
                 except BaseException:
                     connection.invalidate()  # not back to the pool with the setting off
                     raise
+
+    @staticmethod
+    def _turn(connection: Connection) -> AbstractContextManager[None]:
+        """The database's write lock, held across the group's transaction and checkpoint."""
+        lock = getattr(connection.connection.driver_connection, "write_lock", None)
+        return lock.held() if lock is not None else nullcontext()
 
     def _checkpoint_if_due(self, connection: Connection) -> None:
         """Copies the log into the database file, still holding the lock across processes, so
