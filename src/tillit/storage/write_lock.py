@@ -2,8 +2,8 @@
 
 SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps 1, 2, 5,
 10 ... up to 100 ms between tries. While the tracking API's group commit keeps the database
-busy, a plain write (a staff action, a job) therefore waited 1.3 ms at the median but 357 ms
-at the 99th percentile (measured, 124 writes under /v1/batch load). So every write
+busy, a plain write (a staff action, a job) waited ~1 ms at the median but 0.4-1 s at the
+99th percentile (benchmarks/write_turns.py; 23-29 ms with this lock). So every write
 transaction first takes an exclusive ``flock`` of ``<database>.write-lock``, from before its
 ``BEGIN IMMEDIATE`` until its commit or rollback, and SQLite's own lock is free by the time it
 asks. Each connection opens the lock file itself: ``flock`` locks belong to an open file, so
