@@ -48,18 +48,29 @@ def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
     upgrade(engine)
     head = head_revision()
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "-1")
+
+    def down_to(revision: str) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
+    def checkpoint_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("event_import_checkpoint")}
+
+    down_to("-1")
     assert current_revision(engine) != head
-    assert "ix_event_customer_time" in {i["name"] for i in inspect(engine).get_indexes("event")}
+    assert "event_import" not in inspect(engine).get_table_names()
+    assert "duplicates" not in checkpoint_columns()
     upgrade(engine)
     assert current_revision(engine) == head
+    assert "event_import" in inspect(engine).get_table_names()
+    assert "duplicates" in checkpoint_columns()
+    down_to("0500")
+    assert "ix_event_customer_time" in {i["name"] for i in inspect(engine).get_indexes("event")}
+    upgrade(engine)
     names = {i["name"] for i in inspect(engine).get_indexes("event")}
     assert set(PARTIAL) <= names and "ix_event_customer_time" not in names
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0400")  # both newest migrations, back to the old indexes
+    down_to("0400")  # back to the old indexes
     assert {"ix_event_user_id", "ix_event_customer_time"} <= {
         i["name"] for i in inspect(engine).get_indexes("event")
     }

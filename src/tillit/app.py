@@ -18,6 +18,7 @@ from tillit.web.api import consent as consent_api
 from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import dialogues as dialogues_api
+from tillit.web.api import event_imports as event_imports_api
 from tillit.web.api import health
 from tillit.web.api import insight as insight_api
 from tillit.web.api import tracking as tracking_api
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contact_api.router, prefix=API_PREFIX)
     app.include_router(insight_api.router, prefix=API_PREFIX)
     app.include_router(dialogues_api.router, prefix=API_PREFIX)
+    app.include_router(event_imports_api.router, prefix=API_PREFIX)
     app.include_router(dialogue_pages.router)
     app.include_router(dialogues_staff.router)
     app.include_router(auth_pages.router)

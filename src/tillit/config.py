@@ -120,11 +120,17 @@ class Settings(BaseSettings):
         60,
         ge=0,
         description=(
-            "How often the server sends due dialogue invitations and escalates overdue cases; "
-            "0 turns the background loop off (run `tillit dialogues send` from cron instead)."
+            "How often the server imports event files sent to the API, sends due dialogue "
+            "invitations and escalates overdue cases; 0 turns the background loop off (run "
+            "`tillit jobs run --rounds 1` from cron instead)."
         ),
     )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
+    import_max_bytes: int = Field(
+        1024**3,
+        ge=1,
+        description="The largest event file the API takes (POST /api/v1/event-imports).",
+    )
     match_auto_threshold: float = Field(
         0.99,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -102,6 +103,7 @@ def import_events(
             rules=load_rules(),
             defaults=ctx.defaults,
             progress=lambda n: progress.advance(task, n),
+            rejected=partial(write_rejects, rejects),  # as each chunk commits
             workers=workers,
         )
         progress.update(task, completed=total)
@@ -112,7 +114,6 @@ def import_events(
         f"rejected {len(report.rejected)}"
     )
     if report.rejected:
-        write_rejects(rejects, report.rejected)
         console.print(f"[yellow]Rejected lines are in {rejects}[/]")
         for line, reason in report.rejected[:5]:
             console.print(f"  line {line}: {reason}")

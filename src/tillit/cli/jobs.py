@@ -12,6 +12,8 @@ import typer
 from tillit.background import NICENESS, run_jobs_forever
 from tillit.cli.context import context
 from tillit.dialogues.jobs import run_dialogue_jobs
+from tillit.events.import_jobs import run_queued
+from tillit.identity.rules import load_rules
 
 jobs_app = typer.Typer(help="Recurring background jobs.", no_args_is_help=True)
 
@@ -23,8 +25,8 @@ def run(
     ] = None,
     rounds: Annotated[int | None, typer.Option(min=1, help="Stop after this many rounds.")] = None,
 ) -> None:
-    """Send due dialogue invitations and escalate overdue cases every
-    TILLIT_JOBS_INTERVAL_SECONDS, until stopped."""
+    """Import the event files sent to the API, send due dialogue invitations and escalate
+    overdue cases every TILLIT_JOBS_INTERVAL_SECONDS, until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = context()
     ctx.migrate()
@@ -34,7 +36,15 @@ def run(
     os.nice(NICENESS)  # the whole process: requests first, the jobs when there is room
     with suppress(KeyboardInterrupt):  # Ctrl-C on `tillit serve` reaches this child too
         run_jobs_forever(
-            lambda: run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings),
+            lambda: {
+                **run_queued(
+                    sessions=ctx.sessions,
+                    data_dir=ctx.settings.data_dir,
+                    rules=load_rules(),
+                    defaults=ctx.defaults,
+                ),
+                **run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings),
+            },
             interval=interval,
             parent=parent,
             rounds=rounds,

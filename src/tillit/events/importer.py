@@ -90,6 +90,7 @@ def import_file(
     rules: IdentityRules,
     defaults: Defaults,
     progress: Callable[[int], None] | None = None,
+    rejected: Callable[[list[tuple[int, str]]], None] | None = None,
     workers: int | None = None,
 ) -> FileImportReport:
     """Import ``path`` chunk by chunk, each chunk committed with the checkpoint.
@@ -98,6 +99,9 @@ def import_file(
     while storing is one writer. A JSON Lines file of PARALLEL_MIN_BYTES or more is parsed by
     ``workers`` processes (default: as many as there are cores) a few chunks ahead of the store;
     chunks are still stored, checkpointed and reported strictly in file order.
+
+    After each chunk is committed, ``progress`` gets its number of lines and ``rejected`` its
+    rejected lines (line number, reason), so that a rejects file keeps up with the checkpoint.
     """
     key = file_key(path)
     with sessions() as session:
@@ -126,6 +130,8 @@ def import_file(
                 store(actor, report, assume_new=False)
             if parsed.staged:
                 parsed.staged.path.unlink()
+            if rejected and parsed.rejected:
+                rejected(parsed.rejected)
             if progress:
                 progress(len(parsed.lines))
     return report
@@ -374,11 +380,12 @@ def _store_chunk(
             )
             accepted, duplicates = len(result.accepted), duplicates + len(result.duplicates)
         checkpoint = session.get(ImportCheckpoint, key) or ImportCheckpoint(
-            file_key=key, file_name=str(path)[:500], accepted=0, rejected=0
+            file_key=key, file_name=str(path)[:500], accepted=0, rejected=0, duplicates=0
         )
         checkpoint.last_line = parsed.lines[-1]
         checkpoint.accepted += accepted
         checkpoint.rejected += len(parsed.rejected)
+        checkpoint.duplicates += duplicates
         session.add(checkpoint)
     report.accepted += accepted
     report.duplicates += duplicates

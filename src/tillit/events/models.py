@@ -113,4 +113,39 @@ class ImportCheckpoint(Base):
     last_line: Mapped[int] = mapped_column(BigId, default=0)
     accepted: Mapped[int] = mapped_column(BigId, default=0)
     rejected: Mapped[int] = mapped_column(BigId, default=0)
+    duplicates: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImportStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class EventImport(Base):
+    """A file of events sent to the API, kept under the data directory until a background job
+    has imported it (tillit.events.import_jobs). Its counts live in its ImportCheckpoint."""
+
+    __tablename__ = "event_import"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("event_source.id"))
+    file_name: Mapped[str] = mapped_column(String(300))  # as the sender named it
+    stored_as: Mapped[str] = mapped_column(String(100))  # under <data dir>/imports
+    file_key: Mapped[str] = mapped_column(String(64))  # its ImportCheckpoint
+    format: Mapped[str] = mapped_column(String(8))  # jsonl or csv
+    size_bytes: Mapped[int] = mapped_column(BigId)
+    total_lines: Mapped[int] = mapped_column(BigId)  # of messages (a CSV's header not counted)
+    status: Mapped[ImportStatus] = mapped_column(String(16), default=ImportStatus.queued)
+    error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Touched after every chunk: a running import whose process died is taken over once
+    # this is old (see import_jobs.STALE_AFTER).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_event_import_status", "status", "id"),)

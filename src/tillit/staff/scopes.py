@@ -6,6 +6,7 @@ CONSENT_READ, CONSENT_WRITE = "consent:read", "consent:write"
 CONTACT_DECIDE, CONTACT_SEND = "contact:decide", "contact:send"
 INSIGHT_READ, INSIGHT_WRITE = "insight:read", "insight:write"
 DIALOGUES = "dialogues"  # next question for a customer, submit answers (apps, kiosks)
+EVENTS_IMPORT = "events:import"  # send files of events to import, follow their progress
 ADMIN = "admin"
 
 ALL_SCOPES = (
@@ -18,6 +19,7 @@ ALL_SCOPES = (
     INSIGHT_READ,
     INSIGHT_WRITE,
     DIALOGUES,
+    EVENTS_IMPORT,
     ADMIN,
 )
 

@@ -1,0 +1,179 @@
+"""Bulk import of event files over HTTP: a thin face on tillit.events.import_jobs.
+
+POST the file itself as the body (JSON Lines or CSV, as ``tillit import events`` takes); the
+answer, 202, comes once the file is kept and queued, and names the import to follow. The jobs
+process imports it; GET the import for its progress and counts, and its rejected lines.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from tillit.audit.service import Actor
+from tillit.errors import NotFound, TillitError
+from tillit.events import import_jobs
+from tillit.events.models import EventImport, ImportStatus
+from tillit.staff.scopes import EVENTS_IMPORT
+from tillit.web.deps import SessionDep, require_scope
+
+router = APIRouter(tags=["events"])
+Importer = Annotated[Actor, Depends(require_scope(EVENTS_IMPORT))]
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    403: PROBLEM,
+    404: PROBLEM,
+    413: PROBLEM,
+    422: PROBLEM,
+}
+
+
+class ContentTooLarge(TillitError):
+    status = 413
+    title = "Content too large"
+    slug = "content-too-large"
+
+
+class EventImportPublic(BaseModel):
+    id: int
+    source: str
+    file_name: str
+    format: str
+    size_bytes: int
+    status: ImportStatus
+    total_lines: int
+    lines_done: int
+    progress: float  # lines done / total lines, 0 to 1
+    accepted: int
+    rejected: int
+    duplicates: int
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    rejects_url: str
+
+
+def _public(request: Request, state: import_jobs.ImportState) -> EventImportPublic:
+    job = state.job
+    done = job.total_lines if job.status == ImportStatus.done else state.lines_done
+    return EventImportPublic(
+        id=job.id,
+        source=state.source,
+        file_name=job.file_name,
+        format=job.format,
+        size_bytes=job.size_bytes,
+        status=job.status,
+        total_lines=job.total_lines,
+        lines_done=done,
+        progress=round(done / job.total_lines, 4) if job.total_lines else 1.0,
+        accepted=state.accepted,
+        rejected=state.rejected,
+        duplicates=state.duplicates,
+        error=job.error,
+        requested_by=job.requested_by,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        rejects_url=str(request.url_for("event_import_rejects", import_id=job.id)),
+    )
+
+
+@router.post(
+    "/event-imports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EventImportPublic,
+    responses=ERRORS,
+    summary="Send a file of events (JSON Lines or CSV) to import in the background",
+)
+async def send_file(
+    request: Request,
+    response: Response,
+    actor: Importer,
+    source: Annotated[str, Query(description="The name of the source the events come from")],
+    format_: Annotated[
+        str | None,
+        Query(alias="format", description="jsonl or csv; else from Content-Type or file name"),
+    ] = None,
+    file_name: Annotated[str | None, Query(description="For the record and the format")] = None,
+) -> EventImportPublic:
+    settings = request.app.state.settings
+    chosen = import_jobs.format_of(
+        given=format_, media_type=request.headers.get("content-type"), file_name=file_name
+    )
+    limit = settings.import_max_bytes
+    with import_jobs.upload(settings.data_dir, chosen) as path:
+        size = 0
+        with path.open("wb") as handle:  # streamed to disk: a large file never sits in memory
+            async for block in request.stream():
+                size += len(block)
+                if size > limit:
+                    raise ContentTooLarge(f"the file is over {limit} bytes")
+                handle.write(block)
+        with request.app.state.sessions() as session, session.begin():
+            job = import_jobs.accept(
+                session=session,
+                path=path,
+                source_name=source,
+                file_name=file_name or path.name,
+                format_=chosen,
+                actor=actor,
+            )
+            state = import_jobs.state(session, job)
+    response.headers["Location"] = str(request.url_for("get_event_import", import_id=job.id))
+    return _public(request, state)
+
+
+@router.get(
+    "/event-imports",
+    response_model=list[EventImportPublic],
+    responses=ERRORS,
+    summary="The latest imports, newest first",
+)
+def list_imports(
+    request: Request,
+    session: SessionDep,
+    _actor: Importer,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[EventImportPublic]:
+    jobs = session.scalars(select(EventImport).order_by(EventImport.id.desc()).limit(limit))
+    return [_public(request, import_jobs.state(session, job)) for job in jobs]
+
+
+@router.get(
+    "/event-imports/{import_id}",
+    response_model=EventImportPublic,
+    responses=ERRORS,
+    summary="An import's progress and counts",
+)
+def get_event_import(
+    import_id: int, request: Request, session: SessionDep, _actor: Importer
+) -> EventImportPublic:
+    return _public(request, import_jobs.state(session, _found(session, import_id)))
+
+
+@router.get(
+    "/event-imports/{import_id}/rejects",
+    responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+    summary="The rejected lines so far, as JSON Lines of line number and reason",
+)
+def event_import_rejects(
+    import_id: int, request: Request, session: SessionDep, _actor: Importer
+) -> StreamingResponse:
+    job = _found(session, import_id)
+    lines = import_jobs.read_rejects(request.app.state.settings.data_dir, job)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+def _found(session: Any, import_id: int) -> EventImport:
+    job = session.get(EventImport, import_id)
+    if job is None:
+        raise NotFound(f"no import {import_id}")
+    return job

@@ -1,0 +1,315 @@
+"""Bulk import over the API: POST a file, a background job imports it, GET its progress."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from tillit.audit.models import AuditEntry
+from tillit.audit.service import Actor
+from tillit.config import Settings
+from tillit.customers.service import Defaults
+from tillit.events import import_jobs, importer
+from tillit.events.models import Event, EventImport, ImportCheckpoint
+from tillit.identity.rules import load_rules
+from tillit.staff import service as staff
+from tillit.storage.base import utcnow
+from tillit.storage.session import SessionFactory
+from tillit.testing import running_server
+
+DEFAULTS = Defaults(country="DK", language="da", time_zone="Europe/Copenhagen")
+
+
+@pytest.fixture
+def importer_token(sessions: SessionFactory) -> dict[str, str]:
+    with sessions() as session, session.begin():
+        plaintext = staff.create_token(
+            session=session, name="warehouse", scopes=["events:import"], actor=Actor.system("t")
+        ).plaintext
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def run_jobs(sessions: SessionFactory, settings: Settings) -> dict[str, int]:
+    return import_jobs.run_queued(
+        sessions=sessions, data_dir=settings.data_dir, rules=load_rules(), defaults=DEFAULTS
+    )
+
+
+def jsonl(messages: list[dict[str, object]]) -> bytes:
+    return b"".join(orjson.dumps(m) + b"\n" for m in messages)
+
+
+PEOPLE = [
+    {"type": "identify", "userId": "kunde-1", "traits": {"email": "søren@example.com"}},
+    {"type": "track", "userId": "kunde-1", "event": "Køb gennemført"},
+    {"type": "page", "anonymousId": "anon-sv", "name": "Varukorg"},
+    {"type": "identify", "userId": "klant-2", "anonymousId": "anon-sv"},
+    {"type": "track", "userId": "kunde-1"},  # no event name: rejected
+    {"type": "screen", "userId": "kunde-3", "name": "Forside"},
+]
+
+
+def test_a_file_is_queued_imported_and_reported(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+) -> None:
+    body = jsonl([{**m, "messageId": f"api-{n}"} for n, m in enumerate(PEOPLE)])
+    body += b"{not json\n"
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "file_name": "uke-47.jsonl"},
+        content=body,
+        headers={**importer_token, "content-type": "application/x-ndjson"},
+    )
+    assert answer.status_code == 202, answer.text
+    queued = answer.json()
+    assert (queued["status"], queued["total_lines"], queued["lines_done"]) == ("queued", 7, 0)
+    assert queued["format"] == "jsonl" and queued["size_bytes"] == len(body)
+    location = answer.headers["location"]
+    assert location.endswith(f"/api/v1/event-imports/{queued['id']}")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0  # not yet
+
+    assert run_jobs(sessions, settings) == {"imported": 1, "failed": 0}
+    done = client.get(location, headers=importer_token).json()
+    assert done["status"] == "done" and done["progress"] == 1.0
+    assert (done["accepted"], done["rejected"], done["duplicates"]) == (5, 2, 0)
+    rejects = client.get(done["rejects_url"], headers=importer_token)
+    assert rejects.headers["content-type"].startswith("application/x-ndjson")
+    reasons = [orjson.loads(line) for line in rejects.content.splitlines()]
+    assert [r["line"] for r in reasons] == [5, 7]
+    assert "track needs event" in reasons[0]["reason"] and "not JSON" in reasons[1]["reason"]
+    with sessions() as session:
+        owners = dict(session.execute(select(Event.message_id, Event.customer_id)).all())
+        actions = set(session.scalars(select(AuditEntry.action)))
+    assert owners["api-0"] == owners["api-1"] is not None  # resolved to one person
+    assert owners["api-2"] == owners["api-3"] != owners["api-0"]  # anonymous visit stitched
+    assert {"event_import.queue", "event_import.done"} <= actions
+
+    # The same file again: nothing is stored twice.
+    again = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "format": "jsonl"},
+        content=body,
+        headers=importer_token,
+    )
+    assert again.status_code == 202
+    run_jobs(sessions, settings)
+    second = client.get(again.headers["location"], headers=importer_token).json()
+    assert (second["accepted"], second["duplicates"], second["rejected"]) == (0, 5, 2)
+    listed = client.get("/api/v1/event-imports", headers=importer_token).json()
+    assert [i["id"] for i in listed] == [second["id"], done["id"]]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 5
+
+
+def test_a_csv_file_by_its_content_type(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+) -> None:
+    body = (
+        b"type,userId,event,messageId,properties.sku\n"
+        b"track,klant-9,Bestelling geplaatst,csv-1,THEE-1\n"
+        b"track,klant-9,Bestelling geplaatst,csv-2,THEE-2\n"
+    )
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop"},
+        content=body,
+        headers={**importer_token, "content-type": "text/csv; charset=utf-8"},
+    )
+    assert answer.status_code == 202 and answer.json()["total_lines"] == 2
+    run_jobs(sessions, settings)
+    done = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (done["status"], done["accepted"], done["lines_done"]) == ("done", 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "body", "status", "says"),
+    [
+        ({"source": "web shop"}, {}, b'{"type":"page"}\n', 422, "format"),
+        ({"source": "no such shop", "format": "jsonl"}, {}, b'{"type":"page"}\n', 422, "source"),
+        ({"source": "web shop", "format": "xml"}, {}, b"<a/>", 422, "format"),
+        ({"source": "web shop", "format": "jsonl"}, {}, b"", 422, "empty"),
+        ({"source": "web shop", "format": "csv"}, {}, b"userId,event\nu,x\n", 422, "line 1"),
+        ({"source": "web shop", "format": "jsonl"}, {}, b"x" * 2048, 413, "over 1024 bytes"),
+    ],
+)
+def test_bad_requests_get_a_problem_and_keep_nothing(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+    params: dict[str, str],
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    says: str,
+) -> None:
+    client.app.state.settings.import_max_bytes = 1024  # type: ignore[attr-defined]
+    answer = client.post(
+        "/api/v1/event-imports",
+        params=params,
+        content=body,
+        headers={**importer_token, **headers},
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert says in answer.json()["detail"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(EventImport)) == 0
+    assert list(import_jobs.imports_dir(settings.data_dir).iterdir()) == []
+
+
+def test_the_scope_is_required(
+    client: TestClient, sessions: SessionFactory, write_key: str
+) -> None:
+    url = "/api/v1/event-imports"
+    assert client.post(url, params={"source": "web shop"}, content=b"{}").status_code == 401
+    with sessions() as session, session.begin():
+        plaintext = staff.create_token(
+            session=session, name="reader", scopes=["customers:read"], actor=Actor.system("t")
+        ).plaintext
+    reader = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get(url, headers=reader).status_code == 403
+    assert client.get(f"{url}/999", headers={**reader}).status_code == 403
+
+
+def test_an_import_whose_process_died_is_taken_over_and_resumed(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped after its first chunk (the checkpoint says so, the job still says running and
+    its heartbeat is old): the next round takes it over and stores the rest, once."""
+    monkeypatch.setattr(importer, "CHUNK_LINES", 4)
+    body = jsonl(
+        [
+            {"type": "track", "userId": f"bruker-{n % 3}", "event": "Visning", "messageId": f"r{n}"}
+            for n in range(10)
+        ]
+    )
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "format": "jsonl"},
+        content=body,
+        headers=importer_token,
+    )
+    job_id = answer.json()["id"]
+    real_store = importer._store_chunk
+    calls: list[int] = []
+
+    def dies_after_one_chunk(*args: object, **kwargs: object) -> None:
+        if calls:
+            raise SystemExit("the process was killed")  # not an Exception: nothing recorded
+        calls.append(1)
+        real_store(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_store_chunk", dies_after_one_chunk)
+    with pytest.raises(SystemExit):
+        run_jobs(sessions, settings)
+    monkeypatch.setattr(importer, "_store_chunk", real_store)
+    middle = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (middle["status"], middle["lines_done"], middle["accepted"]) == ("running", 4, 4)
+    assert run_jobs(sessions, settings) == {"imported": 0, "failed": 0}  # still fresh: left
+    with sessions() as session, session.begin():
+        session.execute(
+            update(EventImport)
+            .where(EventImport.id == job_id)
+            .values(heartbeat_at=utcnow() - import_jobs.STALE_AFTER - timedelta(seconds=1))
+        )
+    assert run_jobs(sessions, settings) == {"imported": 1, "failed": 0}
+    done = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (done["status"], done["accepted"], done["duplicates"]) == ("done", 10, 0)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 10
+        assert session.scalar(select(ImportCheckpoint.last_line)) == 10
+
+
+def test_a_file_that_cannot_be_imported_is_marked_failed(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+) -> None:
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "format": "jsonl"},
+        content=jsonl([{"type": "page", "anonymousId": "x", "messageId": "gone"}]),
+        headers=importer_token,
+    )
+    with sessions() as session:
+        stored = session.get_one(EventImport, answer.json()["id"]).stored_as
+    (import_jobs.imports_dir(settings.data_dir) / stored).unlink()  # say, a disk replaced
+    assert run_jobs(sessions, settings) == {"imported": 0, "failed": 1}
+    failed = client.get(answer.headers["location"], headers=importer_token).json()
+    assert failed["status"] == "failed" and "FileNotFoundError" in failed["error"]
+
+
+def test_the_line_count_of_a_file_without_a_last_newline(tmp_path: Path) -> None:
+    path = tmp_path / "tail.jsonl"
+    path.write_bytes(b'{"a":1}\n{"b":2}')
+    assert import_jobs._count_lines(path) == 2
+    path.write_bytes(b'{"a":1}\n{"b":2}\n')
+    assert import_jobs._count_lines(path) == 2
+
+
+def test_the_servers_jobs_process_imports_a_file_sent_to_it(
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """End to end: `tillit serve` with its jobs process, a file over HTTP, progress polled
+    until the import is done, with no command run by hand."""
+    env = {
+        "TILLIT_DATABASE_URL": settings.resolved_database_url,
+        "TILLIT_DATA_DIR": str(tmp_path / "server"),
+        "TILLIT_ENV": "development",
+        "TILLIT_JOBS_INTERVAL_SECONDS": "1",
+        "TILLIT_SECRET_KEY": settings.secret_key,
+    }
+    body = jsonl(
+        [
+            {"type": "track", "userId": f"asiakas-{n % 4}", "event": "Viewed", "messageId": f"e{n}"}
+            for n in range(200)
+        ]
+    )
+    with running_server(env=env, log_path=tmp_path / "server.log") as base:
+        answer = httpx.post(
+            f"{base}/api/v1/event-imports",
+            params={"source": "web shop", "file_name": "history.jsonl"},
+            content=body,
+            headers=importer_token,
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = httpx.get(answer.headers["location"], headers=importer_token).json()
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(0.2)
+    assert (state["status"], state["accepted"], state["progress"]) == ("done", 200, 1.0)
+    with sessions() as session:
+        people = session.scalar(select(func.count(func.distinct(Event.customer_id))))
+    assert people == 4
