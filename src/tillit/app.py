@@ -30,6 +30,7 @@ from tillit.web.pages import consent_staff, dialogues_staff, preference_centre, 
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import dialogues as dialogue_pages
 from tillit.web.pages import errors as error_pages
+from tillit.web.pages import imports as import_pages
 from tillit.web.pages import insight as insight_pages
 from tillit.web.pages import matches as match_pages
 from tillit.web.pages import quality as quality_pages
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeline_pages.router)
     app.include_router(quality_pages.router)
     app.include_router(match_pages.router)
+    app.include_router(import_pages.router)
     app.include_router(insight_pages.router)
     app.include_router(error_pages.router)
     for router in (preference_centre.router, unsubscribe.router, consent_staff.router):

@@ -47,6 +47,10 @@ def stop_jobs_process(process: subprocess.Popen[bytes] | None) -> None:
         process.wait()
 
 
+# Counts of a round that are worth a line in the log (a quiet round says nothing).
+WORTH_SAYING = ("sent", "failed", "escalated", "planned", "imports_done", "imports_failed")
+
+
 def run_jobs_forever(
     run_round: Callable[[], dict[str, int]],
     *,
@@ -65,7 +69,15 @@ def run_jobs_forever(
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         try:
             counts = run_round()
-            if any(counts.get(k) for k in ("sent", "failed", "escalated", "planned")):
+            worth_saying = (
+                "sent",
+                "failed",
+                "escalated",
+                "planned",
+                "imports_done",
+                "imports_failed",
+            )
+            if any(counts.get(k) for k in worth_saying):
                 logger.info("background jobs: %s", counts)
         except Exception:  # keep the loop alive; the next round tries again
             logger.exception("background jobs failed")

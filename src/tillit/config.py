@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         description=(
             "How often the server imports event files sent to the API, sends due dialogue "
             "invitations and escalates overdue cases; 0 turns the background loop off (run "
-            "`tillit jobs run --rounds 1` from cron instead)."
+            "`tillit import queued` and `tillit dialogues send` from cron instead)."
         ),
     )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")

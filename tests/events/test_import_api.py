@@ -11,9 +11,11 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from typer.testing import CliRunner
 
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
+from tillit.cli.main import app as cli
 from tillit.config import Settings
 from tillit.customers.service import Defaults
 from tillit.events import import_jobs, importer
@@ -80,7 +82,7 @@ def test_a_file_is_queued_imported_and_reported(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 0  # not yet
 
-    assert run_jobs(sessions, settings) == {"imported": 1, "failed": 0}
+    assert run_jobs(sessions, settings) == {"imports_done": 1, "imports_failed": 0}
     done = client.get(location, headers=importer_token).json()
     assert done["status"] == "done" and done["progress"] == 1.0
     assert (done["accepted"], done["rejected"], done["duplicates"]) == (5, 2, 0)
@@ -228,14 +230,17 @@ def test_an_import_whose_process_died_is_taken_over_and_resumed(
     monkeypatch.setattr(importer, "_store_chunk", real_store)
     middle = client.get(answer.headers["location"], headers=importer_token).json()
     assert (middle["status"], middle["lines_done"], middle["accepted"]) == ("running", 4, 4)
-    assert run_jobs(sessions, settings) == {"imported": 0, "failed": 0}  # still fresh: left
+    assert run_jobs(sessions, settings) == {
+        "imports_done": 0,
+        "imports_failed": 0,
+    }  # still fresh: left
     with sessions() as session, session.begin():
         session.execute(
             update(EventImport)
             .where(EventImport.id == job_id)
             .values(heartbeat_at=utcnow() - import_jobs.STALE_AFTER - timedelta(seconds=1))
         )
-    assert run_jobs(sessions, settings) == {"imported": 1, "failed": 0}
+    assert run_jobs(sessions, settings) == {"imports_done": 1, "imports_failed": 0}
     done = client.get(answer.headers["location"], headers=importer_token).json()
     assert (done["status"], done["accepted"], done["duplicates"]) == ("done", 10, 0)
     with sessions() as session:
@@ -259,7 +264,7 @@ def test_a_file_that_cannot_be_imported_is_marked_failed(
     with sessions() as session:
         stored = session.get_one(EventImport, answer.json()["id"]).stored_as
     (import_jobs.imports_dir(settings.data_dir) / stored).unlink()  # say, a disk replaced
-    assert run_jobs(sessions, settings) == {"imported": 0, "failed": 1}
+    assert run_jobs(sessions, settings) == {"imports_done": 0, "imports_failed": 1}
     failed = client.get(answer.headers["location"], headers=importer_token).json()
     assert failed["status"] == "failed" and "FileNotFoundError" in failed["error"]
 
@@ -313,3 +318,70 @@ def test_the_servers_jobs_process_imports_a_file_sent_to_it(
     with sessions() as session:
         people = session.scalar(select(func.count(func.distinct(Event.customer_id))))
     assert people == 4
+
+
+def test_the_staff_page_sends_a_file_and_shows_its_progress(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    staff_csrf: str,
+) -> None:
+    page = client.get("/staff/imports")
+    assert page.status_code == 200 and "No imports yet." in page.text
+    assert '<option value="web shop">' in page.text
+    body = jsonl([{**m, "messageId": f"page-{n}"} for n, m in enumerate(PEOPLE)])
+    no_token = client.post(
+        "/staff/imports",
+        data={"source": "web shop"},
+        files={"file": ("uge-48.jsonl", body, "application/octet-stream")},
+    )
+    assert no_token.status_code == 403
+    sent = client.post(
+        "/staff/imports",
+        data={"source": "web shop", "csrf_token": staff_csrf},
+        files={"file": ("uge-48.jsonl", body, "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == "/staff/imports"
+    waiting = client.get("/staff/imports").text
+    assert "uge-48.jsonl" in waiting and ">queued<" in waiting
+    assert 'http-equiv="refresh"' in waiting  # follows the import by itself
+    run_jobs(sessions, settings)
+    done = client.get("/staff/imports").text
+    assert ">done<" in done and 'value="6"' in done and "6 / 6 lines" in done
+    assert 'http-equiv="refresh"' not in done
+    with sessions() as session:
+        job = session.scalars(select(EventImport)).one()
+        assert job.requested_by == "ada@example.com"
+    rejects = client.get(f"/staff/imports/{job.id}/rejects")
+    assert [orjson.loads(line)["line"] for line in rejects.content.splitlines()] == [5]
+    wrong = client.post(
+        "/staff/imports",
+        data={"source": "web shop", "csrf_token": staff_csrf},
+        files={"file": ("notes.txt", b"hello", "text/plain")},
+    )
+    assert wrong.status_code == 422 and "file name ending in .jsonl or .csv" in wrong.text
+
+
+def test_the_cli_imports_what_waits_for_cron(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TILLIT_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("TILLIT_DATA_DIR", str(settings.data_dir))
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "format": "jsonl"},
+        content=jsonl([{"type": "page", "anonymousId": "anon-cron", "messageId": "cron-1"}]),
+        headers=importer_token,
+    )
+    result = CliRunner().invoke(cli, ["import", "queued"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "imported 1 file(s), 0 failed" in result.output
+    done = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (done["status"], done["accepted"]) == ("done", 1)

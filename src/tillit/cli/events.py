@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tillit.audit.service import Actor
 from tillit.errors import Conflict
+from tillit.events.import_jobs import run_queued
 from tillit.events.importer import import_file, write_rejects
 from tillit.events.lake import connect, export_events
 from tillit.events.models import Channel
@@ -117,6 +118,23 @@ def import_events(
         console.print(f"[yellow]Rejected lines are in {rejects}[/]")
         for line, reason in report.rejected[:5]:
             console.print(f"  line {line}: {reason}")
+        raise typer.Exit(1)
+
+
+@import_app.command("queued")
+def import_queued() -> None:
+    """Import the event files sent to the API that wait (what `tillit serve`'s jobs process
+    does every round): for cron, when TILLIT_JOBS_INTERVAL_SECONDS is 0."""
+    ctx = context()
+    ctx.migrate()
+    counts = run_queued(
+        sessions=ctx.sessions,
+        data_dir=ctx.settings.data_dir,
+        rules=load_rules(),
+        defaults=ctx.defaults,
+    )
+    console.print(f"imported {counts['imports_done']} file(s), {counts['imports_failed']} failed")
+    if counts["imports_failed"]:
         raise typer.Exit(1)
 
 

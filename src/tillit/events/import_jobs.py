@@ -192,10 +192,10 @@ def run_queued(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Imports every queued file (and takes over stale running ones), oldest first."""
-    counts = {"imported": 0, "failed": 0}
+    counts = {"imports_done": 0, "imports_failed": 0}
     while (job_id := _claim(sessions, now or utcnow())) is not None:
         ok = _run(sessions, job_id, data_dir=data_dir, rules=rules, defaults=defaults)
-        counts["imported" if ok else "failed"] += 1
+        counts["imports_done" if ok else "imports_failed"] += 1
     return counts
 
 
