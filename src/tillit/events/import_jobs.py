@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.customers.service import Defaults
-from tillit.errors import FieldError, InvalidInput
+from tillit.errors import FieldError, InvalidInput, TillitError
 from tillit.events.importer import file_key, import_file, write_rejects
 from tillit.events.models import EventImport, ImportCheckpoint, ImportStatus, Source
 from tillit.identity.rules import IdentityRules
@@ -81,6 +81,25 @@ def upload(data_dir: Path, format_: str) -> Iterator[Path]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+class FileTooLarge(TillitError):
+    status = 413
+    title = "Content too large"
+    slug = "content-too-large"
+
+
+async def save_upload(path: Path, blocks: AsyncIterable[bytes], *, limit: int) -> int:
+    """Writes an upload's bytes as they arrive (a large file never sits in memory); returns
+    the size. Past ``limit`` bytes it stops with ``FileTooLarge``."""
+    size = 0
+    with path.open("wb") as handle:
+        async for block in blocks:
+            size += len(block)
+            if size > limit:
+                raise FileTooLarge(f"the file is over {limit} bytes")
+            handle.write(block)
+    return size
 
 
 def accept(

@@ -8,15 +8,17 @@ process imports it; GET the import for its progress and counts, and its rejected
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
-from tillit.errors import NotFound, TillitError
+from tillit.errors import NotFound
 from tillit.events import import_jobs
 from tillit.events.models import EventImport, ImportStatus
 from tillit.staff.scopes import EVENTS_IMPORT
@@ -32,12 +34,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: PROBLEM,
     422: PROBLEM,
 }
-
-
-class ContentTooLarge(TillitError):
-    status = 413
-    title = "Content too large"
-    slug = "content-too-large"
 
 
 class EventImportPublic(BaseModel):
@@ -108,27 +104,29 @@ async def send_file(
     chosen = import_jobs.format_of(
         given=format_, media_type=request.headers.get("content-type"), file_name=file_name
     )
-    limit = settings.import_max_bytes
     with import_jobs.upload(settings.data_dir, chosen) as path:
-        size = 0
-        with path.open("wb") as handle:  # streamed to disk: a large file never sits in memory
-            async for block in request.stream():
-                size += len(block)
-                if size > limit:
-                    raise ContentTooLarge(f"the file is over {limit} bytes")
-                handle.write(block)
-        with request.app.state.sessions() as session, session.begin():
-            job = import_jobs.accept(
-                session=session,
-                path=path,
-                source_name=source,
-                file_name=file_name or path.name,
-                format_=chosen,
-                actor=actor,
-            )
-            state = import_jobs.state(session, job)
-    response.headers["Location"] = str(request.url_for("get_event_import", import_id=job.id))
+        await import_jobs.save_upload(path, request.stream(), limit=settings.import_max_bytes)
+        # Reading the file through (lines, key) and syncing it: not on the event loop.
+        state = await run_in_threadpool(
+            _queue, request, path, source, file_name or path.name, chosen, actor
+        )
+    response.headers["Location"] = str(request.url_for("get_event_import", import_id=state.job.id))
     return _public(request, state)
+
+
+def _queue(
+    request: Request, path: Path, source: str, file_name: str, format_: str, actor: Actor
+) -> import_jobs.ImportState:
+    with request.app.state.sessions() as session, session.begin():
+        job = import_jobs.accept(
+            session=session,
+            path=path,
+            source_name=source,
+            file_name=file_name,
+            format_=format_,
+            actor=actor,
+        )
+        return import_jobs.state(session, job)
 
 
 @router.get(

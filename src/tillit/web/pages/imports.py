@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.audit.service import Actor
+from tillit.errors import InvalidInput, NotFound
 from tillit.events import import_jobs
 from tillit.events.models import EventImport, ImportStatus
 from tillit.events.sources import list_sources
@@ -55,27 +60,34 @@ async def imports_send(
     try:
         chosen = import_jobs.format_of(given=None, media_type=None, file_name=file.filename or "")
         with import_jobs.upload(settings.data_dir, chosen) as path:
-            size = 0
-            with path.open("wb") as handle:
-                while block := await file.read(BLOCK):
-                    size += len(block)
-                    if size > settings.import_max_bytes:
-                        limit = settings.import_max_bytes
-                        raise InvalidInput(FieldError("file", f"the file is over {limit} bytes"))
-                    handle.write(block)
-            import_jobs.accept(
-                session=session,
-                path=path,
-                source_name=source,
-                file_name=file.filename or path.name,
-                format_=chosen,
-                actor=actor,
+            await import_jobs.save_upload(path, _blocks(file), limit=settings.import_max_bytes)
+            # Reading the file through (lines, key) and syncing it: not on the event loop.
+            await run_in_threadpool(
+                _queue, session, path, source, file.filename or path.name, chosen, actor
             )
-            session.commit()
-    except InvalidInput as error:
+    except (InvalidInput, import_jobs.FileTooLarge) as error:
         session.rollback()
-        return _page(request, session, error=error.detail, status_code=422)
+        return _page(request, session, error=error.detail, status_code=error.status)
     return RedirectResponse("/staff/imports", status_code=303)
+
+
+def _queue(
+    session: Session, path: Path, source: str, file_name: str, format_: str, actor: Actor
+) -> None:
+    import_jobs.accept(
+        session=session,
+        path=path,
+        source_name=source,
+        file_name=file_name,
+        format_=format_,
+        actor=actor,
+    )
+    session.commit()
+
+
+async def _blocks(file: UploadFile) -> AsyncIterator[bytes]:
+    while block := await file.read(BLOCK):
+        yield block
 
 
 @router.get("/imports/{import_id}/rejects")
