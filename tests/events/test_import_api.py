@@ -123,7 +123,7 @@ def test_a_csv_file_by_its_content_type(
     importer_token: dict[str, str],
 ) -> None:
     body = (
-        b"type,userId,event,messageId,properties.sku\n"
+        b'"type","userId",event,messageId,properties.sku\n'  # quoted names are names too
         b"track,klant-9,Bestelling geplaatst,csv-1,THEE-1\n"
         b"track,klant-9,Bestelling geplaatst,csv-2,THEE-2\n"
     )

@@ -12,6 +12,7 @@ heartbeat for STALE_AFTER) is taken over by the next round.
 
 from __future__ import annotations
 
+import csv
 import os
 import uuid
 from collections.abc import AsyncIterable, Iterator
@@ -161,7 +162,7 @@ def _count_lines(path: Path) -> int:
 def _check_csv_header(path: Path) -> None:
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8-sig", errors="replace")
-    if "type" not in [column.strip() for column in header.split(",")]:
+    if "type" not in [column.strip() for column in next(csv.reader([header]), [])]:
         raise InvalidInput(FieldError("body", "line 1: a CSV file needs a header with 'type'"))
 
 
