@@ -82,7 +82,10 @@ def test_a_file_is_queued_imported_and_reported(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 0  # not yet
 
+    kept = list(import_jobs.imports_dir(settings.data_dir).iterdir())
+    assert [p.suffix for p in kept] == [".jsonl"]
     assert run_jobs(sessions, settings) == {"imports_done": 1, "imports_failed": 0}
+    assert not kept[0].exists()  # imported: the file goes, its rejects stay
     done = client.get(location, headers=importer_token).json()
     assert done["status"] == "done" and done["progress"] == 1.0
     assert (done["accepted"], done["rejected"], done["duplicates"]) == (5, 2, 0)

@@ -6,7 +6,8 @@ which ``tillit serve`` starts) imports queued files with the same importer as ``
 events``: chunk by chunk, each committed with its checkpoint, so a stopped import resumes, and
 messageIds make a re-sent file store nothing twice. Its counts (lines done, accepted,
 rejected, duplicates) are the checkpoint's, exact at every commit; rejected lines go to a
-rejects file beside it as each chunk commits. A running import whose process died (no
+rejects file beside it as each chunk commits. Once imported, the file is deleted (its rejects
+file stays); a failed one is kept. A running import whose process died (no
 heartbeat for STALE_AFTER) is taken over by the next round.
 """
 
@@ -273,6 +274,7 @@ def _run(
         _finish(sessions, job_id, ImportStatus.failed, f"{type(error).__name__}: {error}")
         return False
     _finish(sessions, job_id, ImportStatus.done, None)
+    path.unlink(missing_ok=True)  # imported: its events are stored; its rejects file stays
     return True
 
 
