@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -388,3 +389,33 @@ def test_the_cli_imports_what_waits_for_cron(
     assert "imported 1 file(s), 0 failed" in result.output
     done = client.get(answer.headers["location"], headers=importer_token).json()
     assert (done["status"], done["accepted"]) == ("done", 1)
+
+
+def test_uploads_that_were_never_queued_are_removed_after_an_hour(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+) -> None:
+    directory = import_jobs.imports_dir(settings.data_dir)
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", "format": "jsonl"},
+        content=b'{"type":"page","anonymousId":"anon-fi","messageId":"fi-1"}\n',
+        headers=importer_token,
+    )
+    assert answer.status_code == 202
+    two_hours_ago = time.time() - 7200
+    old_orphan = directory / "0ld0rphan.jsonl"  # its process died before the commit
+    young_orphan = directory / "y0ung.csv"  # may be committing right now
+    rejects = directory / "0ld0rphan.jsonl.rejects.jsonl"
+    for path in (old_orphan, young_orphan, rejects):
+        path.write_bytes(b"{}\n")
+    for path in (old_orphan, rejects, *directory.glob("*.jsonl")):
+        os.utime(path, (two_hours_ago, two_hours_ago))  # the queued upload is old too
+    run_jobs(sessions, settings)
+    assert not old_orphan.exists()
+    assert young_orphan.exists() and rejects.exists()
+    done = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (done["status"], done["accepted"]) == ("done", 1)  # its old file was imported

@@ -37,6 +37,7 @@ from tillit.storage.session import SessionFactory
 
 FORMATS = ("jsonl", "csv")
 STALE_AFTER = timedelta(minutes=10)
+ORPHAN_AFTER = timedelta(hours=1)
 # What the sender may call the formats (Content-Type or file name) besides their own names.
 MEDIA_TYPES = {
     "application/x-ndjson": "jsonl",
@@ -212,12 +213,36 @@ def run_queued(
     defaults: Defaults,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Imports every queued file (and takes over stale running ones), oldest first."""
+    """Imports every queued file (and takes over stale running ones), oldest first; first
+    removes uploads that were never queued (see ``remove_orphans``)."""
+    remove_orphans(sessions, data_dir, now=now or utcnow())
     counts = {"imports_done": 0, "imports_failed": 0}
     while (job_id := _claim(sessions, now or utcnow())) is not None:
         ok = _run(sessions, job_id, data_dir=data_dir, rules=rules, defaults=defaults)
         counts["imports_done" if ok else "imports_failed"] += 1
     return counts
+
+
+def remove_orphans(sessions: SessionFactory, data_dir: Path, *, now: datetime) -> list[Path]:
+    """Deletes uploads older than ORPHAN_AFTER that no import names: a process that died
+    between writing an upload and committing it leaves such a file (``upload`` removes it
+    on any error it sees). Rejects files and younger uploads, which may be committing now,
+    stay."""
+    directory = imports_dir(data_dir)
+    uploads = [
+        path
+        for path in directory.iterdir()
+        if path.suffix.lstrip(".") in FORMATS and not path.name.endswith(".rejects.jsonl")
+    ]
+    if not uploads:
+        return []
+    with sessions() as session:
+        named = set(session.scalars(select(EventImport.stored_as)))
+    cutoff = (now - ORPHAN_AFTER).timestamp()
+    removed = [p for p in uploads if p.name not in named and p.stat().st_mtime < cutoff]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def _claim(sessions: SessionFactory, now: datetime) -> int | None:
