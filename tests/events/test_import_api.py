@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -274,11 +276,20 @@ def test_a_file_that_cannot_be_imported_is_marked_failed(
 
 
 def test_the_line_count_of_a_file_without_a_last_newline(tmp_path: Path) -> None:
-    path = tmp_path / "tail.jsonl"
-    path.write_bytes(b'{"a":1}\n{"b":2}')
-    assert import_jobs._count_lines(path) == 2
-    path.write_bytes(b'{"a":1}\n{"b":2}\n')
-    assert import_jobs._count_lines(path) == 2
+    async def blocks(*parts: bytes) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    def saved(*parts: bytes) -> int:
+        size, lines = asyncio.run(
+            import_jobs._save(tmp_path / "tail.jsonl", blocks(*parts), limit=99)
+        )
+        assert size == sum(map(len, parts))
+        return lines
+
+    assert saved(b'{"a":1}\n{"b"', b":2}") == 2
+    assert saved(b'{"a":1}\n{"b":2}\n') == 2
+    assert saved(b'{"a":1}\n', b'{"b":2}\n', b"") == 2  # an empty block changes nothing
 
 
 def test_the_servers_jobs_process_imports_a_file_sent_to_it(

@@ -1,23 +1,23 @@
-"""Event files sent to the API, imported in the background.
+"""Event files sent to the API or the staff page, imported in the background.
 
-The API writes the file under ``<data dir>/imports`` and ``accept`` records it as queued, so a
-202 means the file is safely kept, not yet imported. The jobs process (``tillit jobs run``,
-which ``tillit serve`` starts) imports queued files with the same importer as ``tillit import
+``receive`` keeps such a file under ``<data dir>/imports`` and records it as queued, so a 202
+means the file is safely kept, not yet imported. The jobs process (``tillit jobs run``, which
+``tillit serve`` starts) imports queued files with the same importer as ``tillit import
 events``: chunk by chunk, each committed with its checkpoint, so a stopped import resumes, and
 messageIds make a re-sent file store nothing twice. Its counts (lines done, accepted,
 rejected, duplicates) are the checkpoint's, exact at every commit; rejected lines go to a
 rejects file beside it as each chunk commits. Once imported, the file is deleted (its rejects
-file stays); a failed one is kept. A running import whose process died (no
-heartbeat for STALE_AFTER) is taken over by the next round.
+file stays); a failed one is kept. A running import whose process died (no heartbeat for
+STALE_AFTER) is taken over by the next round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import uuid
 from collections.abc import AsyncIterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.customers.service import Defaults
-from tillit.errors import FieldError, InvalidInput, TillitError
+from tillit.errors import FieldError, InvalidInput, NotFound, TillitError
 from tillit.events.importer import file_key, import_file, write_rejects
 from tillit.events.models import EventImport, ImportCheckpoint, ImportStatus, Source
 from tillit.identity.rules import IdentityRules
@@ -60,8 +60,9 @@ def format_of(*, given: str | None, media_type: str | None, file_name: str | Non
         if given not in FORMATS:
             raise InvalidInput(FieldError("format", f"must be one of {', '.join(FORMATS)}"))
         return given
-    if media_type and media_type.split(";")[0].strip().lower() in MEDIA_TYPES:
-        return MEDIA_TYPES[media_type.split(";")[0].strip().lower()]
+    named = (media_type or "").split(";")[0].strip().lower()
+    if named in MEDIA_TYPES:
+        return MEDIA_TYPES[named]
     suffix = Path(file_name or "").suffix.lower()
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
@@ -74,60 +75,77 @@ def format_of(*, given: str | None, media_type: str | None, file_name: str | Non
     )
 
 
-@contextmanager
-def upload(data_dir: Path, format_: str) -> Iterator[Path]:
-    """A new file for an upload's bytes. Write it and commit ``accept`` inside the block: if
-    either fails, the file is removed, and nothing was queued."""
-    path = imports_dir(data_dir) / f"{uuid.uuid4().hex}.{format_}"
-    try:
-        yield path
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
 class FileTooLarge(TillitError):
     status = 413
     title = "Content too large"
     slug = "content-too-large"
 
 
-async def save_upload(path: Path, blocks: AsyncIterable[bytes], *, limit: int) -> int:
-    """Writes an upload's bytes as they arrive (a large file never sits in memory); returns
-    the size. Past ``limit`` bytes it stops with ``FileTooLarge``."""
-    size = 0
+async def receive(
+    *,
+    session: Session,
+    data_dir: Path,
+    blocks: AsyncIterable[bytes],
+    limit: int,
+    source_name: str,
+    file_name: str | None,
+    format_: str,
+    actor: Actor,
+) -> ImportState:
+    """Keeps an upload's bytes (``blocks``, as they arrive: a large file never sits in
+    memory; past ``limit`` bytes ``FileTooLarge``) under the data directory, and queues it,
+    committing ``session`` (the request's own: a second session of the same request would
+    wait on the first one's write turn). If anything fails, the session is rolled back, the
+    file removed, and nothing was queued."""
+    path = imports_dir(data_dir) / f"{uuid.uuid4().hex}.{format_}"
+    try:
+        size, lines = await _save(path, blocks, limit=limit)
+        # Checking the file and committing: not on the event loop.
+        return await asyncio.to_thread(
+            _queue, session, path, size, lines, source_name, file_name or path.name, format_, actor
+        )
+    except BaseException:
+        session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+
+
+async def _save(path: Path, blocks: AsyncIterable[bytes], *, limit: int) -> tuple[int, int]:
+    """Writes and syncs the file; its size and lines, counted on the way."""
+    size, newlines, last = 0, 0, b"\n"
     with path.open("wb") as handle:
         async for block in blocks:
             size += len(block)
             if size > limit:
                 raise FileTooLarge(f"the file is over {limit} bytes")
             handle.write(block)
-    return size
+            newlines += block.count(b"\n")
+            last = block[-1:] or last
+        handle.flush()
+        os.fsync(handle.fileno())
+    return size, newlines + (last != b"\n")  # a last line without its newline counts
 
 
-def accept(
-    *,
+def _queue(
     session: Session,
     path: Path,
+    size: int,
+    lines: int,
     source_name: str,
     file_name: str,
     format_: str,
     actor: Actor,
-) -> EventImport:
-    """Queues the file at ``path`` (written by the caller, see ``upload``): checks it, syncs
-    it to disk and records it, so that a committed EventImport always has its file."""
+) -> ImportState:
+    """Checks the kept file and records it as queued, so that a committed EventImport always
+    has its file."""
     source = session.scalars(select(Source).where(Source.name == source_name)).one_or_none()
     if source is None:
         raise InvalidInput(FieldError("source", f"no source is called {source_name!r}"))
-    size = path.stat().st_size
     if size == 0:
         raise InvalidInput(FieldError("body", "the file is empty"))
-    lines = _count_lines(path)
     if format_ == "csv":
         _check_csv_header(path)
         lines -= 1
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
     job = EventImport(
         source_id=source.id,
         file_name=file_name[:300],
@@ -147,18 +165,16 @@ def accept(
         action="event_import.queue",
         entity_type="event_import",
         entity_id=job.id,
-        after={"source": source.name, "file_name": job.file_name, "bytes": size, "lines": lines},
+        after={
+            "source": source.name,
+            "file_name": job.file_name,
+            "bytes": size,
+            "lines": lines,
+        },
     )
-    return job
-
-
-def _count_lines(path: Path) -> int:
-    count, last = 0, b"\n"
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")  # a last line without its newline
+    queued = state(session, job)
+    session.commit()
+    return queued
 
 
 def _check_csv_header(path: Path) -> None:
@@ -170,7 +186,8 @@ def _check_csv_header(path: Path) -> None:
 
 @dataclass(frozen=True)
 class ImportState:
-    """An import as the API shows it: its record and its checkpoint's counts."""
+    """An import as the API and the staff page show it: its record and its checkpoint's
+    counts."""
 
     job: EventImport
     source: str
@@ -179,18 +196,43 @@ class ImportState:
     rejected: int
     duplicates: int
 
+    @property
+    def progress(self) -> float:
+        """Lines done of the total, 0 to 1."""
+        total = self.job.total_lines
+        return round(self.lines_done / total, 4) if total else 1.0
+
+    @property
+    def busy(self) -> bool:
+        return self.job.status in (ImportStatus.queued, ImportStatus.running)
+
 
 def state(session: Session, job: EventImport) -> ImportState:
     checkpoint = session.get(ImportCheckpoint, job.file_key)
     source = session.get(Source, job.source_id)
+    done = checkpoint.last_line - (job.format == "csv") if checkpoint else 0
     return ImportState(
         job=job,
         source=source.name if source else "",
-        lines_done=checkpoint.last_line - (job.format == "csv") if checkpoint else 0,
+        # Done is all of it, whatever the checkpoint's last line (blank lines at the end).
+        lines_done=job.total_lines if job.status == ImportStatus.done else done,
         accepted=checkpoint.accepted if checkpoint else 0,
         rejected=checkpoint.rejected if checkpoint else 0,
         duplicates=checkpoint.duplicates if checkpoint else 0,
     )
+
+
+def latest(session: Session, limit: int) -> list[ImportState]:
+    """The newest imports first."""
+    jobs = session.scalars(select(EventImport).order_by(EventImport.id.desc()).limit(limit))
+    return [state(session, job) for job in jobs]
+
+
+def find(session: Session, import_id: int) -> EventImport:
+    job = session.get(EventImport, import_id)
+    if job is None:
+        raise NotFound(f"no import {import_id}")
+    return job
 
 
 def rejects_path(data_dir: Path, job: EventImport) -> Path:
@@ -225,7 +267,7 @@ def run_queued(
 
 def remove_orphans(sessions: SessionFactory, data_dir: Path, *, now: datetime) -> list[Path]:
     """Deletes uploads older than ORPHAN_AFTER that no import names: a process that died
-    between writing an upload and committing it leaves such a file (``upload`` removes it
+    between writing an upload and committing it leaves such a file (``receive`` removes it
     on any error it sees). Rejects files and younger uploads, which may be committing now,
     stay."""
     directory = imports_dir(data_dir)

@@ -8,19 +8,15 @@ process imports it; GET the import for its progress and counts, and its rejected
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
-from tillit.errors import NotFound
 from tillit.events import import_jobs
-from tillit.events.models import EventImport, ImportStatus
+from tillit.events.models import ImportStatus
 from tillit.staff.scopes import EVENTS_IMPORT
 from tillit.web.deps import SessionDep, require_scope
 
@@ -59,7 +55,6 @@ class EventImportPublic(BaseModel):
 
 def _public(request: Request, state: import_jobs.ImportState) -> EventImportPublic:
     job = state.job
-    done = job.total_lines if job.status == ImportStatus.done else state.lines_done
     return EventImportPublic(
         id=job.id,
         source=state.source,
@@ -68,8 +63,8 @@ def _public(request: Request, state: import_jobs.ImportState) -> EventImportPubl
         size_bytes=job.size_bytes,
         status=job.status,
         total_lines=job.total_lines,
-        lines_done=done,
-        progress=round(done / job.total_lines, 4) if job.total_lines else 1.0,
+        lines_done=state.lines_done,
+        progress=state.progress,
         accepted=state.accepted,
         rejected=state.rejected,
         duplicates=state.duplicates,
@@ -92,6 +87,7 @@ def _public(request: Request, state: import_jobs.ImportState) -> EventImportPubl
 async def send_file(
     request: Request,
     response: Response,
+    session: SessionDep,
     actor: Importer,
     source: Annotated[str, Query(description="The name of the source the events come from")],
     format_: Annotated[
@@ -101,32 +97,20 @@ async def send_file(
     file_name: Annotated[str | None, Query(description="For the record and the format")] = None,
 ) -> EventImportPublic:
     settings = request.app.state.settings
-    chosen = import_jobs.format_of(
-        given=format_, media_type=request.headers.get("content-type"), file_name=file_name
+    state = await import_jobs.receive(
+        session=session,
+        data_dir=settings.data_dir,
+        blocks=request.stream(),
+        limit=settings.import_max_bytes,
+        source_name=source,
+        file_name=file_name,
+        format_=import_jobs.format_of(
+            given=format_, media_type=request.headers.get("content-type"), file_name=file_name
+        ),
+        actor=actor,
     )
-    with import_jobs.upload(settings.data_dir, chosen) as path:
-        await import_jobs.save_upload(path, request.stream(), limit=settings.import_max_bytes)
-        # Reading the file through (lines, key) and syncing it: not on the event loop.
-        state = await run_in_threadpool(
-            _queue, request, path, source, file_name or path.name, chosen, actor
-        )
     response.headers["Location"] = str(request.url_for("get_event_import", import_id=state.job.id))
     return _public(request, state)
-
-
-def _queue(
-    request: Request, path: Path, source: str, file_name: str, format_: str, actor: Actor
-) -> import_jobs.ImportState:
-    with request.app.state.sessions() as session, session.begin():
-        job = import_jobs.accept(
-            session=session,
-            path=path,
-            source_name=source,
-            file_name=file_name,
-            format_=format_,
-            actor=actor,
-        )
-        return import_jobs.state(session, job)
 
 
 @router.get(
@@ -141,8 +125,7 @@ def list_imports(
     _actor: Importer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EventImportPublic]:
-    jobs = session.scalars(select(EventImport).order_by(EventImport.id.desc()).limit(limit))
-    return [_public(request, import_jobs.state(session, job)) for job in jobs]
+    return [_public(request, state) for state in import_jobs.latest(session, limit)]
 
 
 @router.get(
@@ -154,7 +137,7 @@ def list_imports(
 def get_event_import(
     import_id: int, request: Request, session: SessionDep, _actor: Importer
 ) -> EventImportPublic:
-    return _public(request, import_jobs.state(session, _found(session, import_id)))
+    return _public(request, import_jobs.state(session, import_jobs.find(session, import_id)))
 
 
 @router.get(
@@ -165,13 +148,6 @@ def get_event_import(
 def event_import_rejects(
     import_id: int, request: Request, session: SessionDep, _actor: Importer
 ) -> StreamingResponse:
-    job = _found(session, import_id)
+    job = import_jobs.find(session, import_id)
     lines = import_jobs.read_rejects(request.app.state.settings.data_dir, job)
     return StreamingResponse(lines, media_type="application/x-ndjson")
-
-
-def _found(session: Any, import_id: int) -> EventImport:
-    job = session.get(EventImport, import_id)
-    if job is None:
-        raise NotFound(f"no import {import_id}")
-    return job
