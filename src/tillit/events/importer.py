@@ -166,7 +166,8 @@ class ParsedChunk:
 
     lines: list[int]
     received_at: datetime
-    messages: list[tuple[int, Message]]  # the valid ones, each messageId once (or: ``staged``)
+    # The valid ones, each messageId once, with their place among them (or: ``staged``).
+    messages: list[tuple[int, Message]]
     links: list[Link]  # links_for(messages); valid as long as no message is a resend
     rejected: list[tuple[int, str]]  # (line number, reason)
     repeats: list[str]  # messageIds that came again later in the chunk, not kept again
@@ -192,17 +193,10 @@ def parse_chunk(
         (lines[r.index], str(items[r.index]) if isinstance(items[r.index], NotJson) else r.reason)
         for r in rejected
     ]
-    seen: set[str] = set()
-    fresh: list[tuple[int, Message]] = []
     repeats: list[str] = []
-    for index, message in messages:
-        if message.message_id in seen:
-            repeats.append(message.message_id)
-        else:
-            seen.add(message.message_id)
-            fresh.append((index, message))
-    links = links_for((m for _, m in fresh), rules=rules, default_country=default_country)
-    return ParsedChunk(lines, received_at, fresh, links, reasons, repeats)
+    fresh = ingest.without_repeats(messages, repeats)
+    links = links_for(fresh, rules=rules, default_country=default_country)
+    return ParsedChunk(lines, received_at, list(enumerate(fresh)), links, reasons, repeats)
 
 
 def _decoded(item: Any) -> Any:

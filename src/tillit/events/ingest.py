@@ -138,7 +138,7 @@ def store(
     )
     bulk = resolver.bulk
     fresh = (
-        _without_repeats(messages, result)
+        without_repeats(messages, result.duplicates)
         if assume_new
         else _without_resends(bulk, source_id, messages, result)
     )
@@ -223,18 +223,19 @@ def _without_resends(
     for start in range(0, len(ids), CHUNK):
         rows = bulk.rows(RESENDS, (source_id, bulk.list_param(ids[start : start + CHUNK])))
         seen.update(message_id for (message_id,) in rows)
-    return _without_repeats(messages, result, seen)
+    return without_repeats(messages, result.duplicates, seen)
 
 
-def _without_repeats(
-    messages: list[tuple[int, Message]], result: IngestResult, seen: set[str] | None = None
+def without_repeats(
+    messages: list[tuple[int, Message]], duplicates: list[str], seen: set[str] | None = None
 ) -> list[Message]:
-    """The messages whose id is neither in ``seen`` nor earlier in the batch."""
+    """The messages whose id is neither in ``seen`` nor earlier in the batch; the ids of the
+    others are added to ``duplicates``."""
     seen = set() if seen is None else seen
     fresh = []
     for _, message in messages:
         if message.message_id in seen:
-            result.duplicates.append(message.message_id)
+            duplicates.append(message.message_id)
         else:
             seen.add(message.message_id)
             fresh.append(message)
