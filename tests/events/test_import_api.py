@@ -47,6 +47,23 @@ def run_jobs(sessions: SessionFactory, settings: Settings) -> dict[str, int]:
     )
 
 
+def send(
+    client: TestClient,
+    token: dict[str, str],
+    body: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> httpx.Response:
+    """POST a file to the import API, from the source "web shop" unless ``params`` say."""
+    return client.post(
+        "/api/v1/event-imports",
+        params={"source": "web shop", **params},
+        content=body,
+        headers={**token, **(headers or {})},
+    )
+
+
 def jsonl(messages: list[dict[str, object]]) -> bytes:
     return b"".join(orjson.dumps(m) + b"\n" for m in messages)
 
@@ -70,11 +87,12 @@ def test_a_file_is_queued_imported_and_reported(
 ) -> None:
     body = jsonl([{**m, "messageId": f"api-{n}"} for n, m in enumerate(PEOPLE)])
     body += b"{not json\n"
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "file_name": "uke-47.jsonl"},
-        content=body,
-        headers={**importer_token, "content-type": "application/x-ndjson"},
+    answer = send(
+        client,
+        importer_token,
+        body,
+        file_name="uke-47.jsonl",
+        headers={"content-type": "application/x-ndjson"},
     )
     assert answer.status_code == 202, answer.text
     queued = answer.json()
@@ -105,12 +123,7 @@ def test_a_file_is_queued_imported_and_reported(
     assert {"event_import.queue", "event_import.done"} <= actions
 
     # The same file again: nothing is stored twice.
-    again = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "format": "jsonl"},
-        content=body,
-        headers=importer_token,
-    )
+    again = send(client, importer_token, body, format="jsonl")
     assert again.status_code == 202
     run_jobs(sessions, settings)
     second = client.get(again.headers["location"], headers=importer_token).json()
@@ -133,12 +146,7 @@ def test_a_csv_file_by_its_content_type(
         b"track,klant-9,Bestelling geplaatst,csv-1,THEE-1\n"
         b"track,klant-9,Bestelling geplaatst,csv-2,THEE-2\n"
     )
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop"},
-        content=body,
-        headers={**importer_token, "content-type": "text/csv; charset=utf-8"},
-    )
+    answer = send(client, importer_token, body, headers={"content-type": "text/csv; charset=utf-8"})
     assert answer.status_code == 202 and answer.json()["total_lines"] == 2
     run_jobs(sessions, settings)
     done = client.get(answer.headers["location"], headers=importer_token).json()
@@ -169,12 +177,7 @@ def test_bad_requests_get_a_problem_and_keep_nothing(
     says: str,
 ) -> None:
     client.app.state.settings.import_max_bytes = 1024  # type: ignore[attr-defined]
-    answer = client.post(
-        "/api/v1/event-imports",
-        params=params,
-        content=body,
-        headers={**importer_token, **headers},
-    )
+    answer = send(client, importer_token, body, headers=headers, **params)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert says in answer.json()["detail"]
@@ -214,12 +217,7 @@ def test_an_import_whose_process_died_is_taken_over_and_resumed(
             for n in range(10)
         ]
     )
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "format": "jsonl"},
-        content=body,
-        headers=importer_token,
-    )
+    answer = send(client, importer_token, body, format="jsonl")
     job_id = answer.json()["id"]
     real_store = importer._store_chunk
     calls: list[int] = []
@@ -261,12 +259,8 @@ def test_a_file_that_cannot_be_imported_is_marked_failed(
     write_key: str,
     importer_token: dict[str, str],
 ) -> None:
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "format": "jsonl"},
-        content=jsonl([{"type": "page", "anonymousId": "x", "messageId": "gone"}]),
-        headers=importer_token,
-    )
+    body = jsonl([{"type": "page", "anonymousId": "x", "messageId": "gone"}])
+    answer = send(client, importer_token, body, format="jsonl")
     with sessions() as session:
         stored = session.get_one(EventImport, answer.json()["id"]).stored_as
     (import_jobs.imports_dir(settings.data_dir) / stored).unlink()  # say, a disk replaced
@@ -389,12 +383,8 @@ def test_the_cli_imports_what_waits_for_cron(
 ) -> None:
     monkeypatch.setenv("TILLIT_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("TILLIT_DATA_DIR", str(settings.data_dir))
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "format": "jsonl"},
-        content=jsonl([{"type": "page", "anonymousId": "anon-cron", "messageId": "cron-1"}]),
-        headers=importer_token,
-    )
+    body = jsonl([{"type": "page", "anonymousId": "anon-cron", "messageId": "cron-1"}])
+    answer = send(client, importer_token, body, format="jsonl")
     result = CliRunner().invoke(cli, ["import", "queued"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "imported 1 file(s), 0 failed" in result.output
@@ -410,12 +400,8 @@ def test_uploads_that_were_never_queued_are_removed_after_an_hour(
     importer_token: dict[str, str],
 ) -> None:
     directory = import_jobs.imports_dir(settings.data_dir)
-    answer = client.post(
-        "/api/v1/event-imports",
-        params={"source": "web shop", "format": "jsonl"},
-        content=b'{"type":"page","anonymousId":"anon-fi","messageId":"fi-1"}\n',
-        headers=importer_token,
-    )
+    body = b'{"type":"page","anonymousId":"anon-fi","messageId":"fi-1"}\n'
+    answer = send(client, importer_token, body, format="jsonl")
     assert answer.status_code == 202
     two_hours_ago = time.time() - 7200
     old_orphan = directory / "0ld0rphan.jsonl"  # its process died before the commit
