@@ -69,15 +69,7 @@ def run_jobs_forever(
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         try:
             counts = run_round()
-            worth_saying = (
-                "sent",
-                "failed",
-                "escalated",
-                "planned",
-                "imports_done",
-                "imports_failed",
-            )
-            if any(counts.get(k) for k in worth_saying):
+            if any(counts.get(k) for k in WORTH_SAYING):
                 logger.info("background jobs: %s", counts)
         except Exception:  # keep the loop alive; the next round tries again
             logger.exception("background jobs failed")
