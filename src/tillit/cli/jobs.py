@@ -34,13 +34,14 @@ def run(
     if interval <= 0:
         raise typer.BadParameter("TILLIT_JOBS_INTERVAL_SECONDS is 0: the jobs are off")
     os.nice(NICENESS)  # the whole process: requests first, the jobs when there is room
+    rules = load_rules()  # once, as a server process does
     with suppress(KeyboardInterrupt):  # Ctrl-C on `tillit serve` reaches this child too
         run_jobs_forever(
             lambda: {
                 **run_queued(
                     sessions=ctx.sessions,
                     data_dir=ctx.settings.data_dir,
-                    rules=load_rules(),
+                    rules=rules,
                     defaults=ctx.defaults,
                 ),
                 **run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings),
