@@ -45,7 +45,7 @@ class WriteLock:
             if timeout is None:
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
             else:
-                self._poll(descriptor, timeout)
+                self._wait_at_most(descriptor, timeout)
         self.depth += 1
 
     def exit(self) -> None:
@@ -74,7 +74,7 @@ class WriteLock:
             self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._descriptor
 
-    def _poll(self, descriptor: int, timeout: float) -> None:
+    def _wait_at_most(self, descriptor: int, timeout: float) -> None:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return  # free: the usual case, no thread
