@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -275,9 +276,10 @@ def test_the_line_count_of_a_file_without_a_last_newline(tmp_path: Path) -> None
             yield part
 
     def saved(*parts: bytes) -> int:
-        size, lines = asyncio.run(
-            import_jobs._save(tmp_path / "tail.jsonl", blocks(*parts), limit=99)
-        )
+        saving = import_jobs._save(tmp_path / "tail.jsonl", blocks(*parts), limit=99)
+        # In a thread of its own: in the whole suite a browser test's loop runs in this one.
+        with ThreadPoolExecutor(1) as thread:
+            size, lines = thread.submit(asyncio.run, saving).result()
         assert size == sum(map(len, parts))
         return lines
 
