@@ -17,9 +17,26 @@ def test_production_refuses_placeholder_or_short_secrets():
     assert ok.secret_key == "x" * 40
 
 
-def test_development_makes_a_throwaway_secret():
-    first, second = load_settings(env="development"), load_settings(env="development")
-    assert len(first.secret_key) >= 32 and first.secret_key != second.secret_key
+def test_development_keeps_one_secret_in_the_data_dir(tmp_path):
+    first = load_settings(env="development", data_dir=tmp_path / "var")
+    second = load_settings(env="development", data_dir=tmp_path / "var")
+    assert len(first.secret_key) >= 32 and first.secret_key == second.secret_key
+    kept = tmp_path / "var" / "secret-key"
+    assert kept.read_text().strip() == first.secret_key
+    assert kept.stat().st_mode & 0o777 == 0o600
+    other = load_settings(env="development", data_dir=tmp_path / "elsewhere")
+    assert other.secret_key != first.secret_key
+
+
+def test_an_explicit_secret_wins_and_writes_nothing(tmp_path):
+    settings = load_settings(env="development", data_dir=tmp_path, secret_key="y" * 40)
+    assert settings.secret_key == "y" * 40 and not (tmp_path / "secret-key").exists()
+
+
+def test_tests_get_a_throwaway_secret(tmp_path):
+    first = load_settings(env="test", data_dir=tmp_path)
+    second = load_settings(env="test", data_dir=tmp_path)
+    assert first.secret_key != second.secret_key and not (tmp_path / "secret-key").exists()
 
 
 def test_database_defaults_to_sqlite_in_the_data_dir(tmp_path):

@@ -6,7 +6,9 @@ the two in step).
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -61,7 +63,8 @@ class Settings(BaseSettings):
         "",
         description=(
             "Signs sessions, CSRF tokens and customer links. Required in production; "
-            "a random one is made per process in development."
+            "in development one is generated once into the data directory (secret-key, "
+            "mode 0600) and shared by the server and the CLI."
         ),
     )
     default_country: str = Field(
@@ -189,9 +192,12 @@ class Settings(BaseSettings):
                     "TILLIT_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+        elif not self.secret_key and self.env is Environment.development:
+            # One secret for the server, the jobs process and the CLI, or a link that
+            # `tillit links create` prints would not open on the running demo.
+            self.secret_key = _development_secret(self.data_dir / DEVELOPMENT_SECRET_FILE)
         elif not self.secret_key:
-            # Development only: sessions and links die with the process, which is fine there.
-            self.secret_key = secrets.token_urlsafe(48)
+            self.secret_key = secrets.token_urlsafe(48)  # tests: dies with the process
         return self
 
     @cached_property
@@ -203,6 +209,29 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+
+DEVELOPMENT_SECRET_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
+
+
+def _development_secret(path: Path) -> str:
+    """The data directory's own secret, made on first use. Created with O_EXCL at mode 0600, so
+    two processes starting together agree on one secret and no other user can read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exists:
+        for _ in range(50):  # the winner of the race may not have written it yet
+            if secret := path.read_text().strip():
+                return secret
+            time.sleep(0.01)
+        raise ValueError(
+            f"the development secret {path} is empty: delete it to make a new one"
+        ) from exists
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret + "\n")
+    return secret
 
 
 def load_settings(**overrides: object) -> Settings:
