@@ -25,8 +25,14 @@ from tillit.web.api import tracking as tracking_api
 from tillit.web.api.tracking import SOURCE_CACHE_SECONDS
 from tillit.web.deps import TOKEN_CACHE_SECONDS
 from tillit.web.expiring import ExpiringCache
+from tillit.web.pages import (
+    api_docs,
+    consent_staff,
+    dialogues_staff,
+    preference_centre,
+    unsubscribe,
+)
 from tillit.web.pages import auth as auth_pages
-from tillit.web.pages import consent_staff, dialogues_staff, preference_centre, unsubscribe
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import dialogues as dialogue_pages
 from tillit.web.pages import errors as error_pages
@@ -50,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Customer-managed relationships. Errors are RFC 9457 problem details.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # web.pages.api_docs serves it from vendored files, under our CSP
         redoc_url=None,
     )
     app.state.settings = settings
@@ -74,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(api_docs.router)
     app.include_router(tracking_api.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)
