@@ -19,9 +19,7 @@ from sqlalchemy.engine import make_url
 from tillit.app import create_app
 from tillit.audit.service import Actor
 from tillit.config import Settings, load_settings
-from tillit.consent.seed import seed_catalogue
 from tillit.customers.service import Defaults
-from tillit.dialogues.catalogue import seed_questions
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
 from tillit.storage import make_engine, make_session_factory, upgrade
@@ -71,8 +69,24 @@ def engine(database_url: str) -> Iterator[Engine]:
     # Not from ``settings``: an area may override settings per test (tests/consent does).
     engine = make_engine(database_url)
     upgrade(engine)
+    _SEEDED.update(_rows_of(engine))  # before any test writes
     yield engine
     engine.dispose()
+
+
+_SEEDED: dict[str, list[dict[str, object]]] = {}
+
+
+def _rows_of(engine: Engine) -> dict[str, list[dict[str, object]]]:
+    """What the migrations seeded (the consent catalogue, the built-in questions), so each test
+    can start from exactly that."""
+    rows = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            found = [dict(row) for row in connection.execute(table.select()).mappings()]
+            if found:
+                rows[table.name] = found
+    return rows
 
 
 @pytest.fixture(autouse=True)
@@ -90,8 +104,17 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
-        seed_catalogue(connection)  # what the migrations seed, so each test sees a fresh database
-        seed_questions(connection)
+        for table in metadata.sorted_tables:  # parents first
+            if table.name in _SEEDED:
+                connection.execute(table.insert(), _SEEDED[table.name])
+        if engine.dialect.name == "postgresql":  # explicit ids do not move the sequences
+            for name in _SEEDED:
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT max(id) FROM {name}))"
+                    )
+                )
 
 
 @pytest.fixture

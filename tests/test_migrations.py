@@ -75,3 +75,34 @@ def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
         i["name"] for i in inspect(engine).get_indexes("event")
     }
     engine.dispose()
+
+
+# A migration may use Alembic, SQLAlchemy, the standard library and storage's own column types;
+# never live domain code, whose meaning would change the migration's (0100 and 0300 once did).
+MIGRATION_IMPORTS_ALLOWED = ("alembic", "sqlalchemy", "tillit.storage.base", "__future__")
+
+
+def test_migrations_import_no_live_domain_code() -> None:
+    import ast
+    import sys
+
+    versions = Path(alembic_config("sqlite://").get_main_option("script_location") or "")
+    found = []
+    for path in sorted((versions / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                allowed = top in sys.stdlib_module_names or name.startswith(
+                    MIGRATION_IMPORTS_ALLOWED
+                )
+                if not allowed:
+                    found.append(f"{path.name}: {name}")
+    assert len(list((versions / "versions").glob("*.py"))) >= 8
+    assert found == []

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
@@ -15,8 +13,6 @@ from tillit.config import LANGUAGES
 from tillit.dialogues.models import Question, QuestionType, QuestionVersion
 from tillit.errors import FieldError, InvalidInput, NotFound
 
-DATA = Path(__file__).with_name("data") / "questions.json"
-SEED = Path(__file__).parents[1] / "consent" / "data" / "seed.json"
 RECOVERY = "recovery"
 SCALES: dict[str, tuple[int, int]] = {
     QuestionType.nps: (0, 10),
@@ -57,34 +53,6 @@ class Wording:
             ]
         if errors:
             raise InvalidInput(errors)
-
-
-def _topic_options() -> list[dict[str, Any]]:
-    topics = json.loads(SEED.read_text(encoding="utf-8"))["topics"]
-    return [{"value": t["key"], "labels": t["names"]} for t in topics]
-
-
-def built_in() -> list[dict[str, Any]]:
-    data = json.loads(DATA.read_text(encoding="utf-8"))
-    questions = []
-    for spec in data["questions"]:
-        spec = dict(spec)
-        spec["follow_up"] = data["follow_up"] if spec.get("follow_up") else None
-        if spec.get("options") == "topics":
-            spec["options"] = _topic_options()
-        questions.append(spec)
-    return questions
-
-
-def seed_questions(connection: Connection) -> None:
-    """Add the built-in questions that are missing (the migration calls this)."""
-    with Session(bind=connection) as session:
-        for spec in built_in():
-            if session.scalar(select(Question.id).where(Question.key == spec["key"])):
-                continue
-            _add(session, spec, author="system")
-        session.flush()
-        session.commit()
 
 
 def _add(session: Session, spec: dict[str, Any], *, author: str) -> Question:

@@ -5,14 +5,16 @@ Revises: 0001
 Create Date: 2026-11-23 09:44:23.919696
 """
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import tillit.storage.base
-from tillit.consent.seed import seed_catalogue
 
 revision: str = "0100"
 down_revision: str | Sequence[str] | None = "0001"
@@ -371,7 +373,43 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-    seed_catalogue(op.get_bind())
+    _seed(op.get_bind())
+
+
+# The starting catalogue as it stood when this migration was written, frozen beside it: a
+# migration never reads live code or data, so what it creates cannot change later.
+SEED = Path(__file__).with_name("data") / "0100_consent.json"
+
+
+def _seed(connection: sa.Connection) -> None:
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    now = datetime.now(UTC)
+    when = tillit.storage.base.UtcDateTime(timezone=True)
+    purpose = sa.table(
+        "consent_purpose",
+        *(sa.column(name) for name in ("id", "key", "legal_basis", "position", "active")),
+        sa.column("created_at", when),
+    )
+    notice = sa.table(
+        "consent_notice",
+        *(sa.column(name) for name in ("purpose_id", "version", "language", "title")),
+        *(sa.column(name) for name in ("what_we_do", "what_you_get", "text_hash")),
+        sa.column("created_at", when),
+    )
+    topic = sa.table(
+        "consent_topic",
+        *(sa.column(name) for name in ("key", "position", "active")),
+        sa.column("names", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
+    )
+    for item in data["purposes"]:
+        notices = item.pop("notices")
+        purpose_id = connection.execute(
+            purpose.insert().values(**item, active=True, created_at=now).returning(purpose.c.id)
+        ).scalar_one()
+        for row in notices:
+            connection.execute(notice.insert().values(**row, purpose_id=purpose_id, created_at=now))
+    for item in data["topics"]:
+        connection.execute(topic.insert().values(**item, active=True))
 
 
 def downgrade() -> None:

@@ -5,7 +5,10 @@ Revises: 0200
 Create Date: 2026-11-23 10:24:34.835409
 """
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +16,6 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 import tillit.storage.base
-from tillit.dialogues.catalogue import seed_questions
 
 revision: str = "0300"
 down_revision: str | Sequence[str] | None = "0200"
@@ -288,7 +290,41 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-    seed_questions(op.get_bind())
+    _seed(op.get_bind())
+
+
+# The built-in questions as they stood when this migration was written, frozen beside it: a
+# migration never reads live code or data, so what it creates cannot change later.
+SEED = Path(__file__).with_name("data") / "0300_dialogues.json"
+
+
+def _seed(connection: sa.Connection) -> None:
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    now = datetime.now(UTC)
+    when = tillit.storage.base.UtcDateTime(timezone=True)
+    json_type = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    question = sa.table(
+        "dialogue_question",
+        *(sa.column(name) for name in ("id", "key", "type", "relationship_kind", "priority")),
+        *(sa.column(name) for name in ("recontact_days", "trigger_event", "delay_hours")),
+        *(sa.column(name) for name in ("period_days", "profiling", "active", "current_version")),
+        sa.column("created_at", when),
+    )
+    version = sa.table(
+        "dialogue_question_version",
+        *(sa.column(name) for name in ("question_id", "version", "created_by")),
+        *(sa.column(name, json_type) for name in ("texts", "follow_up", "options")),
+        sa.column("created_at", when),
+    )
+    for item in data["questions"]:
+        versions = item.pop("versions")
+        question_id = connection.execute(
+            question.insert().values(**item, active=True, created_at=now).returning(question.c.id)
+        ).scalar_one()
+        for row in versions:
+            connection.execute(
+                version.insert().values(**row, question_id=question_id, created_at=now)
+            )
 
 
 def downgrade() -> None:
