@@ -13,7 +13,7 @@ help:
 	@echo "make demo     - install, migrate, load demo data and serve on http://127.0.0.1:8000"
 	@echo "make install  - create $(VENV) and install Tillit with its test and dev tools"
 	@echo "make test     - install what the tests need (Chromium too) and run the suite on SQLite and PostgreSQL"
-	@echo "make lint     - ruff and mypy"
+	@echo "make lint     - ruff, mypy and the import-linter layers contract"
 	@echo "make bench    - run every benchmark in benchmarks/"
 	@echo "make i18n     - extract messages and update the five catalogs"
 
@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	@set -e; for script in benchmarks/*.py; do \
