@@ -48,7 +48,16 @@ def stop_jobs_process(process: subprocess.Popen[bytes] | None) -> None:
 
 
 # Counts of a round that are worth a line in the log (a quiet round says nothing).
-WORTH_SAYING = ("sent", "failed", "escalated", "planned", "imports_done", "imports_failed")
+WORTH_SAYING = (
+    "sent",
+    "failed",
+    "escalated",
+    "planned",
+    "imports_done",
+    "imports_failed",
+    "lake_exported",
+    "failed_rounds",
+)
 
 
 def run_jobs_forever(

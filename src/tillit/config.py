@@ -123,8 +123,9 @@ class Settings(BaseSettings):
         60,
         ge=0,
         description=(
-            "How often the server imports event files sent to the API, sends due dialogue "
-            "invitations and escalates overdue cases; 0 turns the background loop off (run "
+            "How often the server imports event files sent to the API, exports new events to "
+            "the lake, sends due dialogue invitations and escalates overdue cases; 0 turns the "
+            "background loop off (run "
             "`tillit import queued` and `tillit dialogues send` from cron instead)."
         ),
     )

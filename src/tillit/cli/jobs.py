@@ -11,9 +11,8 @@ import typer
 
 from tillit.background import NICENESS, run_jobs_forever
 from tillit.cli.context import context
-from tillit.dialogues.jobs import run_dialogue_jobs
-from tillit.events.import_jobs import run_queued
 from tillit.identity.rules import load_rules
+from tillit.jobs.rounds import JobContext, run_rounds
 
 jobs_app = typer.Typer(help="Recurring background jobs.", no_args_is_help=True)
 
@@ -25,8 +24,9 @@ def run(
     ] = None,
     rounds: Annotated[int | None, typer.Option(min=1, help="Stop after this many rounds.")] = None,
 ) -> None:
-    """Import the event files sent to the API, send due dialogue invitations and escalate
-    overdue cases every TILLIT_JOBS_INTERVAL_SECONDS, until stopped."""
+    """Every TILLIT_JOBS_INTERVAL_SECONDS, until stopped: import the event files sent to the
+    API, export new events to the lake, send due dialogue invitations and escalate overdue
+    cases (the rounds of tillit.jobs.rounds)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = context()
     ctx.migrate()
@@ -34,18 +34,15 @@ def run(
     if interval <= 0:
         raise typer.BadParameter("TILLIT_JOBS_INTERVAL_SECONDS is 0: the jobs are off")
     os.nice(NICENESS)  # the whole process: requests first, the jobs when there is room
-    rules = load_rules()  # once, as a server process does
+    jobs = JobContext(
+        sessions=ctx.sessions,
+        settings=ctx.settings,
+        defaults=ctx.defaults,
+        rules=load_rules(),  # once, as a server process does
+    )
     with suppress(KeyboardInterrupt):  # Ctrl-C on `tillit serve` reaches this child too
         run_jobs_forever(
-            lambda: {
-                **run_queued(
-                    sessions=ctx.sessions,
-                    data_dir=ctx.settings.data_dir,
-                    rules=rules,
-                    defaults=ctx.defaults,
-                ),
-                **run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings),
-            },
+            lambda: run_rounds(jobs),
             interval=interval,
             parent=parent,
             rounds=rounds,

@@ -1,0 +1,1 @@
+"""The periodic work of the jobs process (``tillit jobs run``), every round in one list."""
