@@ -1,24 +1,21 @@
-"""The ingest path writes with plain DBAPI statements (tillit.storage.bulk) and commits batches
-of concurrent requests together (tillit.storage.group): what it stores must be exactly what the
-ORM would store, and each request must still get its own outcome."""
+"""The ingest path writes with plain DBAPI statements (tillit.storage.bulk): what it stores must
+be exactly what the ORM would store. The group commit it uses has tests of its own
+(tests/storage/test_group_commit.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, Table, event, func, select, text
+from sqlalchemy import Engine, Table, event, select, text
 
 from tillit.customers.models import Customer, Identity
 from tillit.dialogues.models import Question
 from tillit.events.models import Event
 from tillit.identity.resolve import UNOWNED_EVENTS
 from tillit.storage.bulk import Bulk
-from tillit.storage.group import GroupCommit, _Piece
 from tillit.storage.session import SessionFactory
 
 CUSTOMERS = cast(Table, Customer.__table__)
@@ -152,100 +149,3 @@ def test_a_batch_without_trigger_names_reads_no_questions(
         assert [s for s in statements if "dialogue_question" in s]  # reloaded at once
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-
-
-def test_group_commit_gives_each_caller_its_own_outcome(
-    sessions: SessionFactory, engine: Engine
-) -> None:
-    writes = GroupCommit(sessions)
-    results: dict[int, object] = {}
-    start = threading.Barrier(8)
-
-    def work(n: int) -> None:
-        def insert(session: Any) -> int:
-            session.add(Customer(name=f"c{n}", locale="en", time_zone="UTC", traits={"n": n}))
-            session.flush()
-            if n == 3:
-                raise ValueError("piece 3 fails after writing")
-            return n
-
-        start.wait()
-        try:
-            results[n] = writes.run(insert)
-        except ValueError as error:
-            results[n] = error
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert isinstance(results.pop(3), ValueError)
-    assert results == {n: n for n in range(8) if n != 3}
-    with sessions() as session:
-        names = set(session.scalars(select(Customer.name)))
-        assert names == {f"c{n}" for n in range(8) if n != 3}
-        assert session.scalar(select(func.count()).select_from(Customer)) == 7
-
-
-def test_a_failing_piece_in_a_group_leaves_no_trace_and_the_others_are_stored(
-    sessions: SessionFactory, engine: Engine
-) -> None:
-    """One group of three (taken as a leader takes a queue): the middle piece writes, then
-    fails. The attempt without savepoints is rolled back whole and the group runs again piece by
-    piece, so the others are stored once and the failing piece's row not at all."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("on PostgreSQL each call is a transaction of its own: no groups")
-    runs: list[int] = []
-
-    def piece(n: int) -> Any:
-        def work(session: Any) -> int:
-            runs.append(n)
-            session.add(Customer(name=f"g{n}", locale="en", time_zone="UTC", traits={}))
-            session.flush()
-            if n == 1:
-                raise ValueError("the middle piece fails")
-            return n
-
-        return _Piece(work)
-
-    group = [piece(n) for n in range(3)]
-    GroupCommit(sessions)._commit(group)
-    assert [p.result for p in group] == [0, None, 2]
-    assert isinstance(group[1].error, ValueError) and group[0].error is group[2].error is None
-    assert runs == [0, 1, 0, 1, 2]  # together until the failure, then apart
-    with sessions() as session:
-        assert sorted(session.scalars(select(Customer.name))) == ["g0", "g2"]
-
-
-def test_submit_commits_in_a_writer_thread_that_comes_and_goes(
-    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What the tracking API awaits: futures resolved once committed, each with its own
-    outcome; on SQLite the writer thread ends when idle and a later submit starts another."""
-    monkeypatch.setattr("tillit.storage.group.WRITER_IDLE_SECONDS", 0.05)
-    writes = GroupCommit(sessions)
-
-    def work(n: int) -> Any:
-        def insert(session: Any) -> int:
-            session.add(Customer(name=f"s{n}", locale="en", time_zone="UTC", traits={}))
-            session.flush()
-            if n == 5:
-                raise ValueError("piece 5 fails")
-            return n
-
-        return insert
-
-    futures = [writes.submit(work(n)) for n in range(12)]
-    assert not futures[7].cancel()  # queued means it will be written: no taking it back
-    assert [f.exception(timeout=10) is not None for f in futures] == [n == 5 for n in range(12)]
-    assert [f.result() for n, f in enumerate(futures) if n != 5] == [n for n in range(12) if n != 5]
-    if writes.shared:
-        deadline = time.monotonic() + 5
-        while writes._writer is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert writes._writer is None  # gone when idle
-    assert writes.submit(work(20)).result(timeout=10) == 20  # and back on demand
-    with sessions() as session:
-        names = set(session.scalars(select(Customer.name)))
-    assert names == {f"s{n}" for n in [*range(12), 20] if n != 5}
