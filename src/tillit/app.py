@@ -29,6 +29,7 @@ from tillit.web.pages import (
     api_docs,
     consent_staff,
     dialogues_staff,
+    home,
     preference_centre,
     unsubscribe,
 )
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dialogue_pages.router)
     app.include_router(dialogues_staff.router)
     app.include_router(auth_pages.router)
+    app.include_router(home.router)
     app.include_router(customer_pages.router)
     app.include_router(timeline_pages.router)
     app.include_router(quality_pages.router)

@@ -84,6 +84,30 @@ MESSAGES_EN: dict[str, str] = {
 }
 
 
+# Short labels for staff pages, one per reason a message was held (contact policy reasons,
+# then the dialogue rules that hold a question before the policy is asked).
+STAFF_LABELS: dict[str, str] = {
+    ERASED: "Erased",
+    SUPPRESSED: "On the do-not-contact list",
+    NO_LEGAL_BASIS: "No lawful basis",
+    OBJECTED: "Objected",
+    NO_CONSENT: "No consent",
+    CHANNEL_BLOCKED: "Channel turned off by the customer",
+    CHANNEL_UNREACHABLE: "No working address",
+    TOPIC_OPT_OUT: "Topic turned off",
+    TOPIC_NOT_CHOSEN: "Topic not chosen",
+    PAUSED: "Customer paused messages",
+    QUIET_HOURS: "Quiet hours",
+    CUSTOMER_CAP: "Customer's own limit reached",
+    COMPANY_CAP: "Company limit reached",
+}
+
+
+def staff_label(code: str) -> str:
+    """A reason in plain words for staff; an unknown code is shown readable, never raw."""
+    return STAFF_LABELS.get(code) or code.replace("_", " ").capitalize()
+
+
 def message_id(code: str) -> str:
     return f"contact.reason.{code}"
 

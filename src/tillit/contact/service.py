@@ -237,6 +237,39 @@ def decide_audience(
             }
 
 
+def allowed_by_channel(
+    *,
+    session: Session,
+    customer_ids: Iterable[int],
+    purpose: str,
+    kind: str,
+    at: datetime,
+    settings: Settings,
+    chunk: int = 5000,
+) -> dict[str, int]:
+    """How many of the customers a message of ``kind`` for ``purpose`` may reach now, on each
+    channel: the whole policy (consent, the channel allowed and reachable, pauses, caps), with
+    each customer's state loaded once for all channels."""
+    policy = company_policy(session=session, settings=settings)
+    intents = [
+        make_intent(purpose=purpose, kind=kind, channel=channel.value, topic=None, at=at)
+        for channel in Channel
+    ]
+    counts = dict.fromkeys((intent.channel.value for intent in intents), 0)
+    ids = list(dict.fromkeys(customer_ids))
+    for start in range(0, len(ids), chunk):
+        raw = load_contact_states(
+            session, ids[start : start + chunk], secret_key=settings.secret_key
+        )
+        sends = _capped_sends(session, list(raw), at)
+        table = states_to_table([state_from_record(raw[c], capped_sends=sends[c]) for c in raw])
+        for intent in intents:
+            result: pa.Table = decide_batch(states=table, intent=intent, policy=policy)
+            outcomes = result.column("outcome").to_pylist()
+            counts[intent.channel.value] += sum(outcome == "allowed" for outcome in outcomes)
+    return counts
+
+
 def _capped_sends(
     session: Session, customer_ids: list[int], now: datetime | None
 ) -> dict[int, list[tuple[datetime, str]]]:

@@ -1,0 +1,42 @@
+"""The staff home at /staff: the relationship at a glance, each tile linking to its page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from tillit.consent import notices
+from tillit.contact.reasons import staff_label
+from tillit.dialogues.metrics import svg_nps_chart
+from tillit.overview.service import build_overview
+from tillit.storage.base import utcnow
+from tillit.web.deps import SessionDep, SettingsDep
+from tillit.web.pages.preference_centre import CHANNEL_LABELS
+from tillit.web.pages.staff_auth import StaffDep
+from tillit.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+def home(
+    request: Request, session: SessionDep, settings: SettingsDep, _user: StaffDep
+) -> HTMLResponse:
+    overview = build_overview(session=session, settings=settings, now=utcnow())
+    titles = {}
+    for purpose in notices.list_purposes(session=session):
+        notice = notices.current_notice(session=session, purpose=purpose, language="en")
+        titles[purpose.key] = notice.title if notice else purpose.key.replace("_", " ")
+    return render(
+        request,
+        "home.html",
+        nav="home",
+        overview=overview,
+        purpose_titles=titles,
+        channel_labels=CHANNEL_LABELS,
+        reason_label=staff_label,
+        nps_chart=Markup(  # noqa: S704 - svg_nps_chart escapes its text
+            svg_nps_chart(overview.nps_by_month, title="NPS by month, with 95% intervals")
+        ),
+    )
