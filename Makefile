@@ -35,7 +35,14 @@ demo: install
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-dejavu-core
 
-test: install /usr/bin/chromium test-sqlite test-postgres
+# axe-core for the browser tests' accessibility checks (a test dependency, never served).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nodejs npm; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test: install /usr/bin/chromium node_modules/.installed test-sqlite test-postgres
 
 test-sqlite: install
 	@echo "== tests on SQLite"
@@ -65,4 +72,4 @@ i18n: install
 	$(BIN)/pybabel update -i src/tillit/locale/messages.pot -d src/tillit/locale --no-location --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules
