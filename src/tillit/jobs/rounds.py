@@ -1,7 +1,8 @@
 """Every periodic round in one list: what the jobs process does each interval, in order.
 
 An area adds its round here, and nowhere else: imports first (so their events reach the lake
-and the dialogue triggers in the same interval), then the lake export, then dialogues and cases.
+and the dialogue triggers in the same interval), then the lake export, then dialogues and cases,
+then the data-quality report (measured at most every ten minutes).
 One round failing is logged and counted, and the rounds after it still run.
 """
 
@@ -17,6 +18,8 @@ from tillit.dialogues.jobs import run_dialogue_jobs
 from tillit.events.import_jobs import run_queued
 from tillit.events.lake import export_events
 from tillit.identity.rules import IdentityRules
+from tillit.quality.store import measure_if_due
+from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
 
 logger = logging.getLogger("tillit.jobs")
@@ -60,10 +63,22 @@ def _dialogues(ctx: JobContext) -> dict[str, int]:
     return run_dialogue_jobs(sessions=ctx.sessions, settings=ctx.settings)
 
 
+def _quality(ctx: JobContext) -> dict[str, int]:
+    with ctx.sessions() as session, session.begin():
+        report = measure_if_due(
+            session=session,
+            default_country=ctx.defaults.country,
+            current_days=ctx.settings.quality_current_days,
+            now=utcnow(),
+        )
+    return {"quality_measured": int(report is not None)}
+
+
 ROUNDS: tuple[tuple[str, Callable[[JobContext], dict[str, int]]], ...] = (
     ("imports", _imports),
     ("lake", _lake),
     ("dialogues", _dialogues),
+    ("quality", _quality),
 )
 
 

@@ -7,6 +7,7 @@ from tillit.dialogues import models as dialogue_models  # noqa: F401  (registers
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
 from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
+from tillit.quality.models import StoredReport
 from tillit.staff.models import ApiToken, StaffSession, StaffUser
 from tillit.storage.base import Base
 
@@ -27,6 +28,7 @@ __all__ = [
     "Source",
     "StaffSession",
     "StaffUser",
+    "StoredReport",
     "ThemeAlert",
     "ThemeModelState",
     "metadata",
