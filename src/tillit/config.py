@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     default_time_zone: str = Field(
         "Europe/Copenhagen", description="IANA time zone when a customer has none set."
     )
+    staff_time_zone: str = Field(
+        "",
+        description=(
+            "IANA time zone in which staff pages show every time, labelled; "
+            "empty: the default time zone."
+        ),
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing e-mail.")
     smtp_port: int = Field(25, description="SMTP port.")
     smtp_username: str = Field("", description="SMTP user name; empty for no authentication.")
@@ -176,9 +183,11 @@ class Settings(BaseSettings):
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
         return value
 
-    @field_validator("default_time_zone")
+    @field_validator("default_time_zone", "staff_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        if not value:
+            return value  # staff_time_zone: empty means the default time zone
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
@@ -206,6 +215,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tillit.db').resolve()}"
+
+    @property
+    def staff_zone(self) -> str:
+        return self.staff_time_zone or self.default_time_zone
 
     @property
     def secure_cookies(self) -> bool:

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from tillit import __version__
 from tillit.i18n import LANGUAGE_NAMES, translations
@@ -25,10 +26,16 @@ environment = Environment(
 )
 
 
-def _when(value: datetime | None, zone: str = "UTC", language: str = "en") -> str:
+@pass_context
+def _when(
+    context: Context, value: datetime | None, zone: str | None = None, language: str | None = None
+) -> str:
+    """A moment in one zone, labelled with it: the page's zone (the staff time zone on staff
+    pages) unless a customer's own is given, so one page never mixes unlabelled zones."""
     if value is None:
         return "—"
-    return format_datetime(value.astimezone(ZoneInfo(zone)), "d MMM y, HH:mm", locale=language)
+    local = value.astimezone(ZoneInfo(zone or context.get("display_zone") or "UTC"))
+    return format_datetime(local, "d MMM y, HH:mm zzz", locale=language or context["language"])
 
 
 environment.filters["when"] = _when
@@ -44,17 +51,18 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     catalog = translations(language)
-    html = environment.get_template(template).render(
-        request=request,
-        version=__version__,
-        language=language,
-        language_names=LANGUAGE_NAMES,
-        _=catalog.gettext,
-        ngettext=catalog.ngettext,
-        staff=getattr(request.state, "staff", None),
-        csrf_token=getattr(request.state, "csrf_token", None),
-        **context,
-    )
+    values = {
+        "request": request,
+        "version": __version__,
+        "language": language,
+        "language_names": LANGUAGE_NAMES,
+        "_": catalog.gettext,
+        "ngettext": catalog.ngettext,
+        "staff": getattr(request.state, "staff", None),
+        "display_zone": request.app.state.settings.staff_zone,  # a page may pass its own
+        "csrf_token": getattr(request.state, "csrf_token", None),
+    }
+    html = environment.get_template(template).render({**values, **context})
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers["Content-Language"] = language
     return response
