@@ -7,7 +7,7 @@ from tillit.dialogues import models as dialogue_models  # noqa: F401  (registers
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
 from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
-from tillit.staff.models import ApiToken, StaffSession, StaffUser
+from tillit.staff.models import ApiToken, SigninThrottle, StaffSession, StaffUser
 from tillit.storage.base import Base
 
 metadata = Base.metadata
@@ -24,6 +24,7 @@ __all__ = [
     "LakeWatermark",
     "MatchSuggestion",
     "Merge",
+    "SigninThrottle",
     "Source",
     "StaffSession",
     "StaffUser",
