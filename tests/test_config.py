@@ -1,12 +1,17 @@
+import ast
+import importlib
 import re
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from tillit.config import Settings, load_settings
+from tillit.identity.rules import IdentityRules, load_rules
 
 README = Path(__file__).parents[1] / "README.md"
+SOURCE = Path(__file__).parents[1] / "src" / "tillit"
 
 
 def test_production_refuses_placeholder_or_short_secrets():
@@ -61,8 +66,56 @@ def test_bad_values_are_refused_with_the_field():
     assert load_settings(match_memory_limit="512MB").match_memory_limit == "512MB"
 
 
+def settings_classes() -> list[type[BaseSettings]]:
+    """Every pydantic-settings class in the product, found in the source rather than listed,
+    so a settings class added in an area (``identity.rules``) cannot slip past the README."""
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(base, ast.Name) and base.id == "BaseSettings" for base in node.bases
+            ):
+                module = ".".join(path.relative_to(SOURCE.parent).with_suffix("").parts)
+                found.append(getattr(importlib.import_module(module), node.name))
+    return found
+
+
+def environment_names() -> set[str]:
+    """The variable of every field of every settings class, and every full ``TILLIT_*`` name
+    the source spells out (one read with ``os.environ`` would be a setting too)."""
+    names = {
+        f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+        for cls in settings_classes()
+        for field in cls.model_fields
+    }
+    for path in SOURCE.rglob("*.py"):
+        names |= set(re.findall(r"\bTILLIT_[A-Z0-9_]*[A-Z0-9]\b(?![_*])", path.read_text()))
+    return names
+
+
+def test_every_settings_class_is_found():
+    assert {Settings, IdentityRules} <= set(settings_classes())
+
+
 def test_readme_documents_every_setting():
     text = README.read_text()
-    documented = set(re.findall(r"`(TILLIT_[A-Z_]+)`", text))
-    expected = {f"TILLIT_{name.upper()}" for name in Settings.model_fields}
+    documented = set(re.findall(r"`(TILLIT_[A-Z0-9_]+)`", text))
+    expected = environment_names()
+    assert {"TILLIT_ENV", "TILLIT_IDENTITY_LIMITS"} <= expected
     assert expected <= documented, sorted(expected - documented)
+
+
+def test_identity_rules_come_from_the_env_file_too(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        'TILLIT_DEFAULT_COUNTRY=SE\nTILLIT_IDENTITY_BLOCKED_VALUES=["nobody"]\n', encoding="utf-8"
+    )
+    assert load_settings().default_country == "SE"
+    assert load_rules().blocked_values == ["nobody"]
+
+
+def test_every_settings_class_reads_the_env_file():
+    """The README promises a ``.env`` file works for every variable in its table."""
+    for cls in settings_classes():
+        assert cls.model_config.get("env_file") == Settings.model_config["env_file"], cls

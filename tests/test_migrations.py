@@ -63,6 +63,10 @@ def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
     upgrade(engine)
     assert current_revision(engine) == head
     assert "quality_report" in inspect(engine).get_table_names()
+    down_to("0520")
+    assert "signin_throttle" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert "signin_throttle" in inspect(engine).get_table_names()
     down_to("0510")
     assert "event_import" not in inspect(engine).get_table_names()
     assert "duplicates" not in checkpoint_columns()

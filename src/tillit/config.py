@@ -137,6 +137,19 @@ class Settings(BaseSettings):
         ),
     )
     session_hours: int = Field(12, ge=1, le=24 * 30, description="Staff session lifetime.")
+    signin_max_failures: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Failed staff sign-ins per account, and per client address, after which "
+        "sign-in is refused (429) for TILLIT_SIGNIN_LOCK_MINUTES.",
+    )
+    signin_lock_minutes: int = Field(
+        15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes failed sign-ins count for, and a locked account or address waits.",
+    )
     import_max_bytes: int = Field(
         1024**3,
         ge=1,

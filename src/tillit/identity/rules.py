@@ -1,7 +1,8 @@
 """The merge rules: which identifiers count, in what order, how many per profile, which are junk.
 
 Read from ``TILLIT_IDENTITY_*`` environment variables (JSON for lists and maps), e.g.
-``TILLIT_IDENTITY_BLOCKED_VALUES='["null","0"]'``.
+``TILLIT_IDENTITY_BLOCKED_VALUES='["null","0"]'``, or from the ``.env`` file the main settings
+read (tillit.config), so one file configures the whole product.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ DEFAULT_BLOCKED_PATTERNS = [
 
 
 class IdentityRules(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TILLIT_IDENTITY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TILLIT_IDENTITY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     priority: list[str] = Field(
         DEFAULT_PRIORITY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tillit.storage.base import Base, BigId, JsonDoc, UtcDateTime, utcnow
@@ -64,3 +64,17 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SigninThrottle(Base):
+    """Failed sign-ins of one account or one client address in the current window
+    (tillit.staff.throttle). In the database, so every server worker counts the same failures."""
+
+    __tablename__ = "signin_throttle"
+
+    # SHA-256 of "account:<e-mail>" or "address:<ip>": what was typed as an e-mail (sometimes a
+    # password typed in the wrong box) is never stored here.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

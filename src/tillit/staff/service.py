@@ -69,11 +69,16 @@ def create_user(
     return user
 
 
-def authenticate(*, session: Session, email: str, password: str) -> StaffUser:
+def normal_login_email(email: str) -> str | None:
+    """The e-mail as staff accounts store it; None when what was typed is no e-mail address."""
     try:
-        email = normalise_email(email.strip())
+        return normalise_email(email.strip())
     except InvalidIdentity:
-        email = email.strip()
+        return None
+
+
+def authenticate(*, session: Session, email: str, password: str) -> StaffUser:
+    email = normal_login_email(email) or email.strip()
     user = session.scalar(select(StaffUser).where(StaffUser.email == email))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)

@@ -8,7 +8,7 @@ from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
 from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
 from tillit.quality.models import StoredReport
-from tillit.staff.models import ApiToken, StaffSession, StaffUser
+from tillit.staff.models import ApiToken, SigninThrottle, StaffSession, StaffUser
 from tillit.storage.base import Base
 
 metadata = Base.metadata
@@ -25,6 +25,7 @@ __all__ = [
     "LakeWatermark",
     "MatchSuggestion",
     "Merge",
+    "SigninThrottle",
     "Source",
     "StaffSession",
     "StaffUser",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
+from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -11,8 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tillit.audit.service import record
+from tillit.config import Settings
 from tillit.errors import Unauthenticated
 from tillit.staff import service as staff
+from tillit.staff import throttle
 from tillit.web.deps import SessionDep, SettingsDep, client_ip
 from tillit.web.pages.staff_auth import SESSION_COOKIE, FormActorDep
 from tillit.web.templating import render
@@ -20,6 +25,8 @@ from tillit.web.templating import render
 router = APIRouter(include_in_schema=False)
 # Before sign-in there is no session to hold a CSRF token: a double-submit cookie stands in.
 LOGIN_CSRF_COOKIE = "tillit_login_csrf"
+LOCKED_ONE = "Too many failed sign-ins. Try again in %(minutes)d minute."
+LOCKED_MANY = "Too many failed sign-ins. Try again in %(minutes)d minutes."
 
 
 @router.get("/")
@@ -51,9 +58,21 @@ def login(
             status_code=403,
             error="Your sign-in form expired. Please try again.",
         )
+    limits = _limits(settings)
+    attempt = throttle.admit(
+        session=session, email=email, address=client_ip(request), limits=limits
+    )
+    session.commit()  # the reservation counts in every worker before the password is checked
+    if attempt.retry_after:
+        return _locked_page(request, settings, next_url=next, email=email, attempt=attempt)
     try:
         user = staff.authenticate(session=session, email=email, password=password)
     except Unauthenticated:
+        locked_for = throttle.failed(session=session, attempt=attempt, limits=limits)
+        session.commit()
+        if locked_for:
+            attempt = replace(attempt, retry_after=locked_for)
+            return _locked_page(request, settings, next_url=next, email=email, attempt=attempt)
         return _login_page(
             request,
             settings,
@@ -62,6 +81,7 @@ def login(
             email=email,
             error="Wrong e-mail or password.",
         )
+    throttle.succeeded(session=session, attempt=attempt, limits=limits)
     new = staff.start_session(
         session=session,
         user=user,
@@ -106,6 +126,35 @@ def logout(request: Request, session: SessionDep, actor: FormActorDep) -> Respon
     return response
 
 
+def _limits(settings: Settings) -> throttle.Limits:
+    return throttle.Limits(
+        max_failures=settings.signin_max_failures,
+        window=timedelta(minutes=settings.signin_lock_minutes),
+    )
+
+
+def _locked_page(
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_url: str,
+    email: str,
+    attempt: throttle.Attempt,
+) -> Response:
+    minutes = math.ceil(attempt.retry_after / 60)
+    return _login_page(
+        request,
+        settings,
+        next_url=next_url,
+        status_code=429,
+        email=email,
+        # Whole sentences with the number inside, ready for a catalog once staff pages are
+        # translated (today they are English only, as "Wrong e-mail or password." is).
+        error=(LOCKED_ONE if minutes == 1 else LOCKED_MANY) % {"minutes": minutes},
+        headers={"Retry-After": str(attempt.retry_after)},
+    )
+
+
 def _login_page(
     request: Request,
     settings: SettingsDep,
@@ -114,12 +163,14 @@ def _login_page(
     status_code: int = 200,
     error: str | None = None,
     email: str = "",
+    headers: dict[str, str] | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
         request,
         "login.html",
         status_code=status_code,
+        headers=headers,
         login_csrf=token,
         next_url=_safe_next(next_url),
         error=error,

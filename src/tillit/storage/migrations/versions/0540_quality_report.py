@@ -1,7 +1,7 @@
 """quality: measured reports, kept for the staff page
 
 Revision ID: 0540
-Revises: 0520
+Revises: 0530
 Create Date: 2026-12-07 00:00:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import tillit.storage.base
 
 revision: str = "0540"
-down_revision: str | Sequence[str] | None = "0520"
+down_revision: str | Sequence[str] | None = "0530"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
