@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -138,43 +139,47 @@ def erase_customer(
     them untouched. Should the commit itself then fail, the files have lost only data that was
     being erased anyway, and the erasure can simply be run again."""
     load_area_hooks()
-    files: list[tuple[int, list[str]]] = []
-    proof = _erase_profile(session, customer_id, secret_key, actor, request_id, files, set())
+    run = _Run(session=session, secret_key=secret_key, actor=actor, request_id=request_id)
+    proof = _erase_profile(run, customer_id)
     if data_dir is not None:
         for name, file_eraser in sorted(FILE_ERASERS.items()):
-            touched = sum(file_eraser(data_dir, profile, needles) for profile, needles in files)
+            touched = sum(file_eraser(data_dir, profile, needles) for profile, needles in run.files)
             proof.counts = {**proof.counts, f"files:{name}": touched}
         session.flush()
     return proof
 
 
-def _erase_profile(
-    session: Session,
-    customer_id: int,
-    secret_key: str,
-    actor: Actor,
-    request_id: int | None,
-    files: list[tuple[int, list[str]]],
-    seen: set[int],
-) -> ErasureProof:
-    """Erases ``customer_id`` and, first, the profiles merged into it; appends each profile
-    and its needles to ``files`` for the file erasers."""
-    seen.add(customer_id)
+@dataclass
+class _Run:
+    """One erasure: what every profile of the person is erased with, and what was done."""
+
+    session: Session
+    secret_key: str
+    actor: Actor
+    request_id: int | None
+    files: list[tuple[int, list[str]]] = field(default_factory=list)  # (profile, needles)
+    seen: set[int] = field(default_factory=set)
+
+
+def _erase_profile(run: _Run, customer_id: int) -> ErasureProof:
+    """Erases ``customer_id`` and, first, the profiles merged into it."""
+    session = run.session
+    run.seen.add(customer_id)
     customer = session.get(
         Customer, customer_id, with_for_update=True, options=[selectinload(Customer.identities)]
     )
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist")
-    for shell in sorted(_merged_into(session, customer_id) - seen):
-        _erase_profile(session, shell, secret_key, actor, request_id, files, seen)
+    for shell in sorted(_merged_into(session, customer_id) - run.seen):
+        _erase_profile(run, shell)
     needles = _needles(customer)
-    files.append((customer_id, needles))
+    run.files.append((customer_id, needles))
     suppressed = sum(
         suppress(
             session=session,
             identity_type=str(identity.type),
             value=identity.value,
-            secret_key=secret_key,
+            secret_key=run.secret_key,
             reason="erasure",
         )
         for identity in customer.identities
@@ -185,25 +190,29 @@ def _erase_profile(
     counts.update(_erase_own_tables(session, customer_id))
     counts["audit_entry"] = _scrub_audit(session, customer_id, needles)
     counts["identity"] = len(customer.identities)
-    customer.identities.clear()
-    customer.name = None
-    customer.traits = {}
-    customer.country = None
-    customer.status = CustomerStatus.erased
+    _tombstone(customer)
     proof = ErasureProof(
-        customer_id=customer_id, request_id=request_id, counts=counts, suppressed=suppressed
+        customer_id=customer_id, request_id=run.request_id, counts=counts, suppressed=suppressed
     )
     session.add(proof)
     session.flush()
     record(
         session=session,
-        actor=actor,
+        actor=run.actor,
         action="customer.erase",
         entity_type="customer",
         entity_id=customer_id,
         after={"proof": proof.id},
     )
     return proof
+
+
+def _tombstone(customer: Customer) -> None:
+    customer.identities.clear()
+    customer.name = None
+    customer.traits = {}
+    customer.country = None
+    customer.status = CustomerStatus.erased
 
 
 def _merged_into(session: Session, customer_id: int) -> set[int]:
