@@ -64,10 +64,9 @@ NOTE = "Ringede til Anna om den maste pakke"
 FEEDBACK = "Kundeservice lovede at ringe tilbage men gjorde det aldrig"
 NEEDLES = (EMAIL, PHONE, NAME, TRAIT, USER_ID, ANONYMOUS_ID, OTHER_EMAIL)
 NEEDLES += (TRACKED, ANSWER, NOTE, FEEDBACK)
-# A weekday morning, a few days back: no quiet hours, and the clock skew rules accept it.
+# A morning a few days back: outside quiet hours in Copenhagen, and the rounds that run
+# after it still lie in the past.
 DAY = (datetime.now(UTC) - timedelta(days=4)).replace(hour=9, minute=0, second=0, microsecond=0)
-while DAY.weekday() >= 5:
-    DAY -= timedelta(days=1)
 
 
 @dataclass
