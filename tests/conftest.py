@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -213,6 +216,30 @@ def staff_csrf(client: TestClient, staff_user: StaffUser) -> str:
     session_token = re.search(r'name="csrf_token" value="([^"]+)"', listing.text)
     assert session_token
     return session_token.group(1)
+
+
+class Inbox:
+    """What a loopback SMTP server received, as raw messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: its inbox and its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
 
 
 # Browser fixtures live here so every area's browser tests share one Playwright driver

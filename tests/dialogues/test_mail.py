@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import email
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from tillit.app import create_app
@@ -18,27 +15,6 @@ from tillit.background import run_jobs_forever
 from tillit.dialogues import asks, mail
 from tillit.dialogues.jobs import run_dialogue_jobs
 from tillit.testing import running_server
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_invitation_is_localised_with_headers_and_a_working_link(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from tillit.audit.service import Actor
 from tillit.consent.data_requests import export_customer
 from tillit.consent.erasure import erase_customer
 from tillit.dialogues import asks, cases, catalogue
-from tillit.dialogues.models import Case
+from tillit.dialogues.models import Ask, AskStatus, Case
 from tillit.dialogues.responses import Answer, submit
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -61,3 +61,36 @@ def test_answers_and_case_notes_are_exported_then_erased(
         )
     assert proof.counts["dialogues"] >= 2
     assert traces_of(COMMENT, NOTE, "astrid.privacy@example.com") == []
+
+
+def test_an_invitation_the_contact_policy_held_does_not_block_erasure(
+    sessions, settings, make_customer
+):
+    """The held ask keeps its status for the metrics, but the contact decision that held it
+    is erased: the ask's link to it goes first (it used to fail the erasure on the foreign
+    key, from the preference centre a 500)."""
+    customer = make_customer(email="held.invitation@example.com", research=False)
+    with sessions() as session:
+        asks.on_event(session, customer, "Order Completed", NOW)
+        session.commit()
+        counts = asks.deliver_due(
+            session=session,
+            settings=settings,
+            now=NOW + timedelta(hours=49),
+            send=lambda ask, token: None,
+        )
+    assert counts["held"] == 1
+    with sessions() as session:
+        assert session.scalars(select(Ask.decision_id)).one() is not None
+
+    with sessions() as session, session.begin():
+        proof = erase_customer(
+            session=session,
+            customer_id=customer,
+            secret_key=settings.secret_key,
+            actor=Actor.system("tests"),
+        )
+    assert proof.counts["contact_decision"] == 1
+    with sessions() as session:
+        held = session.scalars(select(Ask)).one()
+    assert (held.status, held.decision_id) == (AskStatus.held, None)

@@ -15,9 +15,13 @@ from tillit.consent.data_requests import export_customer
 from tillit.consent.erasure import erase_customer
 from tillit.consent.ledger import current_consents, record_consent
 from tillit.consent.models import Decision, Method
-from tillit.customers.models import Identity
+from tillit.customers.models import Customer, CustomerStatus, Identity
+from tillit.customers.schemas import CustomerCreate, IdentityCreate
+from tillit.customers.service import Defaults, create_customer
 from tillit.events.lake import export_events
 from tillit.events.models import Event
+from tillit.identity import suggestions
+from tillit.identity.models import MatchSuggestion
 from tillit.storage.session import SessionFactory
 
 ACTOR = Actor.system("tests")
@@ -131,3 +135,37 @@ def test_erasure_keeps_what_another_person_did_on_a_shared_device(client, write_
         left = session.execute(select(Event.message_id, Event.user_id, Event.customer_id)).all()
     assert [(m, u) for m, u, _ in left] == [("m-ola", "u-ola")]
     assert left[0][2] is not None and left[0][2] != kari
+
+
+def test_erasure_after_an_accepted_match_suggestion_takes_the_merged_profile_too(
+    client, write_key, sessions, traces_of, settings: Settings
+):
+    """Accepting a suggestion merges the other profile in and names the merge; erasing the
+    person deletes the merge (it used to fail on the suggestion's foreign key) and erases the
+    shell the merge left, which still carried their name."""
+    identify_and_track(client, write_key)
+    kari = customer_of(sessions)
+    with sessions() as session, session.begin():
+        old = create_customer(
+            session=session,
+            data=CustomerCreate(
+                name="Kari Nordmann",
+                identities=[IdentityCreate(type="email", value="kari.old@example.net")],
+            ),
+            defaults=Defaults("NO", "nb", "Europe/Oslo"),
+            actor=ACTOR,
+        ).id
+        suggestion = MatchSuggestion(left_customer_id=kari, right_customer_id=old, probability=0.9)
+        session.add(suggestion)
+        session.flush()
+        suggestions.decide(session=session, suggestion_id=suggestion.id, accept=True, actor=ACTOR)
+
+    with sessions() as session, session.begin():
+        erase_customer(
+            session=session, customer_id=kari, secret_key=settings.secret_key, actor=ACTOR
+        )
+    assert traces_of("Kari Nordmann", "kari.old@example.net", EMAIL) == []
+    with sessions() as session:
+        statuses = session.scalars(select(Customer.status).where(Customer.id.in_([kari, old])))
+        assert set(statuses) == {CustomerStatus.erased}
+        assert session.scalars(select(MatchSuggestion)).all() == []

@@ -2,13 +2,18 @@
 
 What remains: the customer row as a tombstone (id and status only), the consent chain without
 its evidence (hashes still verify), a keyed hash of each contact point in the suppression list,
-and an ``ErasureProof`` row with counts. Other areas register erasers for their own tables::
+and an ``ErasureProof`` row with counts. Other areas register erasers for their own tables,
+naming every table that holds the person (a test checks that each table with a foreign-key
+path to ``customer`` is named by some eraser)::
 
-    @register_eraser("events")
+    @register_eraser("events", tables=("event", "identity_merge", ...))
     def erase_events(session: Session, customer_id: int, needles: list[str]) -> int: ...
 
 An eraser returns how many rows it touched; ``needles`` are the person's contact points, name
-and free-text trait values, for scrubbing text that mentions them.
+and free-text trait values, for scrubbing text that mentions them. Erasers delete rows with
+:func:`delete_rows`, which first unlinks the rows elsewhere that point at them (an ask kept for
+the metrics still names the contact decision that held it), so what one area keeps never
+blocks what another deletes.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, String, Table, cast, delete, or_, select, update
+from sqlalchemy.orm import DeclarativeBase, Session, selectinload
 
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor, record
@@ -37,11 +43,28 @@ from tillit.consent.models import (
 from tillit.consent.suppression import suppress
 from tillit.customers.models import Customer, CustomerStatus
 from tillit.errors import NotFound
+from tillit.identity.models import Merge
 
 Eraser = Callable[[Session, int, list[str]], int]
 FileEraser = Callable[[Path, int, list[str]], int]
 ERASERS: dict[str, Eraser] = {}
 FILE_ERASERS: dict[str, FileEraser] = {}
+# The tables each eraser answers for; see ``covered_tables``.
+ERASER_TABLES: dict[str, tuple[str, ...]] = {}
+# The tables ``erase_customer`` handles itself (tombstone, suppression, audit, its own tables).
+OWN_TABLES = (
+    "customer",
+    "identity",
+    "audit_entry",
+    "consent_record",
+    "preference_version",
+    "contact_send",
+    "contact_decision",
+    "personal_link",
+    "unsubscribe_list",
+    "data_request",
+    "erasure_proof",
+)
 # Areas whose modules register erasers and exporters; imported by name when first needed, so
 # consent never imports them (they depend on consent, not the other way round).
 AREA_HOOKS = ("tillit.events.privacy", "tillit.dialogues.privacy", "tillit.feedback.privacy")
@@ -64,12 +87,39 @@ def register_file_eraser(name: str) -> Callable[[FileEraser], FileEraser]:
     return register
 
 
-def register_eraser(name: str) -> Callable[[Eraser], Eraser]:
+def register_eraser(name: str, *, tables: tuple[str, ...]) -> Callable[[Eraser], Eraser]:
+    """``tables``: every table of the area that holds the person, whatever the eraser does to
+    it (deletes, blanks or keeps as anonymous counts)."""
+
     def register(function: Eraser) -> Eraser:
         ERASERS[name] = function
+        ERASER_TABLES[name] = tables
         return function
 
     return register
+
+
+def covered_tables() -> set[str]:
+    load_area_hooks()
+    return set(OWN_TABLES).union(*ERASER_TABLES.values())
+
+
+def delete_rows(session: Session, model: type[DeclarativeBase], condition: Any) -> int:
+    """``DELETE FROM model WHERE condition``, after setting to NULL every foreign key, in any
+    table, that points at those rows: rows that stay (an ask, a match suggestion) must not
+    block the erasure of rows that go. A foreign key that cannot be NULL is left alone, and
+    the delete fails: such a row has to be erased by its own area first."""
+    from tillit.storage.models import metadata  # every area's tables (imports them all)
+
+    target: Table = model.__table__  # type: ignore[assignment]
+    for table in metadata.tables.values():
+        for key in table.foreign_keys:
+            if key.column.table is target and key.parent.nullable:
+                doomed = select(key.column).where(condition)
+                session.execute(
+                    update(table).where(key.parent.in_(doomed)).values({key.parent.name: None})
+                )
+    return int(session.execute(delete(model).where(condition)).rowcount)  # type: ignore[attr-defined]
 
 
 def erase_customer(
@@ -81,24 +131,55 @@ def erase_customer(
     request_id: int | None = None,
     data_dir: Path | None = None,
 ) -> ErasureProof:
-    """Erase one person. The caller commits; any failure rolls the whole erasure back.
+    """Erase one person, with the profiles merged into theirs (the shells a merge leaves,
+    which keep the name). The caller commits; any failure rolls the whole erasure back.
 
-    With ``data_dir``, files holding the person (the event lake) are rewritten without them
-    too. That happens before the commit: should the commit then fail, the files have lost only
-    rows that were being erased anyway, and the erasure can simply be run again."""
+    With ``data_dir``, files holding the person (the event lake, import rejects) are
+    rewritten without them too, after every row has been erased: a database failure leaves
+    them untouched. Should the commit itself then fail, the files have lost only data that was
+    being erased anyway, and the erasure can simply be run again."""
     load_area_hooks()
+    run = _Run(session=session, secret_key=secret_key, actor=actor, request_id=request_id)
+    proof = _erase_profile(run, customer_id)
+    if data_dir is not None:
+        for name, file_eraser in sorted(FILE_ERASERS.items()):
+            touched = sum(file_eraser(data_dir, profile, needles) for profile, needles in run.files)
+            proof.counts = {**proof.counts, f"files:{name}": touched}
+        session.flush()
+    return proof
+
+
+@dataclass
+class _Run:
+    """One erasure: what every profile of the person is erased with, and what was done."""
+
+    session: Session
+    secret_key: str
+    actor: Actor
+    request_id: int | None
+    files: list[tuple[int, list[str]]] = field(default_factory=list)  # (profile, needles)
+    seen: set[int] = field(default_factory=set)
+
+
+def _erase_profile(run: _Run, customer_id: int) -> ErasureProof:
+    """Erases ``customer_id`` and, first, the profiles merged into it."""
+    session = run.session
+    run.seen.add(customer_id)
     customer = session.get(
         Customer, customer_id, with_for_update=True, options=[selectinload(Customer.identities)]
     )
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist")
+    for shell in sorted(_merged_into(session, customer_id) - run.seen):
+        _erase_profile(run, shell)
     needles = _needles(customer)
+    run.files.append((customer_id, needles))
     suppressed = sum(
         suppress(
             session=session,
             identity_type=str(identity.type),
             value=identity.value,
-            secret_key=secret_key,
+            secret_key=run.secret_key,
             reason="erasure",
         )
         for identity in customer.identities
@@ -106,31 +187,43 @@ def erase_customer(
     counts: dict[str, int] = {
         name: eraser(session, customer_id, needles) for name, eraser in sorted(ERASERS.items())
     }
-    if data_dir is not None:
-        for name, file_eraser in sorted(FILE_ERASERS.items()):
-            counts[f"files:{name}"] = file_eraser(data_dir, customer_id, needles)
     counts.update(_erase_own_tables(session, customer_id))
     counts["audit_entry"] = _scrub_audit(session, customer_id, needles)
     counts["identity"] = len(customer.identities)
-    customer.identities.clear()
-    customer.name = None
-    customer.traits = {}
-    customer.country = None
-    customer.status = CustomerStatus.erased
+    _tombstone(customer)
     proof = ErasureProof(
-        customer_id=customer_id, request_id=request_id, counts=counts, suppressed=suppressed
+        customer_id=customer_id, request_id=run.request_id, counts=counts, suppressed=suppressed
     )
     session.add(proof)
     session.flush()
     record(
         session=session,
-        actor=actor,
+        actor=run.actor,
         action="customer.erase",
         entity_type="customer",
         entity_id=customer_id,
         after={"proof": proof.id},
     )
     return proof
+
+
+def _tombstone(customer: Customer) -> None:
+    customer.identities.clear()
+    customer.name = None
+    customer.traits = {}
+    customer.country = None
+    customer.status = CustomerStatus.erased
+
+
+def _merged_into(session: Session, customer_id: int) -> set[int]:
+    """The profiles merged into this one and not unmerged: the same person."""
+    return set(
+        session.scalars(
+            select(Merge.from_customer_id).where(
+                Merge.into_customer_id == customer_id, Merge.undone_at.is_(None)
+            )
+        )
+    )
 
 
 def _needles(customer: Customer) -> list[str]:
@@ -161,8 +254,7 @@ def _erase_own_tables(session: Session, customer_id: int) -> dict[str, int]:
     )
     counts = {"consent_record": blanked.rowcount}  # type: ignore[attr-defined]
     for model in (PreferenceVersion, Send, ContactDecision, PersonalLink, UnsubscribeList):
-        result = session.execute(delete(model).where(model.customer_id == customer_id))
-        counts[model.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+        counts[model.__tablename__] = delete_rows(session, model, model.customer_id == customer_id)
     notes = session.execute(
         update(DataRequest).where(DataRequest.customer_id == customer_id).values(note=None)
     )

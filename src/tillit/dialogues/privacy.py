@@ -1,6 +1,8 @@
 """Dialogues in data requests: the export lists the person's answers and cases; erasure
-blanks every free text they wrote or that was written about them, and keeps the scores and
-case timings (no longer personal once the customer is a tombstone) for the metrics."""
+blanks every free text they wrote or that was written about them, and keeps the scores, asks
+and case timings (no longer personal once the customer is a tombstone) for the metrics. An
+ask's link to the contact decision that held or sent it goes with the decision (see
+``tillit.consent.erasure.delete_rows``)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,10 @@ def export_dialogues(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-@register_eraser("dialogues")
+@register_eraser(
+    "dialogues",
+    tables=("dialogue_ask", "dialogue_response", "dialogue_case", "dialogue_case_note"),
+)
 def erase_dialogues(session: Session, customer_id: int, needles: list[str]) -> int:
     answers = session.execute(
         update(Response)

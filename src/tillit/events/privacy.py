@@ -1,5 +1,6 @@
 """Events in data requests: what the export shows, and how erasure reaches events, merges,
-match suggestions and the Parquet lake. Registered with the consent area's registries."""
+match suggestions, the Parquet lake and the rejects files of imports. Registered with the
+consent area's registries."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tillit.consent.data_requests import register_exporter
-from tillit.consent.erasure import register_eraser, register_file_eraser
+from tillit.consent.erasure import delete_rows, register_eraser, register_file_eraser
 from tillit.customers.models import Identity
+from tillit.events.import_jobs import imports_dir
 from tillit.events.lake import lake_root
 from tillit.events.models import Event
 from tillit.identity.models import MatchSuggestion, Merge
@@ -40,7 +43,7 @@ def export_events(session: Session, customer_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@register_eraser("events")
+@register_eraser("events", tables=("event", "identity_merge", "identity_match_suggestion"))
 def erase_events(session: Session, customer_id: int, needles: list[str]) -> int:
     """Events go whole: their payloads are free-form and cannot be trusted to anonymise."""
     keys = list(
@@ -62,24 +65,23 @@ def erase_events(session: Session, customer_id: int, needles: list[str]) -> int:
             unowned & Event.user_id.is_not(None) & Event.user_id.in_(keys),
             unowned & Event.user_id.is_(None) & Event.anonymous_id.in_(keys),
         )
-    events = session.execute(delete(Event).where(condition)).rowcount  # type: ignore[attr-defined]
-    merges = session.execute(
-        delete(Merge).where(
-            or_(
-                Merge.from_customer_id == customer_id,
-                Merge.into_customer_id == customer_id,
-            )
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    suggestions = session.execute(
-        delete(MatchSuggestion).where(
-            or_(
-                MatchSuggestion.left_customer_id == customer_id,
-                MatchSuggestion.right_customer_id == customer_id,
-            )
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    return int(events + merges + suggestions)
+    events = delete_rows(session, Event, condition)
+    # A merge's snapshot holds the person; a suggestion that led to it is unlinked by
+    # delete_rows (and deleted below when it names them).
+    merges = delete_rows(
+        session,
+        Merge,
+        or_(Merge.from_customer_id == customer_id, Merge.into_customer_id == customer_id),
+    )
+    suggestions = delete_rows(
+        session,
+        MatchSuggestion,
+        or_(
+            MatchSuggestion.left_customer_id == customer_id,
+            MatchSuggestion.right_customer_id == customer_id,
+        ),
+    )
+    return events + merges + suggestions
 
 
 @register_file_eraser("event_lake")
@@ -105,3 +107,32 @@ def erase_from_lake(data_dir: Path, customer_id: int, needles: list[str]) -> int
         os.replace(temporary, path)
         removed += count
     return removed
+
+
+ERASED_REASON = "(erased)"
+
+
+@register_file_eraser("import_rejects")
+def erase_from_rejects(data_dir: Path, customer_id: int, needles: list[str]) -> int:
+    """Rejects files keep a line number and a reason, and a reason may quote the value it
+    refused (a contact point typed where a date belongs): such reasons become "(erased)".
+    Each file is replaced atomically."""
+    removed = 0
+    for path in sorted(imports_dir(data_dir).glob("*.rejects.jsonl")):
+        lines = path.read_bytes().splitlines()
+        kept = [_without_needles(line, needles) for line in lines]
+        changed = sum(a != b for a, b in zip(lines, kept, strict=True))
+        if not changed:
+            continue
+        temporary = path.with_suffix(".erasing")
+        temporary.write_bytes(b"".join(line + b"\n" for line in kept))
+        os.replace(temporary, path)
+        removed += changed
+    return removed
+
+
+def _without_needles(line: bytes, needles: list[str]) -> bytes:
+    entry = orjson.loads(line)
+    if not any(needle in str(entry.get("reason", "")) for needle in needles):
+        return line
+    return orjson.dumps({**entry, "reason": ERASED_REASON})

@@ -17,7 +17,7 @@ from tillit.consent.erasure import register_eraser
 from tillit.feedback.models import Feedback
 
 
-@register_eraser("insight_feedback")
+@register_eraser("insight_feedback", tables=("insight_feedback",))
 def erase_feedback(session: Session, customer_id: int, needles: list[str]) -> int:
     result = session.execute(
         update(Feedback)
