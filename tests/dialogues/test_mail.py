@@ -96,15 +96,18 @@ def test_a_mail_server_failure_keeps_what_was_sent_and_retries_the_rest(
     assert status == {first: "pending", second: "scheduled"}  # sent stays sent; retry later
 
 
-def _jobs_processes() -> list[int]:
-    """Ids of running `tillit jobs run` processes (from /proc: no extra dependency)."""
+def _jobs_processes(data_dir: Path) -> list[int]:
+    """Ids of running `tillit jobs run` processes of the server using ``data_dir`` (from
+    /proc: no extra dependency; other servers on the machine, a parallel run's, not counted)."""
     found = []
+    mark = f"TILLIT_DATA_DIR={data_dir}".encode()
     for entry in Path("/proc").iterdir():
         try:
             parts = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"jobs" in parts and b"run" in parts and b"--parent" in parts:
+        if b"jobs" in parts and b"run" in parts and b"--parent" in parts and mark in environment:
             found.append(int(entry.name))
     return found
 
@@ -127,15 +130,15 @@ def test_the_server_sends_due_invitations_by_itself(
         "TILLIT_SECRET_KEY": settings.secret_key,
     }
     with running_server(env=env, log_path=tmp_path / "server.log"):
-        assert len(_jobs_processes()) == 1  # one jobs process beside the web worker
+        assert len(_jobs_processes(tmp_path)) == 1  # one jobs process beside the web worker
         deadline = time.monotonic() + 20
         while not inbox.messages and time.monotonic() < deadline:
             time.sleep(0.2)
     assert len(inbox.messages) == 1  # sent by the server's jobs process, with no command run
     deadline = time.monotonic() + 10
-    while _jobs_processes() and time.monotonic() < deadline:
+    while _jobs_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _jobs_processes() == []  # stopped with the server
+    assert _jobs_processes(tmp_path) == []  # stopped with the server
     background = settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "env": "development"}
     )
