@@ -27,6 +27,7 @@ from tillit.web.deps import TOKEN_CACHE_SECONDS
 from tillit.web.expiring import ExpiringCache
 from tillit.web.pages import (
     api_docs,
+    brand,
     consent_staff,
     dialogues_staff,
     home,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api_docs.router)
+    app.include_router(brand.router)
     app.include_router(tracking_api.router)
     app.include_router(customers_api.router, prefix=API_PREFIX)
     app.include_router(consent_api.router, prefix=API_PREFIX)

@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     default_time_zone: str = Field(
         "Europe/Copenhagen", description="IANA time zone when a customer has none set."
     )
+    company_name: str = Field(
+        "",
+        max_length=80,
+        description="The company's name on customer pages and e-mails; empty: Tillit.",
+    )
+    company_colour: str = Field(
+        "#1f5f57",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description=(
+            "The company's colour (#rrggbb) for the bar and buttons of customer pages; it "
+            "carries white text, so it must contrast with white at 4.5:1 or more (WCAG AA)."
+        ),
+    )
+    company_logo: Path | None = Field(
+        None,
+        description=(
+            "An SVG or PNG file with the company's logo, shown on customer pages; "
+            "a relative path is read from the data directory."
+        ),
+    )
     staff_time_zone: str = Field(
         "",
         description=(
@@ -189,6 +209,24 @@ class Settings(BaseSettings):
         parse_company_caps(value)  # raises ValueError naming the bad part
         return value
 
+    @field_validator("company_colour")
+    @classmethod
+    def _readable_colour(cls, value: str) -> str:
+        ratio = contrast_with_white(value)
+        if ratio < 4.5:
+            raise ValueError(
+                f"{value} against white text has a contrast of {ratio:.1f}:1; "
+                "WCAG AA needs 4.5:1: choose a darker colour"
+            )
+        return value.lower()
+
+    @field_validator("company_logo")
+    @classmethod
+    def _logo_kind(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"the logo must be one of {', '.join(LOGO_TYPES)}")
+        return value
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -230,12 +268,41 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'tillit.db').resolve()}"
 
     @property
+    def brand_name(self) -> str:
+        return self.company_name or "Tillit"
+
+    @property
+    def logo_path(self) -> Path | None:
+        if self.company_logo is None:
+            return None
+        return (
+            self.company_logo
+            if self.company_logo.is_absolute()
+            else self.data_dir / self.company_logo
+        )
+
+    @property
     def staff_zone(self) -> str:
         return self.staff_time_zone or self.default_time_zone
 
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2.1 contrast ratio of ``#rrggbb`` against white."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
 
 
 DEVELOPMENT_SECRET_FILE = "secret-key"  # noqa: S105 - a file name, not a secret

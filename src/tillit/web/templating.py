@@ -51,6 +51,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     catalog = translations(language)
+    settings = request.app.state.settings
     values = {
         "request": request,
         "version": __version__,
@@ -59,7 +60,9 @@ def render(
         "_": catalog.gettext,
         "ngettext": catalog.ngettext,
         "staff": getattr(request.state, "staff", None),
-        "display_zone": request.app.state.settings.staff_zone,  # a page may pass its own
+        "display_zone": settings.staff_zone,  # a page may pass its own
+        "brand": settings.brand_name,
+        "brand_logo": settings.logo_path is not None,
         "csrf_token": getattr(request.state, "csrf_token", None),
     }
     html = environment.get_template(template).render({**values, **context})
