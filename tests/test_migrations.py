@@ -59,10 +59,10 @@ def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
 
     down_to("-1")
     assert current_revision(engine) != head
-    assert "quality_report" not in inspect(engine).get_table_names()
+    assert "snapshot" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert current_revision(engine) == head
-    assert "quality_report" in inspect(engine).get_table_names()
+    assert "snapshot" in inspect(engine).get_table_names()
     down_to("0520")
     assert "signin_throttle" not in inspect(engine).get_table_names()
     upgrade(engine)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
@@ -20,8 +21,15 @@ from tillit.customers.service import Defaults, create_customer
 from tillit.dialogues import asks, catalogue
 from tillit.dialogues.responses import Answer, submit
 from tillit.overview.service import build_overview
+from tillit.overview.store import (
+    MEASURE_EVERY,
+    latest_overview,
+    measure_overview,
+    measure_overview_if_due,
+)
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
+from tillit.storage.snapshots import Snapshot
 
 ACTOR = Actor.system("tests")
 
@@ -126,3 +134,35 @@ def test_the_home_page_shows_the_tiles_in_plain_words(
 def test_the_home_page_needs_a_signed_in_staff_member(client: TestClient):
     answer = client.get("/staff", follow_redirects=False)
     assert answer.status_code in (303, 307, 401)
+
+
+def test_a_kept_overview_reads_back_as_measured_and_is_measured_when_due(
+    sessions, settings, defaults
+):
+    _world(sessions, settings, defaults)
+    now = utcnow()
+    with sessions() as session, session.begin():
+        measured = measure_overview(session=session, settings=settings, now=now)
+    with sessions() as session, session.begin():
+        assert latest_overview(session=session) == measured
+        assert measure_overview_if_due(session=session, settings=settings, now=now) is None
+        later = now + MEASURE_EVERY + timedelta(seconds=1)
+        assert measure_overview_if_due(session=session, settings=settings, now=later)
+
+
+def test_the_page_reads_the_kept_overview_and_staff_can_measure_now(
+    client: TestClient, staff_csrf, sessions, settings, defaults
+):
+    def kept() -> int:
+        with sessions() as session:
+            return session.scalar(
+                select(func.count()).select_from(Snapshot).where(Snapshot.kind == "overview")
+            )
+
+    _world(sessions, settings, defaults)
+    assert client.get("/staff").status_code == 200 and kept() == 1
+    assert client.get("/staff").status_code == 200 and kept() == 1  # read, not measured
+    measured = client.post(
+        "/staff/overview/measure", data={"csrf_token": staff_csrf}, follow_redirects=False
+    )
+    assert measured.status_code == 303 and kept() == 2

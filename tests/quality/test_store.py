@@ -11,14 +11,14 @@ from tests.events.test_timeline import sign_in
 from tests.quality.test_quality import dataset  # noqa: F401  (fixture)
 from tillit.audit.models import AuditEntry
 from tillit.quality import measure
-from tillit.quality.models import StoredReport
-from tillit.quality.store import KEEP, MEASURE_EVERY, latest_report, measure_if_due, save_report
+from tillit.quality.store import MEASURE_EVERY, latest_report, measure_if_due, save_report
 from tillit.storage.base import utcnow
+from tillit.storage.snapshots import KEEP, Snapshot
 
 
 def _count(sessions) -> int:
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(StoredReport)) or 0
+        return session.scalar(select(func.count()).select_from(Snapshot)) or 0
 
 
 def test_a_kept_report_reads_back_as_it_was_measured(sessions, dataset):  # noqa: F811

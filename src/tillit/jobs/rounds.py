@@ -2,7 +2,8 @@
 
 An area adds its round here, and nowhere else: imports first (so their events reach the lake
 and the dialogue triggers in the same interval), then the lake export, then dialogues and cases,
-then the data-quality report (measured at most every ten minutes).
+then the data-quality report and the staff home's overview (each measured at most every
+few minutes: pages read what was measured).
 One round failing is logged and counted, and the rounds after it still run.
 """
 
@@ -18,6 +19,7 @@ from tillit.dialogues.jobs import run_dialogue_jobs
 from tillit.events.import_jobs import run_queued
 from tillit.events.lake import export_events
 from tillit.identity.rules import IdentityRules
+from tillit.overview.store import measure_overview_if_due
 from tillit.quality.store import measure_if_due
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
@@ -74,11 +76,18 @@ def _quality(ctx: JobContext) -> dict[str, int]:
     return {"quality_measured": int(report is not None)}
 
 
+def _overview(ctx: JobContext) -> dict[str, int]:
+    with ctx.sessions() as session, session.begin():
+        overview = measure_overview_if_due(session=session, settings=ctx.settings, now=utcnow())
+    return {"overview_measured": int(overview is not None)}
+
+
 ROUNDS: tuple[tuple[str, Callable[[JobContext], dict[str, int]]], ...] = (
     ("imports", _imports),
     ("lake", _lake),
     ("dialogues", _dialogues),
     ("quality", _quality),
+    ("overview", _overview),
 )
 
 

@@ -21,7 +21,7 @@ from tillit.contact.service import allowed_by_channel
 from tillit.customers.models import Customer, CustomerStatus
 from tillit.dialogues import metrics
 from tillit.dialogues.models import Case, CaseStatus
-from tillit.feedback.overview import ThemeSummary, theme_overview
+from tillit.feedback.overview import theme_overview
 
 MESSAGE_DAYS = 30  # the messages tile counts this many days back
 NEGATIVE_THEMES = 3
@@ -62,6 +62,14 @@ class RequestLoad:
 
 
 @dataclass(frozen=True)
+class NegativeTheme:
+    id: int
+    label: str
+    negative_share: float
+    volume: int
+
+
+@dataclass(frozen=True)
 class Overview:
     customers: int
     purposes: list[PurposeRate]
@@ -69,7 +77,7 @@ class Overview:
     messages: Messages
     nps_by_month: list[metrics.Row]
     cases: CaseLoad
-    negative_themes: list[ThemeSummary]
+    negative_themes: list[NegativeTheme]
     requests: RequestLoad
     measured_at: datetime
 
@@ -187,7 +195,10 @@ def request_load(*, session: Session, now: datetime) -> RequestLoad:
     )
 
 
-def most_negative_themes(*, session: Session) -> list[ThemeSummary]:
+def most_negative_themes(*, session: Session) -> list[NegativeTheme]:
     themes = [t for t in theme_overview(session=session) if t.volume]
     themes.sort(key=lambda t: (-t.negative_share, -t.volume))
-    return themes[:NEGATIVE_THEMES]
+    return [
+        NegativeTheme(id=t.id, label=t.label, negative_share=t.negative_share, volume=t.volume)
+        for t in themes[:NEGATIVE_THEMES]
+    ]

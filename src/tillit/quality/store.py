@@ -11,42 +11,28 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tillit.quality.models import StoredReport
 from tillit.quality.service import FieldQuality, QualityReport, SourceQuality, measure
+from tillit.storage import snapshots
 
 MEASURE_EVERY = timedelta(minutes=10)
-KEEP = 10  # reports kept per setting of current_days; older ones are deleted
+KIND = "quality"
 
 
-def save_report(*, session: Session, report: QualityReport) -> StoredReport:
-    stored = StoredReport(
+def save_report(*, session: Session, report: QualityReport) -> snapshots.Snapshot:
+    return snapshots.keep(
+        session=session,
+        kind=KIND,
+        key=str(report.current_days),
         measured_at=report.measured_at,
-        current_days=report.current_days,
-        report=_plain(report),
+        data=_plain(report),
     )
-    session.add(stored)
-    session.flush()
-    old = select(StoredReport.id).where(StoredReport.current_days == report.current_days)
-    keep = old.order_by(StoredReport.measured_at.desc()).limit(KEEP)
-    session.execute(
-        delete(StoredReport).where(
-            StoredReport.id.in_(old.scalar_subquery()), StoredReport.id.not_in(keep)
-        )
-    )
-    return stored
 
 
 def latest_report(*, session: Session, current_days: int) -> QualityReport | None:
-    stored = session.scalars(
-        select(StoredReport)
-        .where(StoredReport.current_days == current_days)
-        .order_by(StoredReport.measured_at.desc())
-        .limit(1)
-    ).first()
-    return None if stored is None else _report(stored.report)
+    found = snapshots.latest(session=session, kind=KIND, key=str(current_days))
+    return None if found is None else _report(found.data)
 
 
 def measure_if_due(

@@ -7,9 +7,9 @@ from tillit.dialogues import models as dialogue_models  # noqa: F401  (registers
 from tillit.events.models import Event, ImportCheckpoint, LakeWatermark, Source
 from tillit.feedback.models import Feedback, FeedbackTheme, ThemeAlert, ThemeModelState
 from tillit.identity.models import MatchSuggestion, Merge
-from tillit.quality.models import StoredReport
 from tillit.staff.models import ApiToken, SigninThrottle, StaffSession, StaffUser
 from tillit.storage.base import Base
+from tillit.storage.snapshots import Snapshot
 
 metadata = Base.metadata
 
@@ -26,10 +26,10 @@ __all__ = [
     "MatchSuggestion",
     "Merge",
     "SigninThrottle",
+    "Snapshot",
     "Source",
     "StaffSession",
     "StaffUser",
-    "StoredReport",
     "ThemeAlert",
     "ThemeModelState",
     "metadata",

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from tillit.audit.service import record
 from tillit.consent import notices
 from tillit.contact.reasons import staff_label
 from tillit.dialogues.metrics import svg_nps_chart
-from tillit.overview.service import build_overview
+from tillit.overview.store import MEASURE_EVERY, latest_overview, measure_overview
 from tillit.storage.base import utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import CHANNEL_LABELS
-from tillit.web.pages.staff_auth import StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, StaffDep
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -23,7 +24,10 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 def home(
     request: Request, session: SessionDep, settings: SettingsDep, _user: StaffDep
 ) -> HTMLResponse:
-    overview = build_overview(session=session, settings=settings, now=utcnow())
+    overview = latest_overview(session=session)
+    if overview is None:  # never measured: measure once, keep it for the next visit
+        overview = measure_overview(session=session, settings=settings, now=utcnow())
+        session.commit()
     titles = {}
     for purpose in notices.list_purposes(session=session):
         notice = notices.current_notice(session=session, purpose=purpose, language="en")
@@ -32,6 +36,7 @@ def home(
         request,
         "home.html",
         nav="home",
+        every_minutes=int(MEASURE_EVERY.total_seconds() // 60),
         overview=overview,
         purpose_titles=titles,
         channel_labels=CHANNEL_LABELS,
@@ -40,3 +45,12 @@ def home(
             svg_nps_chart(overview.nps_by_month, title="NPS by month, with 95% intervals")
         ),
     )
+
+
+@router.post("/overview/measure")
+def measure_now(session: SessionDep, settings: SettingsDep, actor: FormActorDep) -> Response:
+    """Measure the overview now instead of waiting for the jobs process."""
+    measure_overview(session=session, settings=settings, now=utcnow())
+    record(session=session, actor=actor, action="overview.measure", entity_type="snapshot")
+    session.commit()
+    return RedirectResponse("/staff", status_code=303)

@@ -67,7 +67,7 @@ def measure_now(
         session=session,
         actor=actor,
         action="quality.measure",
-        entity_type="quality_report",
+        entity_type="snapshot",
         entity_id=stored.id,
     )
     session.commit()

@@ -1,4 +1,4 @@
-"""quality: measured reports, kept for the staff page
+"""storage: snapshots of slow measurements (data quality, the staff home), kept for pages
 
 Revision ID: 0540
 Revises: 0530
@@ -23,20 +23,21 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.create_table(
-        "quality_report",
+        "snapshot",
         sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
         sa.Column("measured_at", tillit.storage.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("current_days", sa.Integer(), nullable=False),
         sa.Column(
-            "report",
+            "data",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_report")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_snapshot")),
     )
-    op.create_index("ix_quality_report_days_at", "quality_report", ["current_days", "measured_at"])
+    op.create_index("ix_snapshot_kind_key_at", "snapshot", ["kind", "key", "measured_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_quality_report_days_at", table_name="quality_report")
-    op.drop_table("quality_report")
+    op.drop_index("ix_snapshot_kind_key_at", table_name="snapshot")
+    op.drop_table("snapshot")
