@@ -8,20 +8,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tillit.quality import DIMENSIONS, measure
+from tillit.staff.permissions import Permission
 from tillit.web.deps import DefaultsDep, SessionDep, SettingsDep
-from tillit.web.pages.staff_auth import StaffDep
+from tillit.web.pages.staff_auth import allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("/quality", response_class=HTMLResponse)
+@router.get("/quality", response_class=HTMLResponse, dependencies=[allow(Permission.quality_read)])
 def quality_report(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     defaults: DefaultsDep,
-    _user: StaffDep,
     source: str | None = None,
     days: Annotated[int | None, Query(ge=1, le=3650)] = None,
 ) -> HTMLResponse:
