@@ -450,3 +450,41 @@ def test_api_route_needs_its_scope(
     )
     assert having.status_code != 403, having.text
     assert having.status_code < 500, having.text
+
+
+# ---- what each role is shown -------------------------------------------------------------------
+
+NAV = {
+    "/staff/customers": Permission.customers_read,
+    "/staff/consent": Permission.consent_read,
+    "/staff/data-requests": Permission.data_requests_handle,
+    "/staff/dialogues": Permission.dialogues_read,
+    "/staff/cases": Permission.cases_read,
+    "/staff/matches": Permission.matches_read,
+    "/staff/imports": Permission.imports_read,
+    "/staff/quality": Permission.quality_read,
+    "/staff/insight": Permission.insight_read,
+}
+
+
+@pytest.mark.parametrize("role", [str(role) for role in Role])
+def test_each_role_sees_the_links_and_forms_it_may_use(
+    role: str,
+    client: TestClient,
+    sessions: SessionFactory,
+    staff_as: Callable[[str], tuple[StaffUser, str]],
+) -> None:
+    with sessions() as session, session.begin():
+        customer = _customer(session)
+    staff_as(role)
+    page = client.get(f"/staff/customers/{customer}").text
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
+    grants = readme_roles()
+    assert {href for href in NAV if f'href="{href}"' in nav} == {
+        href for href, permission in NAV.items() if grants[permission][1][role]
+    }
+    may_edit = grants[Permission.customers_edit][1][role]
+    assert (f'action="/staff/customers/{customer}"' in page) is may_edit
+    assert (f'action="/staff/customers/{customer}/identities"' in page) is may_edit
+    may_read_consent = grants[Permission.consent_read][1][role]
+    assert (f'href="/staff/consent/customers/{customer}"' in page) is may_read_consent

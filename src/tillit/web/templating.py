@@ -14,6 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tillit import __version__
 from tillit.i18n import LANGUAGE_NAMES, translations
+from tillit.staff.models import StaffUser
+from tillit.staff.permissions import Permission, allowed
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -34,6 +36,13 @@ def _when(value: datetime | None, zone: str = "UTC", language: str = "en") -> st
 environment.filters["when"] = _when
 
 
+def _can(staff: StaffUser | None, name: str) -> bool:
+    """``can("customers:edit")`` in templates: hide what the signed-in role may not use.
+    An unknown name raises, so a typo in a template fails its page instead of hiding a link."""
+    permission = Permission(name)
+    return staff is not None and allowed(staff.role, permission)
+
+
 def render(
     request: Request,
     template: str,
@@ -44,6 +53,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     catalog = translations(language)
+    staff: StaffUser | None = getattr(request.state, "staff", None)
     html = environment.get_template(template).render(
         request=request,
         version=__version__,
@@ -51,7 +61,8 @@ def render(
         language_names=LANGUAGE_NAMES,
         _=catalog.gettext,
         ngettext=catalog.ngettext,
-        staff=getattr(request.state, "staff", None),
+        staff=staff,
+        can=lambda name: _can(staff, name),
         csrf_token=getattr(request.state, "csrf_token", None),
         **context,
     )
