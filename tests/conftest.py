@@ -180,39 +180,35 @@ def admin_headers(sessions: SessionFactory) -> dict[str, str]:
 STAFF_PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def staff_user(sessions: SessionFactory) -> StaffUser:
+def create_staff(
+    sessions: SessionFactory, *, role: str, email: str = "ada@example.com"
+) -> StaffUser:
     with sessions() as session, session.begin():
         return staff.create_user(
             session=session,
-            email="ada@example.com",
-            name="Ada Admin",
-            role="admin",
+            email=email,
+            name=f"Ada {role.replace('_', ' ').title()}",
+            role=role,
             password=STAFF_PASSWORD,
             actor=Actor.system("test"),
         )
 
 
-@pytest.fixture
-def staff_csrf(client: TestClient, staff_user: StaffUser) -> str:
-    """Signs ``client`` in as the staff user; returns the session's CSRF token for forms."""
+def sign_in(client: TestClient, user: StaffUser) -> str:
+    """Signs ``client`` in as ``user`` through the real form; returns the session's CSRF token."""
     page = client.get("/staff/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
     response = client.post(
         "/staff/login",
-        data={
-            "email": staff_user.email,
-            "password": STAFF_PASSWORD,
-            "csrf_token": token.group(1),
-        },
+        data={"email": user.email, "password": STAFF_PASSWORD, "csrf_token": token.group(1)},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/staff/customers"
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-    listing = client.get("/staff/customers")
+    listing = client.get("/staff/customers")  # every role may read customers
     session_token = re.search(r'name="csrf_token" value="([^"]+)"', listing.text)
     assert session_token
     return session_token.group(1)
@@ -240,6 +236,31 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
     controller.start()
     yield inbox, port
     controller.stop()
+
+
+@pytest.fixture
+def staff_user(sessions: SessionFactory) -> StaffUser:
+    return create_staff(sessions, role="admin")
+
+
+@pytest.fixture
+def staff_csrf(client: TestClient, staff_user: StaffUser) -> str:
+    """Signs ``client`` in as the staff user (an admin); returns the session's CSRF token."""
+    return sign_in(client, staff_user)
+
+
+@pytest.fixture
+def staff_as(
+    client: TestClient, sessions: SessionFactory
+) -> Callable[[str], tuple[StaffUser, str]]:
+    """``staff_as(role)``: a staff user with that role, ``client`` signed in as them; returns
+    the user and the session's CSRF token."""
+
+    def sign_in_as(role: str) -> tuple[StaffUser, str]:
+        user = create_staff(sessions, role=role, email=f"{role.replace('_', '-')}@example.com")
+        return user, sign_in(client, user)
+
+    return sign_in_as
 
 
 # Browser fixtures live here so every area's browser tests share one Playwright driver

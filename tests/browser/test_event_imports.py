@@ -16,7 +16,7 @@ def test_staff_sends_an_event_file_and_sees_it_imported(live_server, page, tmp_p
         "--name",
         "Birgitta Berg",
         "--role",
-        "agent",
+        "admin",  # only admins import events (README, Staff roles)
         "--password",
         "a-long-browser-password",
     )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from tests.events.test_timeline import sign_in
 from tests.quality.test_quality import dataset  # noqa: F401  (fixture)
 from tillit.cli.context import console
 from tillit.cli.main import app
 
 
-def test_quality_page_needs_sign_in_and_shows_bars(client, sessions, dataset):  # noqa: F811
+def test_quality_page_needs_sign_in_and_shows_bars(client, staff_as, dataset):  # noqa: F811
     refused = client.get("/staff/quality", headers={"accept": "text/html"}, follow_redirects=False)
     assert refused.status_code == 303
-    sign_in(client, sessions)
+    staff_as("analyst")  # an agent may not: quality is for analysts (README, Staff roles)
     page = client.get("/staff/quality?source=web")
     assert page.status_code == 200
     assert "traits.email" in page.text and '<svg class="q-bar"' in page.text

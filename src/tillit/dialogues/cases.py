@@ -137,7 +137,18 @@ def add_note(
     now = now or utcnow()
     if reply and case.first_response_at is None:
         case.first_response_at = now
-    return _note(session, case, "reply" if reply else "note", body.strip(), actor.label, now)
+    kind = "reply" if reply else "note"
+    note = _note(session, case, kind, body.strip(), actor.label, now)
+    # Like every staff action: a reply reaches the customer, so who sent it must be on record.
+    record(
+        session=session,
+        actor=actor,
+        action=f"case.{kind}",
+        entity_type="dialogue_case",
+        entity_id=case.id,
+        after={"note": note.id},
+    )
+    return note
 
 
 def resolve(

@@ -95,14 +95,14 @@ def _check_token(request: Request, plaintext: str) -> CheckedToken:
     return checked
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
-    """A dependency that admits API tokens carrying ``scope`` and returns the acting token.
+@dataclass(frozen=True)
+class RequiresScope:
+    """The dependency behind ``require_scope``; the route test finds it in every API route."""
 
-    A token that checked out is trusted for a few seconds without asking the database again
-    (``TOKEN_CACHE_SECONDS``, see tillit.web.expiring), never past its own expiry.
-    """
+    scope: str
 
-    async def dependency(
+    async def __call__(
+        self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Actor:
@@ -114,8 +114,15 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
         if checked is None:
             checked = await run_in_threadpool(_check_token, request, credentials.credentials)
             cache.put(key, checked, seconds=checked.seconds_left)
-        if not allows(checked.scopes, scope):
-            raise PermissionDenied(f"this token lacks the scope {scope!r}")
+        if not allows(checked.scopes, self.scope):
+            raise PermissionDenied(f"this token lacks the scope {self.scope!r}")
         return replace(checked.actor, ip=client_ip(request))
 
-    return dependency
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits API tokens carrying ``scope`` and returns the acting token.
+
+    A token that checked out is trusted for a few seconds without asking the database again
+    (``TOKEN_CACHE_SECONDS``, see tillit.web.expiring), never past its own expiry.
+    """
+    return RequiresScope(scope)

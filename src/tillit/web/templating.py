@@ -15,6 +15,8 @@ from jinja2.runtime import Context
 
 from tillit import __version__
 from tillit.i18n import LANGUAGE_NAMES, translations
+from tillit.staff.models import StaffUser
+from tillit.staff.permissions import Permission, allowed
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -41,6 +43,13 @@ def _when(
 environment.filters["when"] = _when
 
 
+def _can(staff: StaffUser | None, name: str) -> bool:
+    """``can("customers:edit")`` in templates: hide what the signed-in role may not use.
+    An unknown name raises, so a typo in a template fails its page instead of hiding a link."""
+    permission = Permission(name)
+    return staff is not None and allowed(staff.role, permission)
+
+
 def render(
     request: Request,
     template: str,
@@ -52,6 +61,7 @@ def render(
 ) -> HTMLResponse:
     catalog = translations(language)
     settings = request.app.state.settings
+    staff: StaffUser | None = getattr(request.state, "staff", None)
     values = {
         "request": request,
         "version": __version__,
@@ -59,7 +69,8 @@ def render(
         "language_names": LANGUAGE_NAMES,
         "_": catalog.gettext,
         "ngettext": catalog.ngettext,
-        "staff": getattr(request.state, "staff", None),
+        "staff": staff,
+        "can": lambda name: _can(staff, name),
         "display_zone": settings.staff_zone,  # a page may pass its own
         "brand": settings.brand_name,
         "brand_logo": settings.logo_path is not None,

@@ -10,16 +10,17 @@ from tillit.config import LANGUAGES
 from tillit.consent import data_requests, ledger, notices, preferences, rates
 from tillit.consent.decision_log import decisions_since
 from tillit.customers.service import get_customer
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep
 from tillit.web.pages.preference_centre import FormDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("/consent", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+@router.get("/consent", response_class=HTMLResponse, dependencies=[allow(Permission.consent_read)])
+def overview(request: Request, session: SessionDep) -> HTMLResponse:
     purposes = notices.list_purposes(session=session, active_only=False)
     charts = {}
     for purpose in purposes:
@@ -43,7 +44,7 @@ def overview(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResp
     )
 
 
-@router.post("/consent/purposes/{key}/notices")
+@router.post("/consent/purposes/{key}/notices", dependencies=[allow(Permission.notices_manage)])
 def new_notice_version(
     key: str, session: SessionDep, actor: FormActorDep, form: FormDep
 ) -> Response:
@@ -60,10 +61,12 @@ def new_notice_version(
     return RedirectResponse("/staff/consent", status_code=303)
 
 
-@router.get("/consent/customers/{customer_id}", response_class=HTMLResponse)
-def customer_history(
-    customer_id: int, request: Request, session: SessionDep, _user: StaffDep
-) -> HTMLResponse:
+@router.get(
+    "/consent/customers/{customer_id}",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.consent_read)],
+)
+def customer_history(customer_id: int, request: Request, session: SessionDep) -> HTMLResponse:
     customer = get_customer(session=session, customer_id=customer_id)
     return render(
         request,
@@ -77,10 +80,12 @@ def customer_history(
     )
 
 
-@router.get("/data-requests", response_class=HTMLResponse)
-def request_queue(
-    request: Request, session: SessionDep, _user: StaffDep, all: bool = False
-) -> HTMLResponse:
+@router.get(
+    "/data-requests",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.data_requests_handle)],
+)
+def request_queue(request: Request, session: SessionDep, all: bool = False) -> HTMLResponse:
     return render(
         request,
         "consent/staff_requests.html",
@@ -89,7 +94,9 @@ def request_queue(
     )
 
 
-@router.post("/data-requests/{request_id}/done")
+@router.post(
+    "/data-requests/{request_id}/done", dependencies=[allow(Permission.data_requests_handle)]
+)
 def request_done(request_id: int, session: SessionDep, actor: FormActorDep) -> Response:
     data_requests.complete_request(session=session, request_id=request_id, actor=actor)
     session.commit()

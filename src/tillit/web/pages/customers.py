@@ -12,20 +12,22 @@ from tillit.customers import service
 from tillit.customers.models import IdentityType
 from tillit.customers.schemas import CustomerUpdate, IdentityCreate
 from tillit.errors import InvalidInput
+from tillit.staff.permissions import Permission
 from tillit.web.deps import DefaultsDep, SessionDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 PAGE_SIZE = 25
 
 
-@router.get("/customers", response_class=HTMLResponse)
+@router.get(
+    "/customers", response_class=HTMLResponse, dependencies=[allow(Permission.customers_read)]
+)
 def customer_list(
     request: Request,
     session: SessionDep,
     defaults: DefaultsDep,
-    _user: StaffDep,
     q: str = "",
     cursor: str | None = None,
 ) -> HTMLResponse:
@@ -37,12 +39,15 @@ def customer_list(
     )
 
 
-@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+@router.get(
+    "/customers/{customer_id}",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.customers_read)],
+)
 def customer_detail(
     customer_id: int,
     request: Request,
     session: SessionDep,
-    _user: StaffDep,
     error: str | None = None,
 ) -> HTMLResponse:
     customer = service.get_customer(session=session, customer_id=customer_id)
@@ -57,7 +62,7 @@ def customer_detail(
     )
 
 
-@router.post("/customers/{customer_id}")
+@router.post("/customers/{customer_id}", dependencies=[allow(Permission.customers_edit)])
 def customer_update(
     customer_id: int,
     session: SessionDep,
@@ -81,7 +86,7 @@ def customer_update(
     return RedirectResponse(f"/staff/customers/{customer_id}", status_code=303)
 
 
-@router.post("/customers/{customer_id}/identities")
+@router.post("/customers/{customer_id}/identities", dependencies=[allow(Permission.customers_edit)])
 def identity_add(
     customer_id: int,
     session: SessionDep,

@@ -14,16 +14,19 @@ from tillit.config import LANGUAGES
 from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
 from tillit.errors import FieldError, InvalidInput
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("/dialogues", response_class=HTMLResponse)
-def questions(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+@router.get(
+    "/dialogues", response_class=HTMLResponse, dependencies=[allow(Permission.dialogues_read)]
+)
+def questions(request: Request, session: SessionDep) -> HTMLResponse:
     return _questions_page(request, session)
 
 
@@ -50,7 +53,7 @@ def _questions_page(
     )
 
 
-@router.post("/dialogues/questions")
+@router.post("/dialogues/questions", dependencies=[allow(Permission.questions_manage)])
 def create(request: Request, session: SessionDep, actor: FormActorDep, form: FormDep) -> Response:
     """A new question from the staff form; every text in all five languages."""
     fields = {key: str(value) for key, value in form.items()}
@@ -103,7 +106,7 @@ def question_spec(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@router.post("/dialogues/questions/{key}")
+@router.post("/dialogues/questions/{key}", dependencies=[allow(Permission.questions_manage)])
 def edit(key: str, session: SessionDep, actor: FormActorDep, form: FormDep) -> Response:
     question = catalogue.get_question(session=session, key=key)
     old = catalogue.current_version(session=session, question=question)
@@ -126,11 +129,14 @@ def edit(key: str, session: SessionDep, actor: FormActorDep, form: FormDep) -> R
     return RedirectResponse(f"/staff/dialogues#q-{key}", status_code=303)
 
 
-@router.get("/dialogues/responses", response_class=HTMLResponse)
+@router.get(
+    "/dialogues/responses",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.dialogues_read)],
+)
 def responses(
     request: Request,
     session: SessionDep,
-    _user: StaffDep,
     question: str = "",
     channel: str = "",
     language: str = "",
@@ -163,11 +169,14 @@ def _dimension(value: str) -> str:
     return value if value in metrics.DIMENSIONS else "channel"
 
 
-@router.get("/dialogues/metrics", response_class=HTMLResponse)
+@router.get(
+    "/dialogues/metrics",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.dialogues_read)],
+)
 def dashboard(
     request: Request,
     session: SessionDep,
-    _user: StaffDep,
     dimension: str = "channel",
     trait: str = "segment",
 ) -> HTMLResponse:
@@ -186,9 +195,9 @@ def dashboard(
     )
 
 
-@router.get("/dialogues/metrics.csv")
+@router.get("/dialogues/metrics.csv", dependencies=[allow(Permission.dialogues_read)])
 def dashboard_csv(
-    session: SessionDep, _user: StaffDep, dimension: str = "channel", trait: str = "segment"
+    session: SessionDep, dimension: str = "channel", trait: str = "segment"
 ) -> PlainTextResponse:
     dimension = _dimension(dimension)
     text = metrics.to_csv(
@@ -201,9 +210,9 @@ def dashboard_csv(
     )
 
 
-@router.get("/cases", response_class=HTMLResponse)
+@router.get("/cases", response_class=HTMLResponse, dependencies=[allow(Permission.cases_read)])
 def inbox(
-    request: Request, session: SessionDep, _user: StaffDep, status: str = "", assignee: str = ""
+    request: Request, session: SessionDep, status: str = "", assignee: str = ""
 ) -> HTMLResponse:
     return render(
         request,
@@ -215,8 +224,10 @@ def inbox(
     )
 
 
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+@router.get(
+    "/cases/{case_id}", response_class=HTMLResponse, dependencies=[allow(Permission.cases_read)]
+)
+def case_page(case_id: int, request: Request, session: SessionDep) -> HTMLResponse:
     case = cases.get_case(session=session, case_id=case_id)
     found = metrics.explore_response(session=session, response_id=case.response_id)
     return render(
@@ -229,7 +240,7 @@ def case_page(case_id: int, request: Request, session: SessionDep, _user: StaffD
     )
 
 
-@router.post("/cases/{case_id}/{action}")
+@router.post("/cases/{case_id}/{action}", dependencies=[allow(Permission.cases_work)])
 def case_action(
     case_id: int,
     action: str,

@@ -11,19 +11,18 @@ from tillit.consent import notices
 from tillit.contact.reasons import staff_label
 from tillit.dialogues.metrics import svg_nps_chart
 from tillit.overview.store import MEASURE_EVERY, latest_overview, measure_overview
+from tillit.staff.permissions import Permission
 from tillit.storage.base import utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import CHANNEL_LABELS
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("", response_class=HTMLResponse)
-def home(
-    request: Request, session: SessionDep, settings: SettingsDep, _user: StaffDep
-) -> HTMLResponse:
+@router.get("", response_class=HTMLResponse, dependencies=[allow(Permission.overview_read)])
+def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     overview = latest_overview(session=session)
     if overview is None:  # never measured: measure once, keep it for the next visit
         overview = measure_overview(session=session, settings=settings, now=utcnow())
@@ -47,7 +46,7 @@ def home(
     )
 
 
-@router.post("/overview/measure")
+@router.post("/overview/measure", dependencies=[allow(Permission.overview_read)])
 def measure_now(session: SessionDep, settings: SettingsDep, actor: FormActorDep) -> Response:
     """Measure the overview now instead of waiting for the jobs process."""
     measure_overview(session=session, settings=settings, now=utcnow())

@@ -11,16 +11,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from tillit.errors import InvalidInput
 from tillit.events import import_jobs
 from tillit.events.sources import list_sources
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 BLOCK = 1 << 20
 
 
-@router.get("/imports", response_class=HTMLResponse)
-def imports_page(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+@router.get("/imports", response_class=HTMLResponse, dependencies=[allow(Permission.imports_read)])
+def imports_page(request: Request, session: SessionDep) -> HTMLResponse:
     return _page(request, session)
 
 
@@ -41,7 +42,7 @@ def _page(
     )
 
 
-@router.post("/imports")
+@router.post("/imports", dependencies=[allow(Permission.events_import)])
 async def imports_send(
     request: Request,
     session: SessionDep,
@@ -71,10 +72,8 @@ async def _blocks(file: UploadFile) -> AsyncIterator[bytes]:
         yield block
 
 
-@router.get("/imports/{import_id}/rejects")
-def imports_rejects(
-    import_id: int, request: Request, session: SessionDep, _user: StaffDep
-) -> StreamingResponse:
+@router.get("/imports/{import_id}/rejects", dependencies=[allow(Permission.imports_read)])
+def imports_rejects(import_id: int, request: Request, session: SessionDep) -> StreamingResponse:
     job = import_jobs.find(session, import_id)
     return StreamingResponse(
         import_jobs.read_rejects(request.app.state.settings.data_dir, job),

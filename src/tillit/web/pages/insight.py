@@ -13,8 +13,9 @@ from tillit.dialogues.models import QuestionVersion
 from tillit.feedback import service
 from tillit.feedback.overview import theme_overview
 from tillit.feedback.service import InsightError
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff/insight", include_in_schema=False)
@@ -42,10 +43,8 @@ def _coverage(session: SessionDep) -> list[str]:
     return [t.get("en", "") for t in texts if isinstance(t, dict) and t.get("en")]
 
 
-@router.get("", response_class=HTMLResponse)
-def explorer(
-    request: Request, session: SessionDep, _user: StaffDep, error: str | None = None
-) -> HTMLResponse:
+@router.get("", response_class=HTMLResponse, dependencies=[allow(Permission.insight_read)])
+def explorer(request: Request, session: SessionDep, error: str | None = None) -> HTMLResponse:
     themes = theme_overview(session=session, coverage=_coverage(session))
     sparks = {
         t.id: svg_bars(
@@ -63,7 +62,7 @@ def explorer(
     )
 
 
-@router.post("/themes/{theme_id}/rename")
+@router.post("/themes/{theme_id}/rename", dependencies=[allow(Permission.themes_manage)])
 def rename(
     theme_id: int, session: SessionDep, actor: FormActorDep, label: Annotated[str, Form()]
 ) -> Response:
@@ -72,7 +71,7 @@ def rename(
     return RedirectResponse(f"/staff/insight#theme-{theme_id}", status_code=303)
 
 
-@router.post("/themes/{theme_id}/merge")
+@router.post("/themes/{theme_id}/merge", dependencies=[allow(Permission.themes_manage)])
 def merge(
     theme_id: int, session: SessionDep, actor: FormActorDep, other_id: Annotated[int, Form()]
 ) -> Response:
@@ -87,7 +86,7 @@ def merge(
     return RedirectResponse(f"/staff/insight#theme-{theme_id}", status_code=303)
 
 
-@router.post("/themes/{theme_id}/split")
+@router.post("/themes/{theme_id}/split", dependencies=[allow(Permission.themes_manage)])
 def split(theme_id: int, session: SessionDep, actor: FormActorDep) -> Response:
     try:
         service.split_persisted_theme(session=session, theme_id=theme_id, actor=actor)

@@ -8,15 +8,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tillit.identity import review
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("/matches", response_class=HTMLResponse)
-def match_queue(request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+@router.get("/matches", response_class=HTMLResponse, dependencies=[allow(Permission.matches_read)])
+def match_queue(request: Request, session: SessionDep) -> HTMLResponse:
     return render(
         request,
         "identity/matches.html",
@@ -26,7 +27,7 @@ def match_queue(request: Request, session: SessionDep, _user: StaffDep) -> HTMLR
     )
 
 
-@router.post("/matches/{suggestion_id}")
+@router.post("/matches/{suggestion_id}", dependencies=[allow(Permission.matches_decide)])
 def match_decide(
     suggestion_id: int,
     session: SessionDep,

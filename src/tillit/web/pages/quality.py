@@ -11,21 +11,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tillit.audit.service import record
 from tillit.quality import DIMENSIONS, QualityReport, measure
 from tillit.quality.store import MEASURE_EVERY, latest_report, save_report
+from tillit.staff.permissions import Permission
 from tillit.storage.base import utcnow
 from tillit.web.deps import DefaultsDep, SessionDep, SettingsDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
 
-@router.get("/quality", response_class=HTMLResponse)
+@router.get("/quality", response_class=HTMLResponse, dependencies=[allow(Permission.quality_read)])
 def quality_report(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     defaults: DefaultsDep,
-    _user: StaffDep,
     source: str | None = None,
     days: Annotated[int | None, Query(ge=1, le=3650)] = None,
 ) -> HTMLResponse:
@@ -48,7 +48,7 @@ def quality_report(
     )
 
 
-@router.post("/quality/measure")
+@router.post("/quality/measure", dependencies=[allow(Permission.quality_read)])
 def measure_now(
     session: SessionDep,
     settings: SettingsDep,

@@ -9,20 +9,24 @@ from tillit.customers import service
 from tillit.events.models import Channel
 from tillit.events.timeline import timeline
 from tillit.identity.merge import unmerge
+from tillit.staff.permissions import Permission
 from tillit.web.deps import SessionDep
-from tillit.web.pages.staff_auth import FormActorDep, StaffDep
+from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 PAGE_SIZE = 50
 
 
-@router.get("/customers/{customer_id}/timeline", response_class=HTMLResponse)
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response_class=HTMLResponse,
+    dependencies=[allow(Permission.customers_read)],
+)
 def customer_timeline(
     customer_id: int,
     request: Request,
     session: SessionDep,
-    _user: StaffDep,
     channel: Channel | None = None,
     cursor: str | None = None,
 ) -> HTMLResponse:
@@ -42,7 +46,7 @@ def customer_timeline(
     )
 
 
-@router.post("/merges/{merge_id}/undo")
+@router.post("/merges/{merge_id}/undo", dependencies=[allow(Permission.matches_decide)])
 def merge_undo(merge_id: int, session: SessionDep, actor: FormActorDep) -> Response:
     entry = unmerge(session=session, merge_id=merge_id, actor=actor)
     session.commit()
