@@ -4,6 +4,7 @@ drift apart."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from tillit.web.pages.staff_auth import RequiresPermission
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SYSTEM = Actor.system("tests")
+UNIQUE = itertools.count()  # each role acts on data of its own within one test
 # Reached without a role or a scope: sign-in, the customers' own signed links, the problem
 # type pages, the tracking API's write keys and the widget's signed link.
 PUBLIC = {
@@ -49,6 +51,8 @@ PUBLIC = {
     "POST /staff/login",
     "POST /staff/logout",  # any signed-in staff user
     "GET /problems/{slug}",
+    "GET /brand.css",  # the company's colour and logo, shown on customer pages
+    "GET /brand/logo",
 }
 CUSTOMER_LINKS = ("/p/", "/u/", "/d/")
 API = ("/api/", "/v1/", "/healthz", "/readyz")  # token scopes, checked below
@@ -155,7 +159,12 @@ def test_every_api_route_declares_the_readme_scope(client: TestClient) -> None:
     assert all(
         route.split(" ", 1)[1].startswith("/v1/")
         or route
-        in ("GET /healthz", "GET /readyz", "GET /api/v1/dialogues/widget/{widget_token}/next")
+        in (
+            "GET /healthz",
+            "GET /readyz",
+            "GET /api/v1/docs",  # the API's documentation page, as public as the document
+            "GET /api/v1/dialogues/widget/{widget_token}/next",
+        )
         for route in unscoped
     ), unscoped
 
@@ -197,7 +206,9 @@ def _suggestion(session: Any) -> int:
 
 
 def _import(session: Any) -> int:
-    source, _key = create_source(session=session, name="shop", channel=Channel.web, actor=SYSTEM)
+    source, _key = create_source(
+        session=session, name=f"shop {next(UNIQUE)}", channel=Channel.web, actor=SYSTEM
+    )
     job = EventImport(
         source_id=source.id,
         file_name="events.jsonl",
@@ -214,7 +225,7 @@ def _import(session: Any) -> int:
 
 
 def _theme(session: Any) -> int:
-    theme = FeedbackTheme(key="delivery", label="Delivery", centroid=bytes(384 * 4))
+    theme = FeedbackTheme(key=f"delivery-{next(UNIQUE)}", label="Delivery", centroid=bytes(384 * 4))
     session.add(theme)
     session.flush()
     return theme.id
@@ -273,7 +284,7 @@ STAFF_ROUTES: dict[str, Prepare] = {
     ),
     "POST /staff/customers/{customer_id}/identities": lambda s: Call(
         f"/staff/customers/{_customer(s)}/identities",
-        {"type": "email", "value": "ingrid@example.com"},
+        {"type": "email", "value": f"ingrid{next(UNIQUE)}@example.com"},
     ),
     "GET /staff/customers/{customer_id}/timeline": lambda s: Call(
         f"/staff/customers/{_customer(s)}/timeline"
@@ -291,9 +302,9 @@ STAFF_ROUTES: dict[str, Prepare] = {
     "POST /staff/imports": lambda s: Call(
         "/staff/imports",
         {
-            "source": create_source(session=s, name="shop", channel=Channel.web, actor=SYSTEM)[
-                0
-            ].name
+            "source": create_source(
+                session=s, name=f"shop {next(UNIQUE)}", channel=Channel.web, actor=SYSTEM
+            )[0].name
         },
         files={"file": ("events.jsonl", b'{"type":"track","userId":"u1","event":"Visit"}\n')},
     ),
@@ -344,7 +355,9 @@ STAFF_ROUTES: dict[str, Prepare] = {
 
 def test_the_matrix_covers_every_staff_page(client: TestClient) -> None:
     pages = {
-        route for route, checks in app_routes(client.app).items() if checks and "/staff/" in route
+        route
+        for route, checks in app_routes(client.app).items()
+        if checks and route.split(" ", 1)[1].startswith("/staff")
     }
     assert pages == set(STAFF_ROUTES)
 
@@ -374,17 +387,29 @@ def _quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(staff_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=64))
 
 
-@pytest.mark.parametrize("role", [str(role) for role in Role])
 @pytest.mark.parametrize("route", list(STAFF_ROUTES))
-def test_staff_page_as_role(
+def test_staff_page_as_every_role(
     route: str,
-    role: str,
     client: TestClient,
     sessions: SessionFactory,
     settings: Settings,
     staff_as: Callable[[str], tuple[StaffUser, str]],
 ) -> None:
+    """Every role in turn, in one test per page (one app and one clean database per page, not
+    per role: the matrix took minutes); each role gets data of its own to act on."""
     permission = _permission_of(client, route)
+    for role in (str(role) for role in Role):
+        _as_role(route, role, permission, client, sessions, staff_as)
+
+
+def _as_role(
+    route: str,
+    role: str,
+    permission: Permission,
+    client: TestClient,
+    sessions: SessionFactory,
+    staff_as: Callable[[str], tuple[StaffUser, str]],
+) -> None:
     may = readme_roles()[permission][1][role]
     with sessions() as session, session.begin():
         call = STAFF_ROUTES[route](session)
@@ -403,18 +428,21 @@ def test_staff_page_as_role(
         )
     entries = _entries(sessions, user)
     if may:
-        assert response.status_code == (200 if method == "GET" else 303), response.text[:2000]
+        assert response.status_code == (200 if method == "GET" else 303), (
+            role,
+            response.text[:2000],
+        )
         if method == "POST" and call.audited:
             assert entries, f"{role} did {route}, and the audit log does not say so"
-        assert all(entry.action != "staff.denied" for entry in entries)
+        assert all(entry.action != "staff.denied" for entry in entries), role
     else:
-        assert response.status_code == 403, response.text[:2000]
+        assert response.status_code == 403, (role, response.text[:2000])
         assert response.headers["content-type"].startswith("text/html")
         assert "You cannot do that here" in response.text and permission in response.text
         # Refused before anything happened: the refusal is the only thing on record.
         assert [(e.action, e.after and e.after["needs"]) for e in entries] == [
             ("staff.denied", str(permission))
-        ]
+        ], role
 
 
 # ---- every API route with and without its scope ---------------------------------------------
