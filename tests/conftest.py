@@ -205,7 +205,7 @@ def sign_in(client: TestClient, user: StaffUser) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/staff/customers"
+    assert response.headers["location"] == "/staff"  # the overview
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     listing = client.get("/staff/customers")  # every role may read customers

@@ -63,7 +63,7 @@ def test_next_never_leaves_the_site(client, staff_user):
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/staff/customers"
+    assert response.headers["location"] == "/staff"  # the overview, not the other site
 
 
 def test_search_finds_a_customer_and_shows_the_profile(client, staff_csrf, admin_headers):

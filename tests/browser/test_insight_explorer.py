@@ -23,7 +23,7 @@ def test_demo_feedback_shows_cross_language_themes(live_server, page, tmp_path):
     page.get_by_label("E-mail").fill("anders@example.com")
     page.get_by_label("Password").fill("an-analyst-password")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Themes").click()
+    page.get_by_role("link", name="Themes", exact=True).click()
     expect(page.get_by_role("heading", name="Feedback themes")).to_be_visible()
     sections = page.locator("section.card[id^=theme-]")
     assert sections.count() >= 5

@@ -31,11 +31,11 @@ LOCKED_MANY = "Too many failed sign-ins. Try again in %(minutes)d minutes."
 
 @router.get("/")
 def home() -> RedirectResponse:
-    return RedirectResponse("/staff/customers", status_code=303)
+    return RedirectResponse("/staff", status_code=303)
 
 
 @router.get("/staff/login", response_class=HTMLResponse)
-def login_form(request: Request, settings: SettingsDep, next: str = "/staff/customers") -> Response:
+def login_form(request: Request, settings: SettingsDep, next: str = "/staff") -> Response:
     return _login_page(request, settings, next_url=next)
 
 
@@ -47,7 +47,7 @@ def login(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/staff/customers",
+    next: Annotated[str, Form()] = "/staff",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
@@ -192,5 +192,5 @@ def _safe_next(target: str) -> str:
     """Only same-site paths: never let ?next= send a signed-in user to another site."""
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/staff/customers"
+        return "/staff"
     return target
