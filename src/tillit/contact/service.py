@@ -53,6 +53,9 @@ _REFUSALS = {
 }
 UNKNOWN_CUSTOMER = "unknown_customer"  # an audience id with no customer behind it
 CAP_HISTORY = timedelta(days=31)  # the longest cap window is a 30-day month
+# A pause ending later than this is "paused indefinitely": clamped here, a year short of the
+# calendar's end, so arithmetic on it (a zone's offset, a day's length) cannot overflow.
+PAUSE_END_LIMIT = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 # Built once, run on the session's connection: a single decision is a few index lookups and
@@ -250,13 +253,23 @@ def _capped_sends(
 
 
 def _pause_end(paused_until: Any, zone: str) -> datetime | None:
-    """A pause "until 3 March" includes 3 March: messages resume at local midnight after it."""
+    """A pause "until 3 March" includes 3 March: messages resume at local midnight after it.
+
+    Input is bounded (:data:`tillit.consent.preferences.PAUSE_MAX_DAYS`), but rows stored before
+    that bound may hold a pause as far as 9999-12-31, whose next midnight does not exist: such a
+    pause is clamped to :data:`PAUSE_END_LIMIT`, so one customer's row can never break a decision.
+    """
     if paused_until is None:
         return None
-    if isinstance(paused_until, datetime):
-        return paused_until.astimezone(UTC)
-    resume = datetime.combine(paused_until + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
-    return resume.astimezone(UTC)
+    try:
+        if isinstance(paused_until, datetime):
+            return min(paused_until.astimezone(UTC), PAUSE_END_LIMIT)
+        resume = datetime.combine(
+            paused_until + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)
+        ).astimezone(UTC)
+    except OverflowError:
+        return PAUSE_END_LIMIT
+    return min(resume, PAUSE_END_LIMIT)
 
 
 def _quiet_hours(raw: dict[str, time] | None) -> QuietHours | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,9 +19,12 @@ from tillit.consent.decision_log import record_send
 from tillit.contact import explain
 from tillit.contact.service import Decided, decide_audience, decide_for, make_intent
 from tillit.customers.service import get_customer
+from tillit.errors import TillitError
 from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
+from tillit.web.problems import problem_body
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/contact", tags=["contact policy"])
 Decider = Annotated[Actor, Depends(require_scope(CONTACT_DECIDE))]
 Sender = Annotated[Actor, Depends(require_scope(CONTACT_SEND))]
@@ -154,7 +158,40 @@ def decide_many(
             ):
                 yield orjson.dumps(row) + b"\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    stream = lines()
+    # The first chunk is decided before the 200 goes out, so a failure there (a bad stored
+    # row, a database error) is an ordinary problem answer instead of an empty stream.
+    first = next(stream, None)
+    body = _ended_by_error_line(request, first, stream, total=len(set(data.customer_ids)))
+    return StreamingResponse(body, media_type="application/x-ndjson")
+
+
+def _ended_by_error_line(
+    request: Request, first: bytes | None, rest: Iterator[bytes], *, total: int
+) -> Iterator[bytes]:
+    """Once the 200 is sent a failure cannot change the status, and a stream that merely
+    stops would read as a complete (shorter) answer: it ends with an ``{"error": problem}``
+    line instead, so a reader knows the lines before it are not the whole audience."""
+    if first is None:
+        return
+    yield first
+    sent = 1
+    try:
+        for line in rest:
+            yield line
+            sent += 1
+    except Exception as error:
+        logger.exception("decide-audience stopped after %d of %d lines", sent, total)
+        known = error if isinstance(error, TillitError) else TillitError("")
+        detail = f"deciding stopped after {sent} of {total} customers; the answer is incomplete"
+        problem = problem_body(
+            request,
+            status=known.status,
+            title=known.title,
+            detail=f"{detail}: {known.detail}" if known.detail else detail,
+            slug=known.slug,
+        )
+        yield orjson.dumps({"error": problem}) + b"\n"
 
 
 @router.post("/sends", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
