@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tillit.errors import InvalidInput, TillitError, Unauthenticated
+from tillit.errors import InvalidInput, TillitError, Unauthenticated, field_path
 
 MEDIA_TYPE = "application/problem+json"
 HTTP_TITLES = {
@@ -119,10 +119,4 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
         where, parts = parts[0], parts[1:]
         if where != "body" and parts:
             parts[0] = f"{parts[0]}"
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
+    return field_path(parts) or "body"

@@ -21,6 +21,7 @@ from tillit.contact.service import Decided, decide_audience, decide_for, make_in
 from tillit.customers.service import get_customer
 from tillit.errors import TillitError
 from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
 from tillit.web.problems import problem_body
 
@@ -45,7 +46,7 @@ class MessageIntent(BaseModel):
 
 
 class DecideRequest(MessageIntent):
-    customer_id: int
+    customer_id: EntityId
     log: bool = Field(
         False,
         description="True when you mean to send: the decision is stored "
@@ -71,17 +72,17 @@ class DecisionPublic(BaseModel):
 
 
 class AudienceRequest(MessageIntent):
-    customer_ids: list[int] = Field(min_length=1, max_length=1_000_000)
+    customer_ids: list[EntityId] = Field(min_length=1, max_length=1_000_000)
 
 
 class SendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
+    customer_id: EntityId
     channel: str
     kind: str
     topic: str | None = None
-    decision_id: int | None = None
+    decision_id: EntityId | None = None
     sent_at: datetime | None = None
 
 

@@ -10,6 +10,7 @@ from tillit.config import LANGUAGES
 from tillit.consent import data_requests, ledger, notices, preferences, rates
 from tillit.consent.decision_log import decisions_since
 from tillit.customers.service import get_customer
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
@@ -62,7 +63,7 @@ def new_notice_version(
 
 @router.get("/consent/customers/{customer_id}", response_class=HTMLResponse)
 def customer_history(
-    customer_id: int, request: Request, session: SessionDep, _user: StaffDep
+    customer_id: EntityId, request: Request, session: SessionDep, _user: StaffDep
 ) -> HTMLResponse:
     customer = get_customer(session=session, customer_id=customer_id)
     return render(
@@ -90,7 +91,7 @@ def request_queue(
 
 
 @router.post("/data-requests/{request_id}/done")
-def request_done(request_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def request_done(request_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     data_requests.complete_request(session=session, request_id=request_id, actor=actor)
     session.commit()
     return RedirectResponse("/staff/data-requests", status_code=303)

@@ -14,6 +14,7 @@ from tillit.config import LANGUAGES
 from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
 from tillit.errors import FieldError, InvalidInput
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
@@ -216,7 +217,9 @@ def inbox(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(case_id: int, request: Request, session: SessionDep, _user: StaffDep) -> HTMLResponse:
+def case_page(
+    case_id: EntityId, request: Request, session: SessionDep, _user: StaffDep
+) -> HTMLResponse:
     case = cases.get_case(session=session, case_id=case_id)
     found = metrics.explore_response(session=session, response_id=case.response_id)
     return render(
@@ -231,7 +234,7 @@ def case_page(case_id: int, request: Request, session: SessionDep, _user: StaffD
 
 @router.post("/cases/{case_id}/{action}")
 def case_action(
-    case_id: int,
+    case_id: EntityId,
     action: str,
     session: SessionDep,
     settings: SettingsDep,

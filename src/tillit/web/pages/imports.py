@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from tillit.errors import InvalidInput
 from tillit.events import import_jobs
 from tillit.events.sources import list_sources
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
 from tillit.web.templating import render
@@ -73,7 +74,7 @@ async def _blocks(file: UploadFile) -> AsyncIterator[bytes]:
 
 @router.get("/imports/{import_id}/rejects")
 def imports_rejects(
-    import_id: int, request: Request, session: SessionDep, _user: StaffDep
+    import_id: EntityId, request: Request, session: SessionDep, _user: StaffDep
 ) -> StreamingResponse:
     job = import_jobs.find(session, import_id)
     return StreamingResponse(

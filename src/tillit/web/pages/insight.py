@@ -13,6 +13,7 @@ from tillit.dialogues.models import QuestionVersion
 from tillit.feedback import service
 from tillit.feedback.overview import theme_overview
 from tillit.feedback.service import InsightError
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
 from tillit.web.templating import render
@@ -65,7 +66,7 @@ def explorer(
 
 @router.post("/themes/{theme_id}/rename")
 def rename(
-    theme_id: int, session: SessionDep, actor: FormActorDep, label: Annotated[str, Form()]
+    theme_id: EntityId, session: SessionDep, actor: FormActorDep, label: Annotated[str, Form()]
 ) -> Response:
     service.rename_theme(session=session, theme_id=theme_id, label=label, actor=actor)
     session.commit()
@@ -74,7 +75,10 @@ def rename(
 
 @router.post("/themes/{theme_id}/merge")
 def merge(
-    theme_id: int, session: SessionDep, actor: FormActorDep, other_id: Annotated[int, Form()]
+    theme_id: EntityId,
+    session: SessionDep,
+    actor: FormActorDep,
+    other_id: Annotated[EntityId, Form()],
 ) -> Response:
     try:
         service.merge_persisted_themes(
@@ -88,7 +92,7 @@ def merge(
 
 
 @router.post("/themes/{theme_id}/split")
-def split(theme_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def split(theme_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     try:
         service.split_persisted_theme(session=session, theme_id=theme_id, actor=actor)
     except InsightError as error:

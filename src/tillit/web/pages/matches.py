@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tillit.identity import review
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
 from tillit.web.templating import render
@@ -28,7 +29,7 @@ def match_queue(request: Request, session: SessionDep, _user: StaffDep) -> HTMLR
 
 @router.post("/matches/{suggestion_id}")
 def match_decide(
-    suggestion_id: int,
+    suggestion_id: EntityId,
     session: SessionDep,
     actor: FormActorDep,
     decision: Annotated[str, Form(pattern="^(accept|reject)$")],

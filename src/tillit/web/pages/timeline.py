@@ -9,6 +9,7 @@ from tillit.customers import service
 from tillit.events.models import Channel
 from tillit.events.timeline import timeline
 from tillit.identity.merge import unmerge
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, StaffDep
 from tillit.web.templating import render
@@ -19,7 +20,7 @@ PAGE_SIZE = 50
 
 @router.get("/customers/{customer_id}/timeline", response_class=HTMLResponse)
 def customer_timeline(
-    customer_id: int,
+    customer_id: EntityId,
     request: Request,
     session: SessionDep,
     _user: StaffDep,
@@ -43,7 +44,7 @@ def customer_timeline(
 
 
 @router.post("/merges/{merge_id}/undo")
-def merge_undo(merge_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def merge_undo(merge_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     entry = unmerge(session=session, merge_id=merge_id, actor=actor)
     session.commit()
     return RedirectResponse(f"/staff/customers/{entry.into_customer_id}/timeline", status_code=303)
