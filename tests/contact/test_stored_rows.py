@@ -93,3 +93,21 @@ def test_a_failure_in_the_first_chunk_is_an_error_status_not_an_empty_200(
         headers=admin_headers,
     )
     assert response.status_code == 500
+
+
+def test_a_decision_time_near_the_calendars_ends_is_a_422(client, admin_headers):
+    anna = make_customer(client, admin_headers, "anna@example.com")
+    for at in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00"):
+        single = client.post(
+            "/api/v1/contact/decide",
+            json={**INTENT, "customer_id": anna, "at": at},
+            headers=admin_headers,
+        )
+        audience = client.post(
+            "/api/v1/contact/decide-audience",
+            json={**INTENT, "customer_ids": [anna], "at": at},
+            headers=admin_headers,
+        )
+        for response in (single, audience):
+            assert response.status_code == 422, response.text
+            assert [e["field"] for e in response.json()["errors"]] == ["at"]

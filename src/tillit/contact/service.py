@@ -56,6 +56,10 @@ CAP_HISTORY = timedelta(days=31)  # the longest cap window is a 30-day month
 # A pause ending later than this is "paused indefinitely": clamped here, a year short of the
 # calendar's end, so arithmetic on it (a zone's offset, a day's length) cannot overflow.
 PAUSE_END_LIMIT = datetime(9999, 1, 1, tzinfo=UTC)
+# When an intended message may be decided for: a time near either end of the calendar made the
+# policy's own arithmetic (the day's quiet hours, a cap's window) overflow.
+EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AT_AHEAD = timedelta(days=3653)
 
 
 # Built once, run on the session's connection: a single decision is a few index lookups and
@@ -101,6 +105,8 @@ def make_intent(
         )
     if at is not None and at.utcoffset() is None:
         errors.append(FieldError("at", "needs a time zone offset, e.g. 2026-11-23T10:00:00Z"))
+    elif at is not None and not EARLIEST_AT <= at <= utcnow() + LATEST_AT_AHEAD:
+        errors.append(FieldError("at", f"must be from {EARLIEST_AT.year} to ten years ahead"))
     if errors:
         raise InvalidInput(errors)
     if kind_value is Kind.DIALOGUE and purpose != DIALOGUE_PURPOSE:
