@@ -248,7 +248,7 @@ def _matches_text(text: str, defaults: Defaults) -> Any:
         Customer.id.in_(by_identity),
         Customer.name.ilike(f"%{literal}%", escape="\\"),
     ]
-    if text.isdigit() and int(text) <= ID_MAX:  # a longer number is no id (nor bindable)
+    if text.isdecimal() and int(text) <= ID_MAX:  # a longer number is no id (nor bindable)
         conditions.append(Customer.id == int(text))
     return or_(*conditions)
 
