@@ -111,3 +111,19 @@ def test_a_decision_time_near_the_calendars_ends_is_a_422(client, admin_headers)
         for response in (single, audience):
             assert response.status_code == 422, response.text
             assert [e["field"] for e in response.json()["errors"]] == ["at"]
+
+
+def test_a_send_with_an_unknown_channel_kind_or_naive_time_is_a_422(client, admin_headers):
+    anna = make_customer(client, admin_headers, "anna@example.com")
+    good = {"customer_id": anna, "channel": "email", "kind": "marketing"}
+    for bad, field in (
+        ({"channel": "fax"}, "channel"),
+        ({"kind": "spam"}, "kind"),
+        ({"topic": "t" * 65}, "topic"),
+        ({"topic": "news\x00"}, "topic"),
+        ({"sent_at": "2026-12-02T11:00:00"}, "sent_at"),
+    ):
+        response = client.post("/api/v1/contact/sends", json={**good, **bad}, headers=admin_headers)
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert client.post("/api/v1/contact/sends", json=good, headers=admin_headers).status_code == 201

@@ -10,16 +10,18 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
 from tillit.consent.decision_log import record_send
 from tillit.contact import explain
+from tillit.contact.models import Channel, Kind
 from tillit.contact.service import Decided, decide_audience, decide_for, make_intent
 from tillit.customers.service import get_customer
-from tillit.errors import TillitError
+from tillit.customers.validation import check_text
+from tillit.errors import InvalidInput, TillitError
 from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
 from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
@@ -79,11 +81,11 @@ class SendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: EntityId
-    channel: str
-    kind: str
-    topic: str | None = None
+    channel: Channel  # what counts toward caps: the policy's own channels and kinds
+    kind: Kind
+    topic: str | None = Field(None, max_length=64)
     decision_id: EntityId | None = None
-    sent_at: datetime | None = None
+    sent_at: AwareDatetime | None = None
 
 
 @router.post("/decide", response_model=DecisionPublic, responses=PROBLEMS)
@@ -197,6 +199,8 @@ def _ended_by_error_line(
 
 @router.post("/sends", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
 def create_send(data: SendCreate, session: SessionDep, _actor: Sender) -> dict[str, Any]:
+    if nul := check_text(data.topic, "topic"):
+        raise InvalidInput(nul)
     get_customer(session=session, customer_id=data.customer_id)
     send = record_send(
         session=session,
