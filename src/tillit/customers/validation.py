@@ -3,12 +3,14 @@ character in any text, and the size and shape of traits."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import phonenumbers
 from babel import Locale, UnknownLocaleError
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from tillit.errors import FieldError
 
@@ -57,6 +59,16 @@ def check_text(value: str | None, field: str) -> FieldError | None:
     if value is not None and NUL in value:
         return FieldError(field, NUL_REASON)
     return None
+
+
+def _no_nul(value: str) -> str:
+    if error := check_text(value, ""):
+        raise PydanticCustomError("nul_character", error.message)
+    return value
+
+
+# The same rule as a field type, for request shapes whose text goes straight to a query.
+PlainText = Annotated[str, AfterValidator(_no_nul)]
 
 
 def check_traits(traits: dict[str, Any], field: str = "traits") -> list[FieldError]:

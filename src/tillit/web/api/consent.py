@@ -12,6 +12,7 @@ from tillit.audit.service import Actor
 from tillit.consent import data_requests, ledger, links, unsubscribe
 from tillit.consent.evidence import Evidence
 from tillit.consent.models import Decision, Method
+from tillit.customers.validation import PlainText
 from tillit.staff.scopes import CONSENT_READ, CONSENT_WRITE
 from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
@@ -32,16 +33,16 @@ class LinkPublic(BaseModel):
 
 
 class ConsentCreate(BaseModel):
-    purpose: str
+    purpose: PlainText
     decision: Decision
     method: Method = Method.api
-    channel: str | None = None
-    language: str | None = None
+    channel: PlainText | None = None
+    language: PlainText | None = None
     shown_text_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
 
 
 class UnsubscribeCreate(BaseModel):
-    scope: str = Field(description="topic:<key> or purpose:<key>")
+    scope: PlainText = Field(description="topic:<key> or purpose:<key>")
 
 
 @router.post(
