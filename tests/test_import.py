@@ -116,3 +116,33 @@ def test_import_events_with_a_parsing_worker_through_the_cli(tmp_path, cli_env, 
         assert session.scalar(select(func.count()).select_from(Event)) == 119
     again = run("import", "events", str(source), "--workers", "1")
     assert "accepted 0, duplicates 0, rejected 0" in again.output  # resumed after the end
+
+
+def test_nul_characters_and_oversized_traits_are_rejected_rows(tmp_path, cli_env, engine, sessions):
+    """The API's rules in the importer: NUL refused in any cell, traits bounded in size (also
+    once merged into what a returning customer already holds)."""
+    from tillit.customers.validation import NUL_REASON, TRAITS_MAX_BYTES
+
+    half = "x" * (TRAITS_MAX_BYTES // 2)
+    rows = [
+        "name,email,user_id,trait.a,trait.b",
+        "Ok,ok@example.com,,,",
+        "Nul Name\x00,nul@example.com,,,",
+        "Nul Id,,u\x001,,",
+        "Nul Trait,trait@example.com,,A\x00,",
+        f"Too Big,big@example.com,,{half},{half}",
+        f"Half,ok@example.com,,{half},",
+        f"Other Half,ok@example.com,,,{half}",
+    ]
+    source = tmp_path / "nul.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = run("import", "customers", str(source))
+    assert "created 1, updated 1, unchanged 0, rejected 5" in result.output, result.output
+    with (tmp_path / "nul.rejects.csv").open(encoding="utf-8") as handle:
+        reasons = {r["line"]: r["reason"] for r in csv.DictReader(handle)}
+    assert reasons["3"] == f"name: {NUL_REASON}"
+    assert reasons["4"] == f"user_id: {NUL_REASON}"
+    assert reasons["5"] == f"trait.a: {NUL_REASON}"
+    assert reasons["6"].startswith("trait: take") and reasons["8"].startswith("traits: take")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 1

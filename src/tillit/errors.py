@@ -10,7 +10,9 @@ TillitError
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,22 @@ class Unauthenticated(TillitError):
     status = 401
     title = "Unauthenticated"
     slug = "unauthenticated"
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("identities", 0, "value")`` -> ``identities[0].value``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def invalid_fields(items: Iterable[Mapping[str, Any]]) -> InvalidInput:
+    """Pydantic's ``ValidationError.errors()`` as the domain's InvalidInput, so a form that
+    builds an API schema reports the API's own rules, field by field."""
+    return InvalidInput(
+        [FieldError(field_path(item.get("loc", ())) or "body", item["msg"]) for item in items]
+    )

@@ -167,3 +167,20 @@ def test_traits_of_a_returning_person_are_written_only_when_they_change(
     with sessions() as session:
         mia = session.scalars(select(Customer)).one()
     assert (mia.name, mia.traits) == ("Mia K", {"plan": "plus", "seats": 3})
+
+
+def test_identify_traits_never_grow_a_profile_past_the_traits_limit(
+    client: TestClient, write_key: str, sessions: SessionFactory
+) -> None:
+    from tillit.customers.validation import TRAITS_MAX_BYTES
+
+    chunk = "x" * (TRAITS_MAX_BYTES // 3)  # each identify fits an event; four do not fit a profile
+    for n in range(4):
+        send(
+            client,
+            write_key,
+            {"type": "identify", "userId": "big", "traits": {f"t{n}": chunk}, "messageId": f"i{n}"},
+        )
+    with sessions() as session:
+        [customer] = session.scalars(select(Customer))
+        assert set(customer.traits) == {"t0", "t1"}

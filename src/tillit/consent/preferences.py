@@ -6,7 +6,7 @@ the older ones are the history the customer and staff can read.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from tillit.config import LANGUAGES
 from tillit.consent.models import PreferenceVersion
 from tillit.customers.models import Customer
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.storage.base import utcnow
 
 
 class Channel(StrEnum):
@@ -33,6 +34,9 @@ class Channel(StrEnum):
 
 
 CHANNELS = tuple(Channel)
+# A pause may end at most this many days ahead (a year, leap day included): a longer one is a
+# withdrawal in disguise, and a date near the calendar's end broke the policy's arithmetic.
+PAUSE_MAX_DAYS = 366
 
 
 class Cap(BaseModel):
@@ -131,6 +135,8 @@ def update_preferences(
     changed = sorted(key for key in new if new[key] != old[key])
     if not changed:
         return None
+    if "paused_until" in changed:  # only a new pause: an old stored one may be re-sent as is
+        _refuse_far_pause(after.paused_until)
     version = PreferenceVersion(
         customer_id=customer_id,
         version=(latest.version + 1) if latest else 1,
@@ -149,6 +155,19 @@ def update_preferences(
         after={"version": version.version, "changed": changed, "method": method},
     )
     return version
+
+
+def _refuse_far_pause(paused_until: date | None) -> None:
+    if paused_until is None:
+        return
+    latest = utcnow().date() + timedelta(days=PAUSE_MAX_DAYS)
+    if paused_until > latest:
+        raise InvalidInput(
+            FieldError(
+                "paused_until",
+                f"must be at most {PAUSE_MAX_DAYS} days ahead (on or before {latest.isoformat()})",
+            )
+        )
 
 
 def preference_history(*, session: Session, customer_id: int) -> list[PreferenceVersion]:

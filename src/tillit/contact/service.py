@@ -53,6 +53,13 @@ _REFUSALS = {
 }
 UNKNOWN_CUSTOMER = "unknown_customer"  # an audience id with no customer behind it
 CAP_HISTORY = timedelta(days=31)  # the longest cap window is a 30-day month
+# A pause ending later than this is "paused indefinitely": clamped here, a year short of the
+# calendar's end, so arithmetic on it (a zone's offset, a day's length) cannot overflow.
+PAUSE_END_LIMIT = datetime(9999, 1, 1, tzinfo=UTC)
+# When an intended message may be decided for: a time near either end of the calendar made the
+# policy's own arithmetic (the day's quiet hours, a cap's window) overflow.
+EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AT_AHEAD = timedelta(days=3653)
 
 
 # Built once, run on the session's connection: a single decision is a few index lookups and
@@ -98,6 +105,8 @@ def make_intent(
         )
     if at is not None and at.utcoffset() is None:
         errors.append(FieldError("at", "needs a time zone offset, e.g. 2026-11-23T10:00:00Z"))
+    elif at is not None and not EARLIEST_AT <= at <= utcnow() + LATEST_AT_AHEAD:
+        errors.append(FieldError("at", f"must be from {EARLIEST_AT.year} to ten years ahead"))
     if errors:
         raise InvalidInput(errors)
     if kind_value is Kind.DIALOGUE and purpose != DIALOGUE_PURPOSE:
@@ -283,13 +292,23 @@ def _capped_sends(
 
 
 def _pause_end(paused_until: Any, zone: str) -> datetime | None:
-    """A pause "until 3 March" includes 3 March: messages resume at local midnight after it."""
+    """A pause "until 3 March" includes 3 March: messages resume at local midnight after it.
+
+    Input is bounded (:data:`tillit.consent.preferences.PAUSE_MAX_DAYS`), but rows stored before
+    that bound may hold a pause as far as 9999-12-31, whose next midnight does not exist: such a
+    pause is clamped to :data:`PAUSE_END_LIMIT`, so one customer's row can never break a decision.
+    """
     if paused_until is None:
         return None
-    if isinstance(paused_until, datetime):
-        return paused_until.astimezone(UTC)
-    resume = datetime.combine(paused_until + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
-    return resume.astimezone(UTC)
+    try:
+        if isinstance(paused_until, datetime):
+            return min(paused_until.astimezone(UTC), PAUSE_END_LIMIT)
+        resume = datetime.combine(
+            paused_until + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)
+        ).astimezone(UTC)
+    except OverflowError:
+        return PAUSE_END_LIMIT
+    return min(resume, PAUSE_END_LIMIT)
 
 
 def _quiet_hours(raw: dict[str, time] | None) -> QuietHours | None:

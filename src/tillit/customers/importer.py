@@ -20,7 +20,14 @@ from tillit.audit.service import Actor, record
 from tillit.customers.models import Customer, Identity, IdentityType
 from tillit.customers.normalise import InvalidIdentity, normalise
 from tillit.customers.service import Defaults, snapshot
-from tillit.customers.validation import check_country, check_locale, check_time_zone
+from tillit.customers.validation import (
+    check_country,
+    check_locale,
+    check_text,
+    check_time_zone,
+    check_traits,
+    check_traits_size,
+)
 from tillit.errors import FieldError
 from tillit.storage.session import SessionFactory
 
@@ -74,6 +81,9 @@ def parse_row(line: int, raw: dict[str, Any], defaults: Defaults) -> ParsedRow |
     if None in raw:  # csv puts surplus cells under the key None
         errors.append(FieldError("row", "has more cells than the header has columns"))
     cells = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+    errors += [error for k, v in cells.items() if (error := check_text(v, k))]
+    if errors:
+        return errors
     identities = []
     for column in IDENTITY_COLUMNS:
         if cells.get(column):
@@ -101,6 +111,8 @@ def parse_row(line: int, raw: dict[str, Any], defaults: Defaults) -> ParsedRow |
     traits = {
         k[len(TRAIT_PREFIX) :]: v for k, v in cells.items() if k.startswith(TRAIT_PREFIX) and v
     }
+    if errors := check_traits(traits, field=TRAIT_PREFIX.rstrip(".")):
+        return errors
     return ParsedRow(line=line, profile=profile, traits=traits, identities=identities, raw=cells)
 
 
@@ -186,6 +198,9 @@ def _apply_batch(
             continue
         if matches:
             customer = next(iter(matches.values()))
+            if too_big := check_traits_size({**(customer.traits or {}), **row.traits}):
+                report.rejected.append((row.line, f"traits: {too_big[0].message}", row.raw))
+                continue
             changed = _update(session, customer, row, actor, source)
             report.updated += changed
             report.unchanged += not changed

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from tillit.customers.models import CustomerStatus, IdentityType
 
@@ -52,6 +53,14 @@ class CustomerUpdate(BaseModel):
     country: str | None = Field(None, min_length=2, max_length=2)
     traits: dict[str, Any] | None = None
     status: CustomerStatus | None = None
+
+    @field_validator("locale", "time_zone", "status", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Left out means "keep"; null would mean "clear", which these fields cannot be.
+        if value is None:
+            raise PydanticCustomError("not_null", "may be left out, but cannot be null")
+        return value
 
 
 class CustomerPublic(BaseModel):

@@ -19,8 +19,17 @@ from tillit.audit.service import Actor, record
 from tillit.customers.models import Customer, CustomerStatus, Identity, IdentityType
 from tillit.customers.normalise import InvalidIdentity, normalise
 from tillit.customers.schemas import CustomerCreate, CustomerUpdate, IdentityCreate
-from tillit.customers.validation import check_country, check_locale, check_time_zone
+from tillit.customers.validation import (
+    check_country,
+    check_locale,
+    check_text,
+    check_time_zone,
+    check_traits,
+    check_traits_size,
+)
 from tillit.errors import Conflict, FieldError, InvalidInput, NotFound
+from tillit.storage.base import ID_MAX
+from tillit.storage.json import json_text_at
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ def create_customer(
 ) -> Customer:
     errors: list[FieldError] = []
     fields = _checked_fields(data.locale, data.time_zone, data.country, errors)
+    _check_name_and_traits(data.name, data.traits, errors)
     identities = _normalised_identities(data.identities, defaults=defaults, errors=errors)
     if errors:
         raise InvalidInput(errors)
@@ -90,6 +100,7 @@ def update_customer(
     customer = get_customer(session=session, customer_id=customer_id)
     errors: list[FieldError] = []
     fields = _checked_fields(data.locale, data.time_zone, data.country, errors)
+    _check_name_and_traits(data.name, data.traits or {}, errors)
     if errors:
         raise InvalidInput(errors)
     before = snapshot(customer)
@@ -106,6 +117,8 @@ def update_customer(
                 merged.pop(key, None)
             else:
                 merged[key] = value
+        if too_big := check_traits_size(merged):  # the limit is on what the customer holds
+            raise InvalidInput(too_big)
         customer.traits = merged
     after = snapshot(customer)
     if after != before:
@@ -167,6 +180,8 @@ def remove_identity(*, session: Session, customer_id: int, identity_id: int, act
 def find_by_identity(
     *, session: Session, identity_type: str, value: str, defaults: Defaults
 ) -> Customer | None:
+    if nul := check_text(value, "value"):
+        raise InvalidInput(nul)
     try:
         normalised = normalise(identity_type, value, default_country=defaults.country)
     except (InvalidIdentity, ValueError):
@@ -191,6 +206,7 @@ def search_customers(
     limit: int = 50,
 ) -> tuple[list[Customer], str | None]:
     """Newest first, ``limit`` at a time; the cursor is opaque to callers."""
+    _check_search(query, identity, traits)
     statement: Select[Customer] = select(Customer).options(selectinload(Customer.identities))
     if query:
         statement = statement.where(_matches_text(query.strip(), defaults))
@@ -207,8 +223,8 @@ def search_customers(
                 )
             )
         )
-    for key, value in (traits or {}).items():
-        statement = statement.where(Customer.traits[key].as_string() == value)
+    for key, value in (traits or {}).items():  # the key is one literal key, never a path
+        statement = statement.where(json_text_at(Customer.traits, key) == value)
     if status:
         statement = statement.where(Customer.status == status)
     if cursor:
@@ -224,14 +240,40 @@ def _matches_text(text: str, defaults: Defaults) -> Any:
     for kind in (IdentityType.email, IdentityType.phone):
         with suppress(InvalidIdentity):  # not every search text is an e-mail or a phone
             candidates.append(normalise(kind, text, default_country=defaults.country))
-    prefix = text.replace("%", r"\%").replace("_", r"\_") + "%"
+    literal = _like_literal(text)
     by_identity = select(Identity.customer_id).where(
-        or_(Identity.value.in_(candidates), Identity.value.ilike(prefix, escape="\\"))
+        or_(Identity.value.in_(candidates), Identity.value.ilike(f"{literal}%", escape="\\"))
     )
-    conditions: list[Any] = [Customer.id.in_(by_identity), Customer.name.ilike(f"%{text}%")]
-    if text.isdigit():
+    conditions: list[Any] = [
+        Customer.id.in_(by_identity),
+        Customer.name.ilike(f"%{literal}%", escape="\\"),
+    ]
+    if text.isdecimal() and int(text) <= ID_MAX:  # a longer number is no id (nor bindable)
         conditions.append(Customer.id == int(text))
     return or_(*conditions)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` matched as itself by LIKE: its wildcards (and the escape) escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _check_search(
+    query: str | None, identity: tuple[str, str] | None, traits: dict[str, str] | None
+) -> None:
+    texts = [("q", query), ("identity", identity[1] if identity else None)]
+    texts += [("trait", f"{key}={value}") for key, value in (traits or {}).items()]
+    errors = [error for field, text in texts if (error := check_text(text, field))]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _check_name_and_traits(
+    name: str | None, traits: dict[str, Any], errors: list[FieldError]
+) -> None:
+    if nul := check_text(name, "name"):
+        errors.append(nul)
+    errors += check_traits(traits)
 
 
 def _checked_fields(
@@ -265,6 +307,11 @@ def _normalised_identities(
     seen: set[tuple[str, str]] = set()
     for index, identity in enumerate(identities):
         field = f"{prefix}[{index}].value" if prefix else "value"
+        source_field = f"{prefix}[{index}].source" if prefix else "source"
+        texts = [(identity.value, field), (identity.source, source_field)]
+        if nul := [e for value, name in texts if (e := check_text(value, name))]:
+            errors += nul
+            continue
         try:
             value = normalise(identity.type, identity.value, default_country=defaults.country)
         except InvalidIdentity as error:
@@ -325,7 +372,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
+        if kind != "id" or not 1 <= int(value) <= ID_MAX:  # only ids it gave out
             raise ValueError(kind)
         return int(value)
     except (ValueError, UnicodeDecodeError) as error:

@@ -18,7 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
-from tillit.errors import NotFound
+from tillit.customers.models import Customer
+from tillit.customers.validation import check_text
+from tillit.errors import FieldError, InvalidInput, NotFound
 from tillit.feedback.models import Feedback, FeedbackTheme, ThemeModelState
 from tillit.insight import (
     FeedbackComment,
@@ -109,10 +111,31 @@ def _store_theme(session: Session, theme: Theme, *, label: str | None = None) ->
 # ---- ingest ---------------------------------------------------------------------------------
 
 
+def _refuse_bad_items(session: Session, items: Sequence[FeedbackIn]) -> None:
+    """Before any analysis: a comment tied to nobody would fail at the foreign key, and a NUL
+    character at PostgreSQL's text columns (both were 500s)."""
+    errors = [
+        error
+        for index, item in enumerate(items)
+        for name in ("text", "source", "channel", "locale")
+        if (error := check_text(getattr(item, name), f"items[{index}].{name}"))
+    ]
+    wanted = {item.customer_id for item in items if item.customer_id is not None}
+    known = set(session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
+    errors += [
+        FieldError(f"items[{index}].customer_id", f"customer {item.customer_id} does not exist")
+        for index, item in enumerate(items)
+        if item.customer_id is not None and item.customer_id not in known
+    ]
+    if errors:
+        raise InvalidInput(errors)
+
+
 def ingest_feedback(
     *, session: Session, items: Sequence[FeedbackIn], embedder: Embedder | None = None
 ) -> list[Feedback]:
     """Analyse and store comments, assigning them to the current themes if there are any."""
+    _refuse_bad_items(session, items)
     comments = [
         FeedbackComment(str(i), item.text, item.locale, item.nps, item.csat, item.created_at)
         for i, item in enumerate(items)

@@ -21,6 +21,7 @@ from tillit.audit.service import Actor
 from tillit.customers.models import Customer, Identity, IdentityType
 from tillit.customers.normalise import InvalidIdentity, normalise
 from tillit.customers.service import Defaults
+from tillit.customers.validation import check_traits, check_traits_size
 from tillit.events.models import EventType
 from tillit.events.spec import Message
 from tillit.identity.merge import merge_profiles
@@ -357,7 +358,7 @@ class Resolver:
             return
         if customer_id < 0:  # not inserted yet: update the waiting row
             row = self.pending[-customer_id - 1][0]
-            row["traits"] = {**row["traits"], **plain}
+            row["traits"] = _within_limit(row["traits"], plain)
             row["name"] = row["name"] or name
             return
         stored = self._profiles.get(customer_id)
@@ -370,7 +371,7 @@ class Resolver:
         customer = self.session.get(Customer, customer_id)
         if customer is None:
             return
-        merged = {**(customer.traits or {}), **plain}
+        merged = _within_limit(customer.traits or {}, plain)
         if merged != customer.traits:
             customer.traits = merged
         if customer.name is None and name:
@@ -378,7 +379,16 @@ class Resolver:
 
 
 def _plain_traits(traits: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in traits.items() if k not in LINKABLE_TRAITS and k != "name"}
+    plain = {k: v for k, v in traits.items() if k not in LINKABLE_TRAITS and k != "name"}
+    # The profile takes only traits the API would take (the event keeps what was sent).
+    return {} if check_traits(plain) else plain
+
+
+def _within_limit(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Many identify calls, each small, must not grow a profile past the API's traits limit:
+    new traits that would are left out, the profile stays as it was."""
+    merged = {**held, **new}
+    return held if check_traits_size(merged) else merged
 
 
 def _name(traits: dict[str, Any]) -> str | None:

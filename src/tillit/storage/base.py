@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -22,6 +23,12 @@ NAMING_CONVENTION = {
 # BIGINT on PostgreSQL, but INTEGER on SQLite, where only "INTEGER PRIMARY KEY" auto-increments.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+# The largest id either database holds (BIGINT; SQLite's INTEGER is 64-bit signed too). A
+# larger number sent as an id cannot even be bound to a query (the driver overflows), so every
+# id a caller sends, in a path, a query, a form or a body, is declared as ``EntityId``: out of
+# range it is a 422 naming the field, like any other invalid value.
+ID_MAX = 2**63 - 1
+EntityId = Annotated[int, Interval(ge=1, le=ID_MAX)]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

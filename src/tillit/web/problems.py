@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tillit.errors import InvalidInput, TillitError, Unauthenticated
+from tillit.errors import InvalidInput, TillitError, Unauthenticated, field_path
 
 MEDIA_TYPE = "application/problem+json"
 HTTP_TITLES = {
@@ -26,11 +26,12 @@ HTTP_TITLES = {
 }
 
 
-def problem(
+def problem_body(
     request: Request, *, status: int, title: str, detail: str, slug: str, **extra: Any
-) -> JSONResponse:
+) -> dict[str, Any]:
+    """The RFC 9457 object itself, for answers that carry it inside another body."""
     base = str(request.app.state.settings.base_url).rstrip("/")
-    body = {
+    return {
         "type": f"{base}/problems/{slug}",
         "title": title,
         "status": status,
@@ -38,6 +39,12 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
+
+
+def problem(
+    request: Request, *, status: int, title: str, detail: str, slug: str, **extra: Any
+) -> JSONResponse:
+    body = problem_body(request, status=status, title=title, detail=detail, slug=slug, **extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -112,10 +119,4 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
         where, parts = parts[0], parts[1:]
         if where != "body" and parts:
             parts[0] = f"{parts[0]}"
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
+    return field_path(parts) or "body"

@@ -12,7 +12,9 @@ from tillit.audit.service import Actor
 from tillit.consent import data_requests, ledger, links, unsubscribe
 from tillit.consent.evidence import Evidence
 from tillit.consent.models import Decision, Method
+from tillit.customers.validation import PlainText
 from tillit.staff.scopes import CONSENT_READ, CONSENT_WRITE
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
 
 router = APIRouter(tags=["consent"])
@@ -31,16 +33,16 @@ class LinkPublic(BaseModel):
 
 
 class ConsentCreate(BaseModel):
-    purpose: str
+    purpose: PlainText
     decision: Decision
     method: Method = Method.api
-    channel: str | None = None
-    language: str | None = None
+    channel: PlainText | None = None
+    language: PlainText | None = None
     shown_text_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
 
 
 class UnsubscribeCreate(BaseModel):
-    scope: str = Field(description="topic:<key> or purpose:<key>")
+    scope: PlainText = Field(description="topic:<key> or purpose:<key>")
 
 
 @router.post(
@@ -50,7 +52,11 @@ class UnsubscribeCreate(BaseModel):
     summary="Issue a personal preference-centre link",
 )
 def create_link(
-    customer_id: int, data: LinkCreate, session: SessionDep, settings: SettingsDep, actor: Writer
+    customer_id: EntityId,
+    data: LinkCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Writer,
 ) -> LinkPublic:
     issued = links.create_link(
         session=session,
@@ -71,7 +77,7 @@ def create_link(
     summary="Append a consent decision to the customer's ledger",
 )
 def record_consent(
-    customer_id: int, data: ConsentCreate, session: SessionDep, actor: Writer
+    customer_id: EntityId, data: ConsentCreate, session: SessionDep, actor: Writer
 ) -> dict[str, Any]:
     entry = ledger.record_consent(
         session=session,
@@ -89,7 +95,7 @@ def record_consent(
 
 
 @router.get("/customers/{customer_id}/consents", summary="Current consent per purpose")
-def current_consents(customer_id: int, session: SessionDep, _actor: Reader) -> dict[str, Any]:
+def current_consents(customer_id: EntityId, session: SessionDep, _actor: Reader) -> dict[str, Any]:
     return {
         key: {
             "decision": str(e.decision),
@@ -107,7 +113,7 @@ def current_consents(customer_id: int, session: SessionDep, _actor: Reader) -> d
     summary="The RFC 8058 List-Unsubscribe URL for a customer and list",
 )
 def unsubscribe_link(
-    customer_id: int,
+    customer_id: EntityId,
     data: UnsubscribeCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -126,5 +132,5 @@ def unsubscribe_link(
 
 
 @router.get("/customers/{customer_id}/export", summary="Everything held (GDPR 15 and 20)")
-def export(customer_id: int, session: SessionDep, _actor: Reader) -> dict[str, Any]:
+def export(customer_id: EntityId, session: SessionDep, _actor: Reader) -> dict[str, Any]:
     return data_requests.export_customer(session=session, customer_id=customer_id)

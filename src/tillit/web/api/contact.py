@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -9,18 +10,24 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
 from tillit.consent.decision_log import record_send
 from tillit.contact import explain
+from tillit.contact.models import Channel, Kind
 from tillit.contact.service import Decided, decide_audience, decide_for, make_intent
 from tillit.customers.service import get_customer
+from tillit.customers.validation import check_text
+from tillit.errors import InvalidInput, TillitError
 from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
+from tillit.web.problems import problem_body
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/contact", tags=["contact policy"])
 Decider = Annotated[Actor, Depends(require_scope(CONTACT_DECIDE))]
 Sender = Annotated[Actor, Depends(require_scope(CONTACT_SEND))]
@@ -41,7 +48,7 @@ class MessageIntent(BaseModel):
 
 
 class DecideRequest(MessageIntent):
-    customer_id: int
+    customer_id: EntityId
     log: bool = Field(
         False,
         description="True when you mean to send: the decision is stored "
@@ -67,18 +74,18 @@ class DecisionPublic(BaseModel):
 
 
 class AudienceRequest(MessageIntent):
-    customer_ids: list[int] = Field(min_length=1, max_length=1_000_000)
+    customer_ids: list[EntityId] = Field(min_length=1, max_length=1_000_000)
 
 
 class SendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
-    channel: str
-    kind: str
-    topic: str | None = None
-    decision_id: int | None = None
-    sent_at: datetime | None = None
+    customer_id: EntityId
+    channel: Channel  # what counts toward caps: the policy's own channels and kinds
+    kind: Kind
+    topic: str | None = Field(None, max_length=64)
+    decision_id: EntityId | None = None
+    sent_at: AwareDatetime | None = None
 
 
 @router.post("/decide", response_model=DecisionPublic, responses=PROBLEMS)
@@ -154,11 +161,46 @@ def decide_many(
             ):
                 yield orjson.dumps(row) + b"\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    stream = lines()
+    # The first chunk is decided before the 200 goes out, so a failure there (a bad stored
+    # row, a database error) is an ordinary problem answer instead of an empty stream.
+    first = next(stream, None)
+    body = _ended_by_error_line(request, first, stream, total=len(set(data.customer_ids)))
+    return StreamingResponse(body, media_type="application/x-ndjson")
+
+
+def _ended_by_error_line(
+    request: Request, first: bytes | None, rest: Iterator[bytes], *, total: int
+) -> Iterator[bytes]:
+    """Once the 200 is sent a failure cannot change the status, and a stream that merely
+    stops would read as a complete (shorter) answer: it ends with an ``{"error": problem}``
+    line instead, so a reader knows the lines before it are not the whole audience."""
+    if first is None:
+        return
+    yield first
+    sent = 1
+    try:
+        for line in rest:
+            yield line
+            sent += 1
+    except Exception as error:
+        logger.exception("decide-audience stopped after %d of %d lines", sent, total)
+        known = error if isinstance(error, TillitError) else TillitError("")
+        detail = f"deciding stopped after {sent} of {total} customers; the answer is incomplete"
+        problem = problem_body(
+            request,
+            status=known.status,
+            title=known.title,
+            detail=f"{detail}: {known.detail}" if known.detail else detail,
+            slug=known.slug,
+        )
+        yield orjson.dumps({"error": problem}) + b"\n"
 
 
 @router.post("/sends", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
 def create_send(data: SendCreate, session: SessionDep, _actor: Sender) -> dict[str, Any]:
+    if nul := check_text(data.topic, "topic"):
+        raise InvalidInput(nul)
     get_customer(session=session, customer_id=data.customer_id)
     send = record_send(
         session=session,

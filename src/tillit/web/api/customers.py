@@ -19,6 +19,7 @@ from tillit.customers.schemas import (
 )
 from tillit.errors import FieldError, InvalidInput, NotFound
 from tillit.staff.scopes import CUSTOMERS_READ, CUSTOMERS_WRITE
+from tillit.storage.base import EntityId
 from tillit.web.deps import DefaultsDep, SessionDep, require_scope
 
 router = APIRouter(tags=["customers"])
@@ -85,7 +86,7 @@ def list_customers(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerPublic, responses={404: PROBLEM})
-def get_customer(customer_id: int, session: SessionDep, _actor: Reader) -> CustomerPublic:
+def get_customer(customer_id: EntityId, session: SessionDep, _actor: Reader) -> CustomerPublic:
     return CustomerPublic.model_validate(
         service.get_customer(session=session, customer_id=customer_id)
     )
@@ -93,7 +94,7 @@ def get_customer(customer_id: int, session: SessionDep, _actor: Reader) -> Custo
 
 @router.patch("/customers/{customer_id}", response_model=CustomerPublic, responses=WRITE_ERRORS)
 def update_customer(
-    customer_id: int, data: CustomerUpdate, session: SessionDep, actor: Writer
+    customer_id: EntityId, data: CustomerUpdate, session: SessionDep, actor: Writer
 ) -> CustomerPublic:
     customer = service.update_customer(
         session=session, customer_id=customer_id, data=data, actor=actor
@@ -109,7 +110,7 @@ def update_customer(
     responses=WRITE_ERRORS,
 )
 def add_identity(
-    customer_id: int,
+    customer_id: EntityId,
     data: IdentityCreate,
     session: SessionDep,
     defaults: DefaultsDep,
@@ -128,7 +129,7 @@ def add_identity(
     responses=WRITE_ERRORS,
 )
 def remove_identity(
-    customer_id: int, identity_id: int, session: SessionDep, actor: Writer
+    customer_id: EntityId, identity_id: EntityId, session: SessionDep, actor: Writer
 ) -> Response:
     service.remove_identity(
         session=session, customer_id=customer_id, identity_id=identity_id, actor=actor

@@ -23,6 +23,7 @@ from tillit.dialogues.responses import Answer, submit
 from tillit.errors import NotFound
 from tillit.i18n import negotiate, translations
 from tillit.staff.scopes import DIALOGUES
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
 
 router = APIRouter(prefix="/dialogues", tags=["dialogues"])
@@ -86,7 +87,7 @@ def public(
     responses={204: {"description": "Nothing may be asked now (fatigue or choice)."}},
 )
 def next_for_customer(
-    customer_id: int,
+    customer_id: EntityId,
     session: SessionDep,
     settings: SettingsDep,
     _caller: Caller,
@@ -108,7 +109,11 @@ def next_for_customer(
 
 @router.post("/asks/{ask_id}/answer", response_model=AnswerPublic, status_code=201)
 def answer_ask(
-    ask_id: int, body: AnswerCreate, session: SessionDep, settings: SettingsDep, _caller: Caller
+    ask_id: EntityId,
+    body: AnswerCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _caller: Caller,
 ) -> AnswerPublic:
     ask = session.get(Ask, ask_id)
     if ask is None:

@@ -18,6 +18,7 @@ from tillit.audit.service import Actor
 from tillit.events import import_jobs
 from tillit.events.models import ImportStatus
 from tillit.staff.scopes import EVENTS_IMPORT
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, require_scope
 
 router = APIRouter(tags=["events"])
@@ -135,7 +136,7 @@ def list_imports(
     summary="An import's progress and counts",
 )
 def get_event_import(
-    import_id: int, request: Request, session: SessionDep, _actor: Importer
+    import_id: EntityId, request: Request, session: SessionDep, _actor: Importer
 ) -> EventImportPublic:
     return _public(request, import_jobs.state(session, import_jobs.find(session, import_id)))
 
@@ -146,7 +147,7 @@ def get_event_import(
     summary="The rejected lines so far, as JSON Lines of line number and reason",
 )
 def event_import_rejects(
-    import_id: int, request: Request, session: SessionDep, _actor: Importer
+    import_id: EntityId, request: Request, session: SessionDep, _actor: Importer
 ) -> StreamingResponse:
     job = import_jobs.find(session, import_id)
     lines = import_jobs.read_rejects(request.app.state.settings.data_dir, job)

@@ -12,6 +12,7 @@ from tillit.audit.service import Actor
 from tillit.feedback.overview import theme_overview
 from tillit.feedback.service import FeedbackIn, ingest_feedback
 from tillit.staff.scopes import INSIGHT_READ, INSIGHT_WRITE
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, require_scope
 
 router = APIRouter(prefix="/insight", tags=["feedback insight"])
@@ -28,7 +29,7 @@ class FeedbackCreate(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
     source: str = Field("api", max_length=100, description="e.g. reviews, support, chat")
     channel: str | None = Field(None, max_length=16)
-    customer_id: int | None = None
+    customer_id: EntityId | None = None
     locale: str | None = Field(None, description="The writer's locale: a prior for language")
     nps: int | None = Field(None, ge=0, le=10)
     csat: int | None = Field(None, ge=1, le=5)

@@ -11,6 +11,7 @@ from tillit.consent import data_requests, ledger, notices, preferences, rates
 from tillit.consent.decision_log import decisions_since
 from tillit.customers.service import get_customer
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
@@ -66,7 +67,7 @@ def new_notice_version(
     response_class=HTMLResponse,
     dependencies=[allow(Permission.consent_read)],
 )
-def customer_history(customer_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+def customer_history(customer_id: EntityId, request: Request, session: SessionDep) -> HTMLResponse:
     customer = get_customer(session=session, customer_id=customer_id)
     return render(
         request,
@@ -97,7 +98,7 @@ def request_queue(request: Request, session: SessionDep, all: bool = False) -> H
 @router.post(
     "/data-requests/{request_id}/done", dependencies=[allow(Permission.data_requests_handle)]
 )
-def request_done(request_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def request_done(request_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     data_requests.complete_request(session=session, request_id=request_id, actor=actor)
     session.commit()
     return RedirectResponse("/staff/data-requests", status_code=303)

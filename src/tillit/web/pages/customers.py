@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from tillit.audit.service import entries_for
 from tillit.customers import service
 from tillit.customers.models import IdentityType
 from tillit.customers.schemas import CustomerUpdate, IdentityCreate
-from tillit.errors import InvalidInput
+from tillit.errors import InvalidInput, invalid_fields
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import DefaultsDep, SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 PAGE_SIZE = 25
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @router.get(
@@ -45,7 +48,7 @@ def customer_list(
     dependencies=[allow(Permission.customers_read)],
 )
 def customer_detail(
-    customer_id: int,
+    customer_id: EntityId,
     request: Request,
     session: SessionDep,
     error: str | None = None,
@@ -64,7 +67,7 @@ def customer_detail(
 
 @router.post("/customers/{customer_id}", dependencies=[allow(Permission.customers_edit)])
 def customer_update(
-    customer_id: int,
+    customer_id: EntityId,
     session: SessionDep,
     actor: FormActorDep,
     request: Request,
@@ -72,12 +75,11 @@ def customer_update(
     locale: Annotated[str, Form()] = "",
     time_zone: Annotated[str, Form()] = "",
 ) -> Response:
-    data = CustomerUpdate(
-        name=name.strip() or None,
-        locale=locale.strip() or None,
-        time_zone=time_zone.strip() or None,
-    )
+    sent = {"name": name.strip() or None, "locale": locale.strip(), "time_zone": time_zone.strip()}
     try:
+        # The API's own schema, so the form refuses what the API refuses (a 201-character
+        # name, say) and says why, instead of failing. An empty locale or zone keeps the old.
+        data = _form_data(CustomerUpdate, {k: v for k, v in sent.items() if v != ""})
         service.update_customer(session=session, customer_id=customer_id, data=data, actor=actor)
     except InvalidInput as error:
         session.rollback()
@@ -88,7 +90,7 @@ def customer_update(
 
 @router.post("/customers/{customer_id}/identities", dependencies=[allow(Permission.customers_edit)])
 def identity_add(
-    customer_id: int,
+    customer_id: EntityId,
     session: SessionDep,
     defaults: DefaultsDep,
     actor: FormActorDep,
@@ -104,13 +106,20 @@ def identity_add(
             customer_id=customer_id,
             defaults=defaults,
             actor=actor,
-            data=IdentityCreate(type=type, value=value, source="staff"),
+            data=_form_data(IdentityCreate, {"type": type, "value": value, "source": "staff"}),
         )
     except (InvalidInput, Conflict) as error:
         session.rollback()
         return _detail_with_error(request, session, customer_id, error.detail)
     session.commit()
     return RedirectResponse(f"/staff/customers/{customer_id}", status_code=303)
+
+
+def _form_data(schema: type[Model], fields: dict[str, Any]) -> Model:
+    try:
+        return schema.model_validate(fields)
+    except ValidationError as error:
+        raise invalid_fields(error.errors()) from error
 
 
 def _detail_with_error(

@@ -19,6 +19,7 @@ from tillit.dialogues.models import Ask, AskStatus, Question, QuestionVersion
 from tillit.dialogues.responses import Answer, submit
 from tillit.errors import FieldError, InvalidInput, NotFound, TillitError
 from tillit.i18n import negotiate
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep, gone_page
 from tillit.web.templating import render
@@ -144,7 +145,7 @@ def answer(
     session: SessionDep,
     settings: SettingsDep,
     form: FormDep,
-    ask_id: int | None = None,
+    ask_id: EntityId | None = None,
 ) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:

@@ -15,6 +15,7 @@ from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
 from tillit.errors import FieldError, InvalidInput
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
@@ -227,7 +228,7 @@ def inbox(
 @router.get(
     "/cases/{case_id}", response_class=HTMLResponse, dependencies=[allow(Permission.cases_read)]
 )
-def case_page(case_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+def case_page(case_id: EntityId, request: Request, session: SessionDep) -> HTMLResponse:
     case = cases.get_case(session=session, case_id=case_id)
     found = metrics.explore_response(session=session, response_id=case.response_id)
     return render(
@@ -242,7 +243,7 @@ def case_page(case_id: int, request: Request, session: SessionDep) -> HTMLRespon
 
 @router.post("/cases/{case_id}/{action}", dependencies=[allow(Permission.cases_work)])
 def case_action(
-    case_id: int,
+    case_id: EntityId,
     action: str,
     session: SessionDep,
     settings: SettingsDep,

@@ -12,6 +12,7 @@ from tillit.errors import InvalidInput
 from tillit.events import import_jobs
 from tillit.events.sources import list_sources
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
@@ -73,7 +74,9 @@ async def _blocks(file: UploadFile) -> AsyncIterator[bytes]:
 
 
 @router.get("/imports/{import_id}/rejects", dependencies=[allow(Permission.imports_read)])
-def imports_rejects(import_id: int, request: Request, session: SessionDep) -> StreamingResponse:
+def imports_rejects(
+    import_id: EntityId, request: Request, session: SessionDep
+) -> StreamingResponse:
     job = import_jobs.find(session, import_id)
     return StreamingResponse(
         import_jobs.read_rejects(request.app.state.settings.data_dir, job),

@@ -14,6 +14,7 @@ from tillit.feedback import service
 from tillit.feedback.overview import theme_overview
 from tillit.feedback.service import InsightError
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
@@ -64,7 +65,7 @@ def explorer(request: Request, session: SessionDep, error: str | None = None) ->
 
 @router.post("/themes/{theme_id}/rename", dependencies=[allow(Permission.themes_manage)])
 def rename(
-    theme_id: int, session: SessionDep, actor: FormActorDep, label: Annotated[str, Form()]
+    theme_id: EntityId, session: SessionDep, actor: FormActorDep, label: Annotated[str, Form()]
 ) -> Response:
     service.rename_theme(session=session, theme_id=theme_id, label=label, actor=actor)
     session.commit()
@@ -73,7 +74,10 @@ def rename(
 
 @router.post("/themes/{theme_id}/merge", dependencies=[allow(Permission.themes_manage)])
 def merge(
-    theme_id: int, session: SessionDep, actor: FormActorDep, other_id: Annotated[int, Form()]
+    theme_id: EntityId,
+    session: SessionDep,
+    actor: FormActorDep,
+    other_id: Annotated[EntityId, Form()],
 ) -> Response:
     try:
         service.merge_persisted_themes(
@@ -87,7 +91,7 @@ def merge(
 
 
 @router.post("/themes/{theme_id}/split", dependencies=[allow(Permission.themes_manage)])
-def split(theme_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def split(theme_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     try:
         service.split_persisted_theme(session=session, theme_id=theme_id, actor=actor)
     except InsightError as error:

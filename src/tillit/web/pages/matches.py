@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tillit.identity import review
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
@@ -29,7 +30,7 @@ def match_queue(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.post("/matches/{suggestion_id}", dependencies=[allow(Permission.matches_decide)])
 def match_decide(
-    suggestion_id: int,
+    suggestion_id: EntityId,
     session: SessionDep,
     actor: FormActorDep,
     decision: Annotated[str, Form(pattern="^(accept|reject)$")],

@@ -10,6 +10,7 @@ from tillit.events.models import Channel
 from tillit.events.timeline import timeline
 from tillit.identity.merge import unmerge
 from tillit.staff.permissions import Permission
+from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
@@ -24,7 +25,7 @@ PAGE_SIZE = 50
     dependencies=[allow(Permission.customers_read)],
 )
 def customer_timeline(
-    customer_id: int,
+    customer_id: EntityId,
     request: Request,
     session: SessionDep,
     channel: Channel | None = None,
@@ -47,7 +48,7 @@ def customer_timeline(
 
 
 @router.post("/merges/{merge_id}/undo", dependencies=[allow(Permission.matches_decide)])
-def merge_undo(merge_id: int, session: SessionDep, actor: FormActorDep) -> Response:
+def merge_undo(merge_id: EntityId, session: SessionDep, actor: FormActorDep) -> Response:
     entry = unmerge(session=session, merge_id=merge_id, actor=actor)
     session.commit()
     return RedirectResponse(f"/staff/customers/{entry.into_customer_id}/timeline", status_code=303)
