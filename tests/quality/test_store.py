@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.events.test_timeline import sign_in
 from tests.quality.test_quality import dataset  # noqa: F401  (fixture)
 from tillit.audit.models import AuditEntry
 from tillit.quality import measure
@@ -63,9 +62,10 @@ def test_only_the_newest_reports_are_kept(sessions, dataset):  # noqa: F811
 def test_the_page_measures_once_then_reads_and_staff_can_measure_now(
     client,
     sessions,
+    staff_as,
     dataset,  # noqa: F811
 ):
-    csrf = sign_in(client, sessions)
+    _analyst, csrf = staff_as("analyst")
     first = client.get("/staff/quality")
     assert first.status_code == 200 and "traits.email" in first.text
     assert _count(sessions) == 1
