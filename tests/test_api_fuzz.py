@@ -38,6 +38,10 @@ CHECKS = [
 ]
 
 
+# An event file is text; JSON Lines are sent as they are generated, like text/plain.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
+
 class CurrentApp:
     """The ASGI app schemathesis calls: whichever app the running test made (on this run's
     database). Schemathesis keeps the app it loaded the schema from, in copies of the schema
