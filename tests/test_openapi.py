@@ -52,3 +52,12 @@ def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
     page = client.put("/staff/login", headers={"Accept": "text/html"})
     assert page.status_code == 405
     assert page.headers["allow"] == "GET, POST"
+
+
+def test_401_asks_for_the_credentials_the_path_takes(client: TestClient) -> None:
+    api = client.get("/api/v1/customers")
+    assert api.status_code == 401
+    assert api.headers["www-authenticate"] == "Bearer"
+    tracking = client.post("/v1/track", json={"event": "Viewed", "userId": "u-1"})
+    assert tracking.status_code == 401
+    assert tracking.headers["www-authenticate"] == 'Basic realm="tracking"'

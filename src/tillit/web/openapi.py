@@ -30,7 +30,12 @@ WHEN = {
     422: "The input breaks a rule; errors names each bad field",
 }
 HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    401: {
+        "WWW-Authenticate": {
+            "schema": {"type": "string"},
+            "description": 'Bearer; on /v1/*: Basic realm="tracking"',
+        }
+    },
     405: {"Allow": {"required": True, "schema": {"type": "string"}, "description": "e.g. GET"}},
 }
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

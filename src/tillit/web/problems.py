@@ -80,7 +80,10 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    headers = dict(headers or {})
+    if status == 401:  # the tracking API takes a write key as Basic credentials, the rest tokens
+        tracking = request.url.path.startswith("/v1/")
+        headers["WWW-Authenticate"] = 'Basic realm="tracking"' if tracking else "Bearer"
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
