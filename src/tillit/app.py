@@ -13,13 +13,13 @@ from tillit.background import lifespan
 from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
 from tillit.storage.group import GroupCommit
-from tillit.web import problems
+from tillit.web import openapi, problems
 from tillit.web.api import consent as consent_api
 from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import dialogues as dialogues_api
 from tillit.web.api import event_imports as event_imports_api
-from tillit.web.api import health
+from tillit.web.api import health, tracking_docs
 from tillit.web.api import insight as insight_api
 from tillit.web.api import tracking as tracking_api
 from tillit.web.api.tracking import SOURCE_CACHE_SECONDS
@@ -81,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=False,
         )
     problems.install(app)
+    openapi.install(
+        app,
+        models=tracking_docs.MODELS,
+        security_schemes={tracking_docs.WRITE_KEY_SCHEME: tracking_docs.SECURITY_SCHEME},
+    )
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(brand.router)

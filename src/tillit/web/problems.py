@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tillit.errors import InvalidInput, TillitError, Unauthenticated, field_path
 
@@ -23,6 +25,39 @@ HTTP_TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+}
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# A route's ``responses={409: PROBLEM}`` says "this status, as a problem";
+# tillit.web.openapi gives every such answer the Problem schema below.
+PROBLEM: dict[str, Any] = {"content": {MEDIA_TYPE: {}}}
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "FieldError",
+    "type": "object",
+    "required": ["field", "message"],
+    "properties": {
+        "field": {"type": "string", "description": "e.g. identities[0].value, or body"},
+        "message": {"type": "string"},
+        "index": {"type": "integer", "description": "The message's place in a batch"},
+        "messageId": {"type": ["string", "null"]},
+    },
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "format": "uri", "description": "Explained at this URL"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string", "description": "The path that was asked"},
+        "errors": {
+            "type": "array",
+            "description": "Each bad field, when the input was at fault",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+        },
+    },
 }
 
 
@@ -42,10 +77,20 @@ def problem_body(
 
 
 def problem(
-    request: Request, *, status: int, title: str, detail: str, slug: str, **extra: Any
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = problem_body(request, status=status, title=title, detail=detail, slug=slug, **extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:  # the tracking API takes a write key as Basic credentials, the rest tokens
+        tracking = request.url.path.startswith("/v1/")
+        headers["WWW-Authenticate"] = 'Basic realm="tracking"' if tracking else "Bearer"
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -101,15 +146,39 @@ def install(app: FastAPI) -> None:
     async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
         title = HTTP_TITLES.get(error.status_code, "Error")
         detail = str(error.detail) if error.detail else title
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         if _wants_html(request):
-            return error_page(request, status=error.status_code, title=title, detail=detail)
-        return problem(
+            page = error_page(request, status=error.status_code, title=title, detail=detail)
+            page.headers.update(headers)
+            return page
+        return problem(  # the error's headers too: a 405's Allow says which methods work
             request,
             status=error.status_code,
             title=title,
             detail=detail,
             slug=title.lower().replace(" ", "-"),
+            headers=headers,
         )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path. Starlette's own ``Allow`` names only those of the first route
+    that matched the path, and a path often has several (GET and PATCH of one customer)."""
+    bare = {
+        "type": "http",
+        "path": request.scope["path"],
+        "root_path": request.scope.get("root_path", ""),
+    }
+    return ", ".join(
+        method
+        for method in METHODS
+        if any(
+            route.matches({**bare, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    )
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:

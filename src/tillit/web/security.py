@@ -15,6 +15,22 @@ HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+# Pages and answers may hold personal data (the preference centre, staff customer pages,
+# exports, every API answer), so no browser or proxy may keep a copy. Only what holds none
+# may be cached: assets, health checks, the problem-type pages and the API's own description.
+NO_STORE = (b"cache-control", b"no-store")
+PUBLIC_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/problems/",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+)
+
+
+def may_be_stored(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
 
 
 class SecurityHeadersMiddleware:
@@ -28,10 +44,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        headers = HEADERS if may_be_stored(scope["path"]) else [*HEADERS, NO_STORE]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in HEADERS if name not in present]
+                extra = [(name, value) for name, value in headers if name not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

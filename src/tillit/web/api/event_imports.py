@@ -84,6 +84,16 @@ def _public(request: Request, state: import_jobs.ImportState) -> EventImportPubl
     response_model=EventImportPublic,
     responses=ERRORS,
     summary="Send a file of events (JSON Lines or CSV) to import in the background",
+    openapi_extra={  # read as a stream, not as a parameter, so FastAPI cannot see it
+        "requestBody": {
+            "required": True,
+            "description": "The file itself, at most TILLIT_IMPORT_MAX_BYTES (413 past that)",
+            "content": {
+                media_type: {"schema": {"type": "string"}}
+                for media_type in ("application/x-ndjson", "text/csv")
+            },
+        }
+    },
 )
 async def send_file(
     request: Request,

@@ -42,6 +42,7 @@ from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
 from tillit.storage.bulk import bind_processor
 from tillit.storage.group import GroupCommit
+from tillit.web.api import tracking_docs
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.expiring import ExpiringCache
 from tillit.web.problems import problem
@@ -284,8 +285,20 @@ def _endpoint(kind: str | None) -> Any:
 
 for _kind in EventType:
     router.add_api_route(
-        f"/{_kind}", _endpoint(str(_kind)), methods=["POST"], summary=f"Segment {_kind} call"
+        f"/{_kind}",
+        _endpoint(str(_kind)),
+        methods=["POST"],
+        summary=f"Segment {_kind} call",
+        responses=tracking_docs.RESPONSES,
+        openapi_extra=tracking_docs.call_docs(_kind),
     )
-router.add_api_route("/batch", _endpoint(None), methods=["POST"], summary="Segment batch")
+router.add_api_route(
+    "/batch",
+    _endpoint(None),
+    methods=["POST"],
+    summary="Segment batch",
+    responses=tracking_docs.RESPONSES,
+    openapi_extra=tracking_docs.batch_docs(),
+)
 # analytics.js posts to /v1/import for historical batches; it is the same operation here.
 router.add_api_route("/import", _endpoint(None), methods=["POST"], include_in_schema=False)
