@@ -2,13 +2,15 @@
 
 Pure functions, no database: the API, the bulk importer and the tests share them. Field names
 follow https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/.
+Everything wrong with one message is an ``InvalidMessage``, so that a batch or a file rejects
+that message alone (docs/events.md lists the rules).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
@@ -18,6 +20,16 @@ from tillit.events.models import Channel, EventType
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_ID_LENGTH = 200
+# The range an event's time (after clock-skew correction) must fall in. Nothing tracked
+# happened before the Unix epoch (a device whose clock was reset reports it, or year 1); a day
+# after receipt leaves room for a server clock that runs ahead and a local time sent as UTC
+# (at most 14 hours off), but no event is ever stored in the far future.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
+# orjson writes U+0000 in a string or key only as this escape: one search of the JSON text
+# finds it, so a message without one costs nothing more (see _refuse_nul).
+NUL_ESCAPE = b"\\u0000"
+NUL_REASON = "must not contain the NUL character (U+0000)"
 # Segment libraries name the runtime in context.channel; map the ones that say where it ran.
 CONTEXT_CHANNELS = {"browser": Channel.web, "mobile": Channel.app, "client": Channel.web}
 REQUIRED = {
@@ -97,50 +109,97 @@ def parse_time(value: object, field: str) -> datetime | None:
     except ValueError as error:
         raise InvalidMessage(f"{field} is not an ISO 8601 date-time: {value!r}") from error
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # Segment treats zone-less times as UTC
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC)  # Segment treats zone-less times as UTC
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00:00+14:00, 9999-12-31T23:59:59-14:00
+        raise InvalidMessage(
+            f"{field} {value!r} cannot be expressed in UTC: it falls outside the years 1 to 9999"
+        ) from error
 
 
 def corrected_time(
     raw: dict[str, Any], *, received_at: datetime, batch_sent_at: datetime | None
 ) -> datetime:
     """Segment's rule: the device clock may be wrong, but the gap between when it says the event
-    happened and when it says it sent it is right, so timestamp = receivedAt - (sentAt - ts)."""
-    happened = parse_time(raw.get("timestamp"), "timestamp") or parse_time(
-        raw.get("originalTimestamp"), "originalTimestamp"
-    )
+    happened and when it says it sent it is right, so timestamp = receivedAt - (sentAt - ts).
+
+    The skew itself is not bounded (a phone whose clock is years off is corrected right); the
+    result is: it must lie between EARLIEST and MAX_AHEAD after receipt, else the message is
+    invalid, so a nonsense gap never stores an event centuries away."""
+    field = "timestamp"
+    happened = parse_time(raw.get("timestamp"), field)
+    if happened is None:
+        field = "originalTimestamp"
+        happened = parse_time(raw.get(field), field)
     sent_at = parse_time(raw.get("sentAt"), "sentAt") or batch_sent_at
+    if "receivedAt" in raw:  # not read (receipt is this server's clock), but kept in the payload
+        parse_time(raw["receivedAt"], "receivedAt")
     if happened is None:
         return received_at
     if sent_at is None:
-        return happened
-    return received_at - (sent_at - happened)
+        return _in_range(happened, received_at, field)
+    what = f"{field} corrected for the sender's clock (receivedAt - (sentAt - {field}))"
+    try:
+        corrected = received_at - (sent_at - happened)
+    except OverflowError as error:
+        raise InvalidMessage(f"{what} falls outside the years 1 to 9999") from error
+    return _in_range(corrected, received_at, what)
+
+
+def _in_range(when: datetime, received_at: datetime, what: str) -> datetime:
+    if when < EARLIEST:
+        raise InvalidMessage(f"{what} is {when.isoformat()}: before {EARLIEST.isoformat()}")
+    if when > received_at + MAX_AHEAD:
+        raise InvalidMessage(
+            f"{what} is {when.isoformat()}: more than {MAX_AHEAD.days} day after it was "
+            f"received ({received_at.isoformat()})"
+        )
+    return when
 
 
 def _identifier(raw: dict[str, Any], field: str) -> str | None:
+    """A string, or an integer in its decimal form (Segment's libraries stringify numeric
+    ids). Other numbers are refused: their text differs between languages (1e21, 1.0), so
+    the same id would not match itself across senders."""
     value = raw.get(field)
     if isinstance(value, str):  # the usual case first
         text = value.strip()
     elif value is None:
         return None
     elif isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidMessage(f"{field} must be a string")
+        raise InvalidMessage(f"{field} must be a string or an integer")
     else:
-        text = str(value).strip()
+        text = str(value)
     if len(text) > MAX_ID_LENGTH:
         raise InvalidMessage(f"{field} must be at most {MAX_ID_LENGTH} characters")
     return text or None
 
 
 def message_id_for(raw: dict[str, Any]) -> str:
-    """The sender's messageId, or a hash of the content so that a resend is still recognised."""
-    given = raw.get("messageId")
-    if isinstance(given, str) and given.strip():
-        if len(given) > MAX_ID_LENGTH:
-            raise InvalidMessage(f"messageId must be at most {MAX_ID_LENGTH} characters")
-        return given.strip()
+    """The sender's messageId (the same rule as userId: see _identifier), or a hash of the
+    content so that a resend is still recognised."""
+    given = _identifier(raw, "messageId")
+    if given:
+        return given
     digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return f"tillit-{digest[:40]}"
+
+
+def _refuse_nul(value: object, path: str) -> None:
+    """Raises naming the first string or key under ``value`` that holds U+0000: PostgreSQL
+    stores it in neither text nor jsonb, so both databases refuse it here, alike."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidMessage(f"{path or 'the message'} {NUL_REASON}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise InvalidMessage(f"a key in {path or 'the message'} {NUL_REASON}")
+            _refuse_nul(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{path}[{index}]")
 
 
 def _channel(raw: dict[str, Any], default: Channel) -> Channel:
@@ -175,6 +234,8 @@ def parse_message(
     text = orjson.dumps(raw)
     if len(text) > MAX_EVENT_BYTES:
         raise InvalidMessage(f"is {len(text)} bytes; at most {MAX_EVENT_BYTES} bytes per event")
+    if NUL_ESCAPE in text:  # rare; the walk finds where (or that it was a literal backslash)
+        _refuse_nul(raw, "")
     kind = type_ or raw.get("type")
     event_type = TYPES.get(kind) if isinstance(kind, str) else None
     if event_type is None:
