@@ -6,6 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from tillit.app import create_app
+from tillit.config import Settings
 from tillit.customers.models import Identity
 from tillit.events.models import Event, Source
 from tillit.storage.session import SessionFactory
@@ -289,3 +291,49 @@ def test_integer_ids_are_their_decimal_text_and_other_non_strings_are_refused(
         == ["messageId must be a string or an integer"] * 3
         + ["userId must be a string or an integer"] * 3
     )
+
+
+def test_the_tracking_api_answers_any_origin_and_only_it(
+    settings: Settings, write_key: str
+) -> None:
+    widget_site = "https://shop.example.com"
+    app = create_app(settings.model_copy(update={"widget_origins": widget_site}))
+    other_site = "https://www.example.org"
+    with TestClient(app) as client:
+        preflight = client.options(
+            "/v1/track",
+            headers={
+                "Origin": other_site,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert "authorization" in allowed and "content-type" in allowed
+        assert "access-control-allow-credentials" not in preflight.headers
+        for origin in (other_site, widget_site):
+            sent = client.post(
+                "/v1/track", json=GOOD, auth=(write_key, ""), headers={"Origin": origin}
+            )
+            assert sent.status_code == 200
+            assert sent.headers.get_list("access-control-allow-origin") == ["*"]
+        refused = client.post("/v1/track", json=GOOD, headers={"Origin": other_site})
+        assert refused.status_code == 401  # a problem the page can read, not a CORS error
+        assert refused.headers["access-control-allow-origin"] == "*"
+        # The rest of the app keeps its own rule: the widget's site, no one else.
+        elsewhere = client.options(
+            "/api/v1/customers",
+            headers={"Origin": other_site, "Access-Control-Request-Method": "POST"},
+        )
+        assert elsewhere.headers.get("access-control-allow-origin") != "*"
+        widget = client.options(
+            "/api/v1/customers",
+            headers={"Origin": widget_site, "Access-Control-Request-Method": "POST"},
+        )
+        assert widget.headers["access-control-allow-origin"] == widget_site
+        no_origin = client.post("/v1/track", json=GOOD, auth=(write_key, ""))
+        assert "access-control-allow-origin" not in no_origin.headers
+    app.state.engine.dispose()
