@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -252,6 +254,21 @@ def test_nul_anywhere_rejects_that_message_alone_on_every_database(
     single = post(client, "/v1/track", write_key, bad)
     assert single.status_code == 400
     assert single.json()["errors"][0]["message"] == reason
+
+
+def test_nul_in_a_gzipped_batch_is_found_after_decompression(
+    client: TestClient, write_key: str
+) -> None:
+    # The API looks for the escape once in the whole body: in the body as decompressed.
+    bad = {**GOOD, "messageId": "bad", "properties": {"note": "a\u0000b"}}
+    body = gzip.compress(orjson.dumps({"batch": [bad, GOOD]}))
+    response = client.post(
+        "/v1/batch",
+        content=body,
+        auth=(write_key, ""),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    assert response.json()["rejected"][0]["message"] == f"properties.note {NUL}"
 
 
 def test_a_literal_backslash_u0000_is_text_and_is_stored(
