@@ -256,6 +256,23 @@ def test_nul_anywhere_rejects_that_message_alone_on_every_database(
     assert single.json()["errors"][0]["message"] == reason
 
 
+def test_nesting_too_deep_to_store_rejects_that_message_alone(
+    client: TestClient, write_key: str
+) -> None:
+    def nested(depth: int, leaf: object) -> object:
+        for _ in range(depth):
+            leaf = [leaf]
+        return leaf
+
+    deepest = {**GOOD, "messageId": "deepest", "properties": {"p": nested(252, "\u0000")}}
+    too_deep = {**GOOD, "messageId": "too-deep", "properties": {"p": nested(253, 1)}}
+    answer = post(client, "/v1/batch", write_key, {"batch": [deepest, too_deep, GOOD]}).json()
+    first, second = answer["rejected"]
+    assert first["message"] == f"properties.p{'[0]' * 252} {NUL}"
+    assert second["message"].startswith("nests objects and lists over 254 deep")
+    assert answer["accepted"] == 1
+
+
 def test_nul_in_a_gzipped_batch_is_found_after_decompression(
     client: TestClient, write_key: str
 ) -> None:
@@ -302,6 +319,8 @@ def test_integer_ids_are_their_decimal_text_and_other_non_strings_are_refused(
     ]
     answer = post(client, "/v1/batch", write_key, {"batch": [GOOD, *refused]}).json()
     reasons = [r["message"] for r in answer["rejected"]]
+    spoiled = {**numeric, "messageId": 8, "userId": 4.2}  # named as it would be stored
+    assert post(client, "/v1/track", write_key, spoiled).json()["errors"][0]["messageId"] == "8"
     assert answer["accepted"] == 1
     assert (
         reasons

@@ -83,6 +83,13 @@ def _with_nul(place: str) -> Callable[[Message], Message]:
     return changes[place]
 
 
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _without(*fields: str) -> Callable[[Message], Message]:
     return lambda m: {k: v for k, v in m.items() if k not in fields}
 
@@ -98,6 +105,7 @@ SPOILERS: dict[str, tuple[Callable[[Message], Any], str]] = {
     "properties a list": (lambda m: {**m, "properties": [1]}, "properties must be an object"),
     "oversize": (lambda m: {**m, "properties": {"pad": "x" * 33_000}}, "bytes per event"),
     "not an object": (lambda m: [m], "must be a JSON object"),
+    "nested too deep": (lambda m: {**m, "properties": {"p": _nested(260)}}, "over 254 deep"),
     "year 1 east of UTC": (_timed(timestamp="0001-01-01T00:00:00+14:00"), "in UTC"),
     "year 9999 west of UTC": (_timed(timestamp="9999-12-31T23:59:59-14:00"), "in UTC"),
     "timestamp a number": (_timed(timestamp=1_700_000_000), "must be an ISO 8601 string"),

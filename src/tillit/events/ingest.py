@@ -102,11 +102,19 @@ def parse_all(
                 may_hold_nul=may_hold_nul,
             )
         except InvalidMessage as error:
-            given = raw.get("messageId") if isinstance(raw, dict) else None
-            rejected.append(Rejection(index, given if isinstance(given, str) else None, str(error)))
+            rejected.append(Rejection(index, _given_id(raw), str(error)))
         else:
             messages.append((index, message))
     return messages, rejected
+
+
+def _given_id(raw: object) -> str | None:
+    """The messageId of a rejected message as the sender will look for it (an integer id as
+    its decimal text, as a valid one is stored)."""
+    given = raw.get("messageId") if isinstance(raw, dict) else None
+    if isinstance(given, int) and not isinstance(given, bool):
+        return str(given)
+    return given if isinstance(given, str) else None
 
 
 def store(

@@ -20,6 +20,7 @@ from tillit.events.models import Channel, EventType
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_ID_LENGTH = 200
+MAX_DEPTH = 254  # levels of objects and lists, the message itself included: orjson's limit
 # The range an event's time (after clock-skew correction) must fall in. Nothing tracked
 # happened before the Unix epoch (a device whose clock was reset reports it, or year 1); a day
 # after receipt leaves room for a server clock that runs ahead and a local time sent as UTC
@@ -237,7 +238,10 @@ def parse_message(
     ``may_hold_nul``: False when the JSON the message came in has no NUL_ESCAPE."""
     if not isinstance(raw, dict):
         raise InvalidMessage("must be a JSON object")
-    text = orjson.dumps(raw)
+    try:
+        text = orjson.dumps(raw)
+    except orjson.JSONEncodeError as error:  # orjson reads 1,024 levels but writes MAX_DEPTH
+        raise InvalidMessage(f"nests objects and lists over {MAX_DEPTH} deep ({error})") from error
     if len(text) > MAX_EVENT_BYTES:
         raise InvalidMessage(f"is {len(text)} bytes; at most {MAX_EVENT_BYTES} bytes per event")
     if may_hold_nul and NUL_ESCAPE in text:  # the walk says where (or finds a written "\\u0000")
