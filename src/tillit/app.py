@@ -23,6 +23,7 @@ from tillit.web.api import health, tracking_docs
 from tillit.web.api import insight as insight_api
 from tillit.web.api import tracking as tracking_api
 from tillit.web.api.tracking import SOURCE_CACHE_SECONDS
+from tillit.web.cors import TrackingCorsMiddleware
 from tillit.web.deps import TOKEN_CACHE_SECONDS
 from tillit.web.expiring import ExpiringCache
 from tillit.web.pages import (
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Accept", "Content-Type"],
             allow_credentials=False,
         )
+    app.add_middleware(TrackingCorsMiddleware)  # outside the widget's: /v1/* from any origin
     problems.install(app)
     openapi.install(
         app,

@@ -298,3 +298,48 @@ def test_repeats_within_a_chunk_and_scratch_files(
     assert owners["s1"] == owners["s2"] and owners["s1"] is not None
     assert owners["s3"] is None  # nobody has said who anon-sv is
     assert owners["s5"] == owners["s4"] != owners["s1"]  # anon-nl was identified
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_lines_with_times_out_of_range_or_nul_are_rejected_alone(
+    sessions: SessionFactory, write_key: str, tmp_path: Path, workers: int
+) -> None:
+    def line(n: int, **fields: object) -> bytes:
+        message = {"type": "track", "userId": "u1", "event": "Bought", "messageId": f"m{n}"}
+        return orjson.dumps({**message, **fields})
+
+    lines = [
+        line(1),
+        line(2, timestamp="0001-01-01T00:00:00+14:00"),
+        line(3, timestamp="9999-12-31T23:59:59-14:00"),
+        line(4, timestamp="2026-01-01T00:00:00Z", sentAt="0001-01-02T00:00:00Z"),
+        line(5, properties={"note": "a\u0000b"}),
+        line(6, messageId=6),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = run(sessions, path, workers=workers)
+    assert report.accepted == 2
+    reasons = dict(report.rejected)
+    assert sorted(reasons) == [2, 3, 4, 5]
+    assert "cannot be expressed in UTC" in reasons[2] and "in UTC" in reasons[3]
+    assert "more than 1 day after it was received" in reasons[4]
+    assert reasons[5] == "properties.note must not contain the NUL character (U+0000)"
+    with sessions() as session:
+        assert sorted(session.scalars(select(Event.message_id))) == ["6", "m1"]
+
+
+def test_a_csv_cell_with_nul_rejects_its_row_alone(
+    sessions: SessionFactory, write_key: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "type,userId,event,messageId,properties.note\n"
+        "track,u1,Bought,c1,fine\n"
+        "track,u1,Bought,c2,bad\x00note\n"
+        "track,u2,Bought,c3,fine\n",
+        encoding="utf-8",
+    )
+    report = run(sessions, path)
+    assert report.accepted == 2
+    assert report.rejected == [(3, "properties.note must not contain the NUL character (U+0000)")]

@@ -154,6 +154,32 @@ def test_a_csv_file_by_its_content_type(
     assert (done["status"], done["accepted"], done["lines_done"]) == ("done", 2, 2)
 
 
+def test_a_file_with_a_time_out_of_range_ends_done_with_that_line_rejected(
+    client: TestClient,
+    sessions: SessionFactory,
+    settings: Settings,
+    write_key: str,
+    importer_token: dict[str, str],
+) -> None:
+    page = {"type": "page", "anonymousId": "anon-1", "name": "Forside"}
+    body = jsonl(
+        [
+            {**page, "messageId": "ok-1"},
+            {**page, "messageId": "early", "timestamp": "0001-01-01T00:00:00+14:00"},
+            {**page, "messageId": "nul", "name": "For\u0000side"},
+            {**page, "messageId": "ok-2"},
+        ]
+    )
+    answer = send(client, importer_token, body, format="jsonl")
+    assert run_jobs(sessions, settings) == {"imports_done": 1, "imports_failed": 0}
+    done = client.get(answer.headers["location"], headers=importer_token).json()
+    assert (done["status"], done["accepted"], done["rejected"]) == ("done", 2, 2)
+    rejects = client.get(done["rejects_url"], headers=importer_token)
+    reasons = [orjson.loads(line) for line in rejects.content.splitlines()]
+    assert [r["line"] for r in reasons] == [2, 3]
+    assert "in UTC" in reasons[0]["reason"] and "(U+0000)" in reasons[1]["reason"]
+
+
 @pytest.mark.parametrize(
     ("params", "headers", "body", "status", "says"),
     [

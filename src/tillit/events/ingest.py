@@ -84,9 +84,10 @@ def parse_all(
     received_at: datetime,
     sent_at: datetime | None = None,
     bind_timestamp: Callable[[datetime], Any] | None = None,
+    may_hold_nul: bool = True,
 ) -> tuple[list[tuple[int, Message]], list[Rejection]]:
     """The valid messages (with their index in ``items``) and a rejection for each other one.
-    ``bind_timestamp``: see ``parse_message``."""
+    ``bind_timestamp``, ``may_hold_nul``: see ``parse_message``."""
     messages: list[tuple[int, Message]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(items):
@@ -98,13 +99,22 @@ def parse_all(
                 received_at=received_at,
                 batch_sent_at=sent_at,
                 bind_timestamp=bind_timestamp,
+                may_hold_nul=may_hold_nul,
             )
         except InvalidMessage as error:
-            given = raw.get("messageId") if isinstance(raw, dict) else None
-            rejected.append(Rejection(index, given if isinstance(given, str) else None, str(error)))
+            rejected.append(Rejection(index, _given_id(raw), str(error)))
         else:
             messages.append((index, message))
     return messages, rejected
+
+
+def _given_id(raw: object) -> str | None:
+    """The messageId of a rejected message as the sender will look for it (an integer id as
+    its decimal text, as a valid one is stored)."""
+    given = raw.get("messageId") if isinstance(raw, dict) else None
+    if isinstance(given, int) and not isinstance(given, bool):
+        return str(given)
+    return given if isinstance(given, str) else None
 
 
 def store(

@@ -33,6 +33,7 @@ from tillit.events.sources import SourceRef, source_for_key
 from tillit.events.spec import (
     MAX_BATCH_BYTES,
     MAX_EVENT_BYTES,
+    NUL_ESCAPE,
     InvalidMessage,
     Message,
     parse_time,
@@ -147,7 +148,7 @@ async def _receive(request: Request, kind: str | None) -> Response:
         sent_at = parse_time(body.get("sentAt"), "sentAt") if kind is None else None
     except InvalidMessage as error:
         raise InvalidInput([FieldError("sentAt", str(error))]) from error
-    result = await _store(request, key, kind, items, received_at, sent_at)
+    result = await _store(request, key, kind, items, received_at, sent_at, NUL_ESCAPE in raw)
     return _answer(request, result, single=kind is not None)
 
 
@@ -158,6 +159,7 @@ async def _store(
     items: list[Any],
     received_at: datetime,
     sent_at: datetime | None,
+    may_hold_nul: bool,
 ) -> ingest.IngestResult:
     """Returns once the batch is committed, with the batches of other requests that waited
     meanwhile (see tillit.storage.group).
@@ -176,6 +178,7 @@ async def _store(
         received_at=received_at,
         sent_at=sent_at,
         bind_timestamp=bind_processor(state.engine.dialect, ingest.EVENTS.c.timestamp),
+        may_hold_nul=may_hold_nul,
     )
     if not messages:
         return ingest.IngestResult(rejected=rejected)
