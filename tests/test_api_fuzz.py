@@ -7,7 +7,6 @@ database the suite runs on, with an admin token (the /v1/* calls with a source's
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,38 +68,6 @@ def _load_schema(current: CurrentApp) -> Any:
 # pytest internal that pytest 9 removed (Node._nodeid).
 current_app = CurrentApp()
 schema = _load_schema(current_app)
-
-
-# TODO(issue 14): known 500s that other parts of the issue fix; each filter goes with its fix.
-@schema.hook
-def filter_case(context: Any, case: schemathesis.Case) -> bool:
-    known = (_far_timestamp, _nul_in_tracking)
-    return not any(bug(case) for bug in known)
-
-
-TIMES = {"timestamp", "originalTimestamp", "sentAt"}
-
-
-def _far_timestamp(case: schemathesis.Case) -> bool:
-    # scope tracking: a sentAt or timestamp centuries away overflows the clock-skew correction
-    def far(value: Any) -> bool:
-        if isinstance(value, list):
-            return any(far(item) for item in value)
-        if not isinstance(value, dict):
-            return False
-        for key, item in value.items():
-            if key in TIMES and isinstance(item, str) and not item.startswith(("19", "20")):
-                return True
-            if far(item):
-                return True
-        return False
-
-    return case.path.startswith("/v1/") and far(case.body)
-
-
-def _nul_in_tracking(case: schemathesis.Case) -> bool:
-    # scope tracking: a NUL character in a tracked message (PostgreSQL's jsonb refuses \u0000)
-    return case.path.startswith("/v1/") and "\\u0000" in json.dumps(case.body, default=str)
 
 
 @pytest.fixture
