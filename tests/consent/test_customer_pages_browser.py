@@ -139,7 +139,13 @@ def test_customer_pages_are_accessible_and_fit_a_phone(links, browser, shots, wi
         expect(page.locator("input[name=score]").first).to_be_visible()
         _check(page, shots, f"question-{width}")
         page.goto(f"{links.base}/u/{links.unsubscribe}")
+        expect(page.get_by_text("Tilbud")).to_be_visible()  # what it stops, not topic:offers
         _check(page, shots, f"unsubscribe-{width}")
+        page.get_by_role("button", name="Afmeld").click()
+        expect(page.get_by_role("status")).to_be_visible()
+        _check(page, shots, f"unsubscribed-{width}")
+        page.goto(f"{links.base}/p/{links.centre[:-4]}xxxx")  # a broken link: the 410 page
+        _check(page, shots, f"gone-{width}")
     finally:
         context.close()
 
