@@ -98,6 +98,8 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
         assert page.locator("html").get_attribute("lang") == locale
         page.locator("#withdraw-marketing").click()
         assert page.locator("#grant-marketing").is_visible()
+        beside = page.locator("article[aria-labelledby=purpose-marketing] [role=status]")
+        expect(beside).to_be_in_viewport()  # the confirmation beside the button pressed
         page.fill("#cap_email_count", "1")
         page.select_option("#cap_email_period", "week")
         page.get_by_text("21:00–08:00").click()  # a preset: no typing

@@ -32,7 +32,6 @@ from tillit.web.pages import preference_form
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-SAVED_SECTIONS = ("consents", "preferences")
 CHANNEL_LABELS = wording.CHANNEL_NAMES  # the staff home names channels the same way
 
 
@@ -91,7 +90,8 @@ def _checked(session: SessionDep, settings: Settings, token: str, form: FormData
 
 
 def _back(token: str, form: FormData, saved: str, version: int | None = None) -> Response:
-    """Back to the page, at the confirmation beside the button the customer pressed."""
+    """Back to the page, at the confirmation beside the button the customer pressed
+    (``saved`` names the section, or ``purpose:<key>`` the purpose whose button it was)."""
     query = {"saved": saved}
     if str(form.get("lang", "")) in LANGUAGES:
         query["lang"] = str(form.get("lang"))
@@ -124,7 +124,7 @@ def centre(
     page = CentrePage(request, session, link, token=token, lang=lang)
     if saved == "preferences":
         page.summary = page.saved_summary(version)
-    return page.render(saved=saved if saved in SAVED_SECTIONS else None)
+    return page.render(saved=saved)
 
 
 class CentrePage:
@@ -236,7 +236,7 @@ def change_consent(
         language=str(form.get("lang") or "") or None,
     )
     session.commit()
-    return _back(token, form, "consents")
+    return _back(token, form, f"purpose:{form.get('purpose')}")
 
 
 @router.post("/p/{token}/preferences", response_class=HTMLResponse)
