@@ -172,3 +172,23 @@ def test_a_mistyped_time_zone_comes_back_beside_the_field(links, browser, shots)
         _check(page, shots, "centre-error-390")
     finally:
         context.close()
+
+
+def test_the_danish_customer_sets_a_weekly_email_with_no_javascript(links, browser) -> None:
+    """Everything works without JavaScript: presets are radio buttons, the summary comes
+    from the server, and it is shown beside the button on a phone."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{links.base}/p/{links.centre}")
+        page.fill("#cap_email_count", "1")
+        page.select_option("#cap_email_period", "week")
+        page.get_by_text("21:00–08:00").click()
+        page.get_by_role("button", name="Gem mine valg").click()
+        confirmation = page.locator("#saved")
+        expect(confirmation).to_contain_text(
+            "Vi sender dig e-mails højst én gang om ugen, aldrig mellem 21:00 og 08:00."
+        )
+        expect(confirmation).to_be_in_viewport()
+    finally:
+        context.close()

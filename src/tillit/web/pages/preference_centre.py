@@ -192,7 +192,6 @@ class CentrePage:
             channels=preferences.CHANNELS,
             periods=preference_form.PERIODS,
             quiet_presets=preference_form.QUIET_PRESETS,
-            pause_choices=preferences.PAUSE_CHOICES,
             paused_until=self.prefs.paused_until,
             zones=wording.zone_choices(
                 language, customer.country or preferences.country_of_zone(customer.time_zone)
