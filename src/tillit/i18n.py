@@ -27,6 +27,11 @@ LANGUAGE_NAMES = {
 }
 
 
+def N_(message: str) -> str:
+    """Mark an English message for extraction; it is translated where it is shown."""
+    return message
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     if language not in LANGUAGES or language == "en":

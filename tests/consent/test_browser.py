@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from tillit.config import load_settings
 from tillit.consent.decision_log import record_send
@@ -38,12 +41,27 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("locale", "withdraw", "save"),
-    [("da", "Træk tilbage", "Gem mine valg"), ("nl", "Intrekken", "Mijn keuzes opslaan")],
+    ("locale", "withdraw", "save", "summary"),
+    [
+        (
+            "da",
+            "Træk tilbage",
+            "Gem mine valg",
+            "Vi sender dig e-mails højst én gang om ugen, aldrig mellem 21:00 og 08:00.",
+        ),
+        (
+            "nl",
+            "Intrekken",
+            "Mijn keuzes opslaan",
+            "We e-mailen je hoogstens één keer per week, nooit tussen 21:00 en 08:00.",
+        ),
+    ],
 )
 def test_withdraw_and_set_email_cap_with_quiet_hours(
-    server, browser, locale, withdraw, save
+    server, browser, locale, withdraw, save, summary
 ) -> None:
+    """On a phone: at most one e-mail a week, quiet hours 21-08 from a preset, and the summary
+    of what changes is shown where the customer is, in their language."""
     base, url = server
     sessions = make_session_factory(make_engine(url))
     with sessions() as session:
@@ -80,12 +98,19 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
         assert page.locator("html").get_attribute("lang") == locale
         page.locator("#withdraw-marketing").click()
         assert page.locator("#grant-marketing").is_visible()
+        beside = page.locator("article[aria-labelledby=purpose-marketing] [role=status]")
+        expect(beside).to_be_in_viewport()  # the confirmation beside the button pressed
         page.fill("#cap_email_count", "1")
         page.select_option("#cap_email_period", "week")
-        page.fill("#quiet_start", "21:00")
-        page.fill("#quiet_end", "08:00")
+        page.get_by_text("21:00–08:00").click()  # a preset: no typing
         page.get_by_role("button", name=save).click()
-        page.wait_for_url("**saved=1**")
+        page.wait_for_url(re.compile(r"saved=preferences.*#saved$"))
+        confirmation = page.get_by_role("status")
+        expect(confirmation).to_contain_text(summary)
+        expect(confirmation).to_be_in_viewport()  # not 2,400 px above the screen
+        expect(page.locator("#save-preferences")).to_be_in_viewport()  # beside the button
+        if os.environ.get("TILLIT_SCREENSHOTS"):
+            page.screenshot(path=f"{os.environ['TILLIT_SCREENSHOTS']}/saved-{locale}-390.png")
         assert withdraw  # the label the Withdraw button had before the click
     finally:
         context.close()

@@ -46,7 +46,10 @@ def test_centre_shows_the_customers_data_in_their_language(client, session, anna
     assert page.headers["content-language"] == "da"
     assert "anna@example.com" in page.text
     assert "Hvad du får til gengæld:" in page.text  # Danish value statement label
-    assert "quiet_hours" in page.text  # the held-back message and why
+    assert "Det var inden for dine stille timer." in page.text  # held back, and why
+    for code in ("quiet_hours", ">email<", ">phone<", "da-DK", "Europe/Copenhagen<"):
+        assert code not in page.text  # plain, translated words instead of codes
+    assert "<dd>Dansk</dd>" in page.text and ">Telefon<" in page.text
     assert "<script" not in page.text
     dutch = client.get(f"/p/{_link(session, anna)}?lang=nl")
     assert "Wat je ervoor terugkrijgt:" in dutch.text

@@ -6,11 +6,14 @@ the older ones are the history the customer and staff can read.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, time, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.core import get_global
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,6 +113,19 @@ def current_preferences(*, session: Session, customer_id: int) -> PreferenceDocu
     )
 
 
+def validated(document: dict[str, Any]) -> PreferenceDocument:
+    """A whole preference document, or InvalidInput naming every field that is wrong."""
+    try:
+        return PreferenceDocument.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInput(
+            [
+                FieldError(".".join(str(p) for p in item["loc"]) or "preferences", item["msg"])
+                for item in error.errors()
+            ]
+        ) from error
+
+
 def update_preferences(
     *, session: Session, customer_id: int, changes: dict[str, Any], method: str, actor: Actor
 ) -> PreferenceVersion | None:
@@ -121,16 +137,7 @@ def update_preferences(
         raise NotFound(f"customer {customer_id} does not exist")
     latest = latest_version(session=session, customer_id=customer_id)
     before = current_preferences(session=session, customer_id=customer_id)
-    merged = {**before.model_dump(mode="json"), **changes}
-    try:
-        after = PreferenceDocument.model_validate(merged)
-    except ValidationError as error:
-        raise InvalidInput(
-            [
-                FieldError(".".join(str(p) for p in item["loc"]) or "preferences", item["msg"])
-                for item in error.errors()
-            ]
-        ) from error
+    after = validated({**before.model_dump(mode="json"), **changes})
     old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     changed = sorted(key for key in new if new[key] != old[key])
     if not changed:
@@ -170,6 +177,24 @@ def _refuse_far_pause(paused_until: date | None) -> None:
         )
 
 
+def saved_change(
+    *, session: Session, customer_id: int, version: int
+) -> tuple[PreferenceDocument, PreferenceDocument] | None:
+    """The customer's preferences before and after their own ``version``, to tell it back."""
+    rows = session.scalars(
+        select(PreferenceVersion)
+        .where(
+            PreferenceVersion.customer_id == customer_id,
+            PreferenceVersion.version.in_((version - 1, version)),
+        )
+        .order_by(PreferenceVersion.version)
+    ).all()
+    documents = {row.version: PreferenceDocument.model_validate(row.document) for row in rows}
+    if version not in documents:
+        return None
+    return documents.get(version - 1, PreferenceDocument()), documents[version]
+
+
 def preference_history(*, session: Session, customer_id: int) -> list[PreferenceVersion]:
     return list(
         session.scalars(
@@ -178,3 +203,52 @@ def preference_history(*, session: Session, customer_id: int) -> list[Preference
             .order_by(PreferenceVersion.version.desc())
         )
     )
+
+
+# The choices the preference centre offers, so the customer picks instead of typing.
+QUIET_PRESETS: tuple[QuietHours, ...] = tuple(
+    QuietHours(start=time(start), end=time(end)) for start, end in ((21, 8), (22, 7), (20, 9))
+)
+PAUSE_CHOICES = ("week", "month", "three_months")
+
+
+def pause_until(choice: str, *, today: date) -> date:
+    """The last day of a pause chosen as "a week", "a month" or "three months" from today."""
+    if choice == "week":
+        return today + timedelta(days=7)
+    months = {"month": 1, "three_months": 3}.get(choice)
+    if months is None:
+        raise InvalidInput(FieldError("pause", f"use one of {', '.join(PAUSE_CHOICES)}"))
+    month_index = today.month - 1 + months
+    year, month = today.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(today.day, monthrange(year, month)[1]))
+
+
+@cache
+def _zones_by_country() -> dict[str, tuple[str, ...]]:
+    # Only real countries: CLDR also files Etc/GMT+5 and friends under "001" and "ZZ".
+    return {
+        country: tuple(zones)
+        for country, zones in get_global("territory_zones").items()
+        if len(country) == 2 and country.isalpha() and country != "ZZ"
+    }
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The zones a customer can pick: the canonical zone of every country (CLDR), plus UTC.
+
+    ``available_timezones()`` also holds aliases (``US/Eastern``, ``Etc/GMT+5``, ``CET``) that
+    only confuse a customer; CLDR's per-country list names each place once."""
+    canonical = {zone for zones in _zones_by_country().values() for zone in zones}
+    return tuple(sorted(canonical & available_timezones() | {"UTC"}))
+
+
+def zones_for_country(country: str | None) -> tuple[str, ...]:
+    """The zones of one country (ISO 3166 code), to show first; empty when unknown."""
+    return _zones_by_country().get((country or "").upper(), ())
+
+
+def country_of_zone(zone: str) -> str | None:
+    """The country a canonical zone belongs to (``Europe/Copenhagen`` is DK), if any."""
+    return next((c for c, zones in _zones_by_country().items() if zone in zones), None)

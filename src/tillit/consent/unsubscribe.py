@@ -18,7 +18,7 @@ from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import current_consents, record_consent
 from tillit.consent.models import Decision, Method, Topic, UnsubscribeList
-from tillit.consent.notices import get_purpose
+from tillit.consent.notices import current_notice, get_purpose, topic_name
 from tillit.consent.preferences import current_preferences, update_preferences
 from tillit.errors import FieldError, InvalidInput, NotFound
 
@@ -102,3 +102,16 @@ def _check_scope(session: Session, scope: str) -> None:
     if kind == "topic" and session.scalar(select(Topic.id).where(Topic.key == key)) is not None:
         return
     raise InvalidInput(FieldError("scope", "use topic:<key> or purpose:<key> from the catalogue"))
+
+
+def list_name(*, session: Session, entry: UnsubscribeList, language: str) -> str:
+    """What the customer is unsubscribing from, in their words: a topic's name or the title
+    of the purpose's notice, never the scope code."""
+    kind, _, key = entry.scope.partition(":")
+    if kind == "topic":
+        topic = session.scalar(select(Topic).where(Topic.key == key))
+        return topic_name(topic, language) if topic else key
+    notice = current_notice(
+        session=session, purpose=get_purpose(session=session, key=key), language=language
+    )
+    return notice.title if notice else key

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tillit.contact.models import CheckStatus, Decision
+from tillit.i18n import N_
 
 ERASED = "erased"
 SUPPRESSED = "suppressed"
@@ -100,6 +101,24 @@ STAFF_LABELS: dict[str, str] = {
     QUIET_HOURS: "Quiet hours",
     CUSTOMER_CAP: "Customer's own limit reached",
     COMPANY_CAP: "Company limit reached",
+}
+
+
+# What the customer reads in their message log, looked back on (msgids for the catalogs).
+CUSTOMER_LOG: dict[str, str] = {
+    ERASED: N_("You asked us to erase your data."),
+    SUPPRESSED: N_("Your address is on our do-not-contact list."),
+    NO_LEGAL_BASIS: N_("We had no lawful reason to send this kind of message."),
+    OBJECTED: N_("You objected to this use of your data."),
+    NO_CONSENT: N_("You had not given consent for this purpose."),
+    CHANNEL_BLOCKED: N_("You told us not to use this channel."),
+    CHANNEL_UNREACHABLE: N_("We had no working address for this channel."),
+    TOPIC_OPT_OUT: N_("You opted out of this topic."),
+    TOPIC_NOT_CHOSEN: N_("This topic is not one you chose."),
+    PAUSED: N_("You had paused messages."),
+    QUIET_HOURS: N_("It was within your quiet hours."),
+    CUSTOMER_CAP: N_("You would have got more messages than you asked for."),
+    COMPANY_CAP: N_("We promised not to send more than our limit."),
 }
 
 

@@ -6,39 +6,33 @@ link can only ever read or change its own customer's data.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from tillit.audit.service import Actor
 from tillit.config import LANGUAGES, Settings
-from tillit.consent import data_requests, erasure, ledger, links, notices, preferences
+from tillit.consent import data_requests, erasure, ledger, links, notices, preferences, wording
 from tillit.consent.decision_log import decisions_since
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import gpc_requested, honour_gpc
 from tillit.consent.models import DataRequestKind, Decision, Method, PersonalLink
+from tillit.contact.reasons import CUSTOMER_LOG
 from tillit.customers.service import get_customer
 from tillit.errors import FieldError, InvalidInput, PermissionDenied
 from tillit.i18n import negotiate, translations
 from tillit.web.deps import SessionDep, SettingsDep, client_ip
+from tillit.web.pages import preference_form
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-PERIODS = ("day", "week", "month")
-# English msgids; the template translates them with _().
-CHANNEL_LABELS = {
-    "email": "E-mail",
-    "sms": "Text message (SMS)",
-    "push": "App notifications",
-    "phone": "Phone calls",
-    "post": "Letters by post",
-    "social": "Social media",
-    "in_app": "Messages in the app",
-}
-PERIOD_LABELS = {"day": "per day", "week": "per week", "month": "per month"}
+CHANNEL_LABELS = wording.CHANNEL_NAMES  # the staff home names channels the same way
 
 
 async def form_data(request: Request) -> FormData:
@@ -95,10 +89,15 @@ def _checked(session: SessionDep, settings: Settings, token: str, form: FormData
     return link
 
 
-def _back(token: str, form: FormData, anchor: str) -> RedirectResponse:
-    language = str(form.get("lang", ""))
-    query = f"?lang={language}&saved=1" if language in LANGUAGES else "?saved=1"
-    return RedirectResponse(f"/p/{token}{query}#{anchor}", status_code=303)
+def _back(token: str, form: FormData, saved: str, version: int | None = None) -> Response:
+    """Back to the page, at the confirmation beside the button the customer pressed
+    (``saved`` names the section, or ``purpose:<key>`` the purpose whose button it was)."""
+    query = {"saved": saved}
+    if str(form.get("lang", "")) in LANGUAGES:
+        query["lang"] = str(form.get("lang"))
+    if version is not None:
+        query["version"] = str(version)
+    return RedirectResponse(f"/p/{token}?{urlencode(query)}#saved", status_code=303)
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
@@ -108,7 +107,8 @@ def centre(
     session: SessionDep,
     settings: SettingsDep,
     lang: str | None = None,
-    saved: bool = False,
+    saved: str | None = None,
+    version: str | None = None,
 ) -> Response:
     try:
         link = _open(session, settings, token)
@@ -121,40 +121,96 @@ def centre(
         actor=customer_actor(link.customer_id),
     ):
         session.commit()
-    customer = get_customer(session=session, customer_id=link.customer_id)
-    current = preferences.current_preferences(session=session, customer_id=customer.id)
-    language = negotiate(lang, current.language, customer.language)
-    consents = ledger.current_consents(session=session, customer_id=customer.id)
-    purposes = [
-        {
-            "purpose": purpose,
-            "record": consents.get(purpose.key),
-            "notice": notices.current_notice(session=session, purpose=purpose, language=language),
-        }
-        for purpose in notices.list_purposes(session=session)
-    ]
-    topics = notices.list_topics(session=session)
-    return render(
-        request,
-        "consent/centre.html",
-        language=language,
-        token=token,
-        customer=customer,
-        purposes=purposes,
-        prefs=current,
-        channels=preferences.CHANNELS,
-        periods=PERIODS,
-        topics=topics,
-        topic_name=notices.topic_name,
-        languages=LANGUAGES,
-        subscribed=set(current.topics) if current.topics is not None else {t.key for t in topics},
-        decisions=decisions_since(session=session, customer_id=customer.id, days=90),
-        form_token=links.form_token(link, settings.secret_key),
-        saved=saved,
-        gpc=gpc_requested(request.headers),
-        channel_labels=CHANNEL_LABELS,
-        period_labels=PERIOD_LABELS,
-    )
+    page = CentrePage(request, session, link, token=token, lang=lang)
+    if saved == "preferences":
+        page.summary = page.saved_summary(version)
+    return page.render(saved=saved)
+
+
+class CentrePage:
+    """One customer's preference centre, drawn from their data in their language."""
+
+    def __init__(
+        self,
+        request: Request,
+        session: SessionDep,
+        link: PersonalLink,
+        *,
+        token: str,
+        lang: str | None,
+    ) -> None:
+        self.request, self.session, self.link, self.token = request, session, link, token
+        self.customer = get_customer(session=session, customer_id=link.customer_id)
+        self.prefs = preferences.current_preferences(session=session, customer_id=self.customer.id)
+        self.language = negotiate(lang, self.prefs.language, self.customer.language)
+        self.values = preference_form.saved_values(self.prefs, profile_zone=self.customer.time_zone)
+        self.errors: dict[str, str] = {}
+        self.summary: list[str] = []
+
+    def topic_label(self, key: str) -> str:
+        topic = next((t for t in notices.list_topics(session=self.session) if t.key == key), None)
+        return notices.topic_name(topic, self.language) if topic else key
+
+    def saved_summary(self, version: str | None) -> list[str]:
+        change = None
+        if version and version.isdigit() and len(version) < 10:
+            change = preferences.saved_change(
+                session=self.session, customer_id=self.customer.id, version=int(version)
+            )
+        before, after = change or (self.prefs, self.prefs)  # no version: nothing changed
+        return wording.summarise(
+            before, after, language=self.language, topic_label=self.topic_label
+        )
+
+    def render(self, *, saved: str | None = None, status_code: int = 200) -> HTMLResponse:
+        session, customer, language = self.session, self.customer, self.language
+        consents = ledger.current_consents(session=session, customer_id=customer.id)
+        purposes = [
+            {
+                "purpose": purpose,
+                "record": consents.get(purpose.key),
+                "notice": notices.current_notice(
+                    session=session, purpose=purpose, language=language
+                ),
+            }
+            for purpose in notices.list_purposes(session=session)
+        ]
+        topics = notices.list_topics(session=session)
+        chosen = self.values["topics"]
+        return render(
+            self.request,
+            "consent/centre.html",
+            status_code=status_code,
+            language=language,
+            token=self.token,
+            customer=customer,
+            purposes=purposes,
+            values=self.values,
+            errors=self.errors,
+            summary=self.summary,
+            saved=saved,
+            channels=preferences.CHANNELS,
+            periods=preference_form.PERIODS,
+            quiet_presets=preference_form.QUIET_PRESETS,
+            paused_until=self.prefs.paused_until,
+            zones=wording.zone_choices(
+                language, customer.country or preferences.country_of_zone(customer.time_zone)
+            ),
+            topics=topics,
+            topic_name=notices.topic_name,
+            languages=LANGUAGES,
+            subscribed={t.key for t in topics} if chosen is None else chosen,
+            decisions=decisions_since(session=session, customer_id=customer.id, days=90),
+            reason_texts=CUSTOMER_LOG,
+            form_token=links.form_token(self.link, self.request.app.state.settings.secret_key),
+            gpc=gpc_requested(self.request.headers),
+            channel_names=wording.CHANNEL_NAMES,
+            identity_names=wording.IDENTITY_NAMES,
+            period_names=wording.PERIOD_NAMES,
+            locale_name=wording.locale_name,
+            zone_name=wording.zone_name,
+            format_date=format_date,
+        )
 
 
 @router.post("/p/{token}/consent")
@@ -179,50 +235,37 @@ def change_consent(
         language=str(form.get("lang") or "") or None,
     )
     session.commit()
-    return _back(token, form, "consents")
+    return _back(token, form, f"purpose:{form.get('purpose')}")
 
 
-@router.post("/p/{token}/preferences")
+@router.post("/p/{token}/preferences", response_class=HTMLResponse)
 def change_preferences(
-    token: str, session: SessionDep, settings: SettingsDep, form: FormDep
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
     link = _checked(session, settings, token, form)
-    preferences.update_preferences(
+    page = CentrePage(request, session, link, token=token, lang=str(form.get("lang", "")))
+    today = datetime.now(ZoneInfo(page.customer.time_zone)).date()
+    changes, errors = preference_form.preference_changes(form, today=today)
+    changes = preference_form.without_defaults(
+        changes,
+        page.prefs,
+        profile_zone=page.customer.time_zone,
+        profile_language=page.customer.language,
+        all_topics={topic.key for topic in notices.list_topics(session=session)},
+    )
+    page.errors = preference_form.check(page.prefs, changes, errors)
+    if page.errors:  # nothing is saved; the customer's other changes stay in the form
+        page.values = preference_form.posted_values(form)
+        return page.render(status_code=422)
+    version = preferences.update_preferences(
         session=session,
         customer_id=link.customer_id,
-        changes=preference_changes(form),
+        changes=changes,
         method=Method.preference_centre,
         actor=customer_actor(link.customer_id),
     )
     session.commit()
-    return _back(token, form, "preferences")
-
-
-def preference_changes(form: FormData) -> dict[str, Any]:
-    """Read the preference form. Unticked checkboxes are absent, so absence means 'off'."""
-    caps = {}
-    for channel in preferences.CHANNELS:
-        count = str(form.get(f"cap_{channel}_count", "")).strip()
-        if count:
-            caps[str(channel)] = {"count": count, "period": form.get(f"cap_{channel}_period")}
-    overall = str(form.get("cap_overall_count", "")).strip()
-    start, end = str(form.get("quiet_start", "")), str(form.get("quiet_end", ""))
-    return {
-        "channels": {str(c): form.get(f"channel_{c}") == "on" for c in preferences.CHANNELS},
-        "caps": caps,
-        "overall_cap": {"count": overall, "period": form.get("cap_overall_period")}
-        if overall
-        else None,
-        "quiet_hours": {"start": start, "end": end} if start and end else None,
-        "time_zone": str(form.get("time_zone", "")).strip() or None,
-        "topics": [str(topic) for topic in form.getlist("topics")],
-        "paused_until": str(form.get("paused_until", "")) or None,
-        "language": str(form.get("language", "")) or None,
-        "channel_order": [
-            c for c in str(form.get("channel_order", "")).replace(" ", "").split(",") if c
-        ],
-        "dialogues": form.get("dialogues") == "on",
-    }
+    return _back(token, form, "preferences", version.version if version else None)
 
 
 @router.post("/p/{token}/object")

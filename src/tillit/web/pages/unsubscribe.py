@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from tillit.consent.unsubscribe import apply_unsubscribe, resolve_unsubscribe
+from tillit.consent.unsubscribe import apply_unsubscribe, list_name, resolve_unsubscribe
 from tillit.customers.models import Customer
 from tillit.i18n import negotiate
 from tillit.web.deps import SessionDep, SettingsDep
@@ -30,12 +30,14 @@ def confirm(
 ) -> HTMLResponse:
     entry = resolve_unsubscribe(session=session, token=token, secret_key=settings.secret_key)
     customer = session.get(Customer, entry.customer_id)
+    language = _language(request, customer)
     return render(
         request,
         "consent/unsubscribe.html",
-        language=_language(request, customer),
+        language=language,
         token=token,
         done=False,
+        subject=list_name(session=session, entry=entry, language=language),
     )
 
 
@@ -54,10 +56,12 @@ def one_click(
     )
     session.commit()
     customer = session.get(Customer, entry.customer_id)
+    language = _language(request, customer)
     return render(
         request,
         "consent/unsubscribe.html",
-        language=_language(request, customer),
+        language=language,
         token=token,
         done=True,
+        subject=list_name(session=session, entry=entry, language=language),
     )
