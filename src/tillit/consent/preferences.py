@@ -6,7 +6,7 @@ the older ones are the history the customer and staff can read.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from tillit.config import LANGUAGES
 from tillit.consent.models import PreferenceVersion
 from tillit.customers.models import Customer
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.storage.base import utcnow
 
 
 class Channel(StrEnum):
@@ -107,9 +108,16 @@ def current_preferences(*, session: Session, customer_id: int) -> PreferenceDocu
 
 
 def update_preferences(
-    *, session: Session, customer_id: int, changes: dict[str, Any], method: str, actor: Actor
+    *,
+    session: Session,
+    customer_id: int,
+    changes: dict[str, Any],
+    method: str,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> PreferenceVersion | None:
-    """Apply ``changes`` (top-level fields) and keep the result as a new version.
+    """Apply ``changes`` (top-level fields) and keep the result as a new version, recorded at
+    ``now`` (default: the present; the demo's simulated year passes its own clock).
 
     Returns the new version, or None when nothing actually changed (no empty versions).
     """
@@ -137,6 +145,7 @@ def update_preferences(
         document=new,
         changed=changed,
         method=method,
+        recorded_at=now or utcnow(),
     )
     session.add(version)
     session.flush()
