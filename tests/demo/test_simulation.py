@@ -46,10 +46,12 @@ def small_year(sessions, settings: Settings, defaults: Defaults, tmp_path: Path)
     return report, truth, own
 
 
-def test_a_small_year_fills_every_page(small_year, sessions, defaults, traces_of):
+def test_a_small_year_fills_every_page(
+    small_year, sessions, defaults, traces_of, client, staff_csrf
+):
     report, truth, settings = small_year
     with sessions() as session:
-        _a_danish_customer_is_seen_on_three_channels(session, truth)
+        dane = _a_danish_customer_is_seen_on_three_channels(session, truth)
         _consent_was_granted_and_withdrawn(session)
         _nps_has_an_interval(session)
         _cases_are_open_and_breached(session)
@@ -57,23 +59,39 @@ def test_a_small_year_fills_every_page(small_year, sessions, defaults, traces_of
         _matching_found_the_true_duplicates(session, truth)
         needles = _one_erasure_done(session, truth)
     assert traces_of(*needles) == []  # outside the session: it reads every table
+    _the_pages_show_it(client, dane)
     # Once per data directory: a second run does nothing and says why.
     again = simulate(sessions=sessions, settings=settings, defaults=defaults, options=SMALL)
     assert not again.simulated and "already simulated" in again.reason
     assert report.counts["events"] > 1000
 
 
-def _a_danish_customer_is_seen_on_three_channels(session, truth) -> None:
+def _a_danish_customer_is_seen_on_three_channels(session, truth) -> tuple[int, list[str]]:
+    """The Danish customer seen on the most channels: (customer id, channels)."""
     danes = [p for p in truth if p.get("country") == "DK" and p["kind"] == "linked"]
-    best = 0
+    seen = []
     for person in danes:
+        customer_id = person["customer_ids"][0]
         channels = session.scalars(
-            select(Event.channel)
-            .where(Event.customer_id == person["customer_ids"][0])
-            .group_by(Event.channel)
+            select(Event.channel).where(Event.customer_id == customer_id).group_by(Event.channel)
         ).all()
-        best = max(best, len(channels))
-    assert best >= 3
+        seen.append((len(channels), customer_id, [str(c) for c in channels]))
+    count, customer_id, channels = max(seen)
+    assert count >= 3
+    return customer_id, channels
+
+
+def _the_pages_show_it(client, dane: tuple[int, list[str]]) -> None:
+    customer_id, channels = dane
+    for channel in channels:
+        page = client.get(f"/staff/customers/{customer_id}/timeline?channel={channel}")
+        assert page.status_code == 200 and "No events" not in page.text, channel
+    metrics = client.get("/staff/dialogues/metrics")
+    assert re.search(r"-?\d+ \(-?\d+ to -?\d+\), \d+", metrics.text), "no NPS with its interval"
+    inbox = client.get("/staff/cases").text
+    assert re.search(r'badge">(open|assigned)</span>(?:(?!</tr>).)*<td>[12]</td></tr>', inbox)
+    matches = client.get("/staff/matches")
+    assert matches.status_code == 200 and "No open suggestions" not in matches.text
 
 
 def _consent_was_granted_and_withdrawn(session) -> None:

@@ -11,7 +11,7 @@ from tillit.cli import admin, consent, imports
 from tillit.cli import dialogues as dialogues_cli
 from tillit.cli import events as events_cli
 from tillit.cli import insight as insight_cli
-from tillit.cli.context import console, context, work_progress
+from tillit.cli.context import console, context
 from tillit.cli.jobs import jobs_app
 from tillit.cli.match import match_app
 from tillit.cli.quality import quality
@@ -86,7 +86,14 @@ def demo(
 ) -> None:
     """Migrate, simulate a year of a fictional retailer (once per data directory), print a
     staff login and serve."""
-    from rich.progress import TaskID
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from tillit.demo.loader import ensure_demo_staff
     from tillit.demo.simulation.options import Options
@@ -95,7 +102,8 @@ def demo(
     ctx = context()
     ctx.migrate()
     login = ensure_demo_staff(sessions=ctx.sessions, data_dir=ctx.settings.data_dir)
-    with work_progress("Simulating") as progress:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         tasks: dict[str, TaskID] = {}
 
         def advance(title: str, done: int, total: int) -> None:

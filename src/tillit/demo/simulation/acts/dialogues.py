@@ -20,7 +20,7 @@ from tillit.dialogues import asks, cases, responses
 from tillit.dialogues.models import Ask, AskStatus, Case, CaseStatus, Question, QuestionVersion
 from tillit.errors import Conflict
 
-MONTHS = 3  # dialogues run through the year's last months (the product's newest capability)
+MONTHS = 2  # dialogues run through the year's last months (the product's newest capability)
 AGENT = Actor(type="staff", id="agent@example.com", label="Agnes Agent")
 
 
