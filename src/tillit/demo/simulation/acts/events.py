@@ -38,17 +38,24 @@ Event = dict[str, Any]
 
 
 class Writer:
-    """Collects each source's events, then writes them oldest first."""
+    """Writes each source's events to its file as they are made, so a benchmark-sized
+    population never has its events in memory. Each person's events on a source are in time
+    order; the importer stitches a visit stored before the identify that names its visitor."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, folder: Path) -> None:
         self.world = world
-        self.events: dict[str, list[tuple[datetime, Event]]] = {name: [] for name in SOURCES}
+        folder.mkdir(parents=True, exist_ok=True)
+        self.paths = {name: folder / f"{name.replace(' ', '-')}.jsonl" for name in SOURCES}
+        self.files = {name: path.open("wb") for name, path in self.paths.items()}
+        self.counts: Counter[str] = Counter()
 
     def add(self, source: str, at: datetime, event: Event, person: Person | None = None) -> None:
-        number = len(self.events[source])
         event["timestamp"] = at.isoformat().replace("+00:00", "Z")
-        event["messageId"] = f"demo-{self.world.seed}-{source.replace(' ', '-')}-{number}"
-        self.events[source].append((at, event))
+        event["messageId"] = (
+            f"demo-{self.world.seed}-{source.replace(' ', '-')}-{self.counts[source]}"
+        )
+        self.counts[source] += 1
+        self.files[source].write(orjson.dumps(event) + b"\n")
         if person is not None:
             injected = self.world.injected.setdefault(person.index, Counter())
             injected[f"channel:{SOURCES[source]}"] += 1
@@ -56,27 +63,31 @@ class Writer:
             if category:
                 injected[f"category:{category}"] += 1
 
-    def write(self, folder: Path) -> dict[str, Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {}
-        for source, events in self.events.items():
-            events.sort(key=lambda item: item[0])
-            path = folder / f"{source.replace(' ', '-')}.jsonl"
-            with path.open("wb") as handle:
-                handle.writelines(orjson.dumps(event) + b"\n" for _, event in events)
-            paths[source] = path
-        return paths
+    def close(self) -> dict[str, Path]:
+        for handle in self.files.values():
+            handle.close()
+        return self.paths
 
 
 def act(world: World, progress: Callable[[int, int], None]) -> None:
-    writer = Writer(world)
-    rng = world.rng("events")
-    for person in world.people:
-        _life(writer, rng, world, person)
-    _strangers(writer, world.rng("events:strangers"), world)
     folder = world.work_dir / "events"
-    paths = writer.write(folder)
-    total = sum(len(events) for events in writer.events.values())
+    try:
+        writer = Writer(world, folder)
+        rng = world.rng("events")
+        try:
+            for person in world.people:
+                _life(writer, rng, world, person)
+            _strangers(writer, world.rng("events:strangers"), world)
+        finally:
+            paths = writer.close()
+        _import(world, paths, sum(writer.counts.values()), progress)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the files held names and e-mail addresses
+
+
+def _import(
+    world: World, paths: dict[str, Path], total: int, progress: Callable[[int, int], None]
+) -> None:
     done = 0
 
     def advance(count: int) -> None:
@@ -84,25 +95,22 @@ def act(world: World, progress: Callable[[int, int], None]) -> None:
         done += count
         progress(done, total)
 
-    try:
-        for source, path in paths.items():
-            with world.sessions() as session, session.begin():
-                found = get_or_create_source(
-                    session=session, name=source, channel=SOURCES[source], actor=ACTOR
-                )
-                session.expunge(found)
-            report = import_file(
-                sessions=world.sessions,
-                path=path,
-                source=found,
-                rules=world.rules,
-                defaults=world.defaults,
-                progress=advance,
+    for source, path in paths.items():
+        with world.sessions() as session, session.begin():
+            found = get_or_create_source(
+                session=session, name=source, channel=SOURCES[source], actor=ACTOR
             )
-            world.counts["events"] += report.accepted
-            world.counts["events rejected"] += len(report.rejected)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)  # the files held names and e-mail addresses
+            session.expunge(found)
+        report = import_file(
+            sessions=world.sessions,
+            path=path,
+            source=found,
+            rules=world.rules,
+            defaults=world.defaults,
+            progress=advance,
+        )
+        world.counts["events"] += report.accepted
+        world.counts["events rejected"] += len(report.rejected)
 
 
 def _visits(rng: random.Random, world: World, person: Person, share: float) -> Iterator[float]:
@@ -201,9 +209,8 @@ def _order(
     ids: dict[str, str],
     category: str,
 ) -> None:
-    number = sum(len(e) for e in writer.events.values())
     properties = {
-        "order_id": f"o{world.seed}-{number}",
+        "order_id": f"o{world.seed}-{len(world.orders)}",
         "category": category,
         "revenue": round(rng.uniform(9, 400), 2),
         "currency": "EUR",

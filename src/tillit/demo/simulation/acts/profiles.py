@@ -1,37 +1,45 @@
-"""Which profiles the product made of each person: looked up by the keys the person gave
-(their loyalty card, their web account), through the customers service as staff would."""
+"""Which profiles the product made of each person, found by the keys the person gave (their
+loyalty card, their web account): read back from the identities, in one query a chunk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tillit.customers.models import IdentityType
-from tillit.customers.service import find_by_identity
+from sqlalchemy import select
+
+from tillit.customers.models import Identity, IdentityType
+from tillit.customers.normalise import normalise
 from tillit.demo.simulation.world import World
+
+CHUNK = 5000
 
 
 def act(world: World, progress: Callable[[int, int], None]) -> None:
+    kinds = (IdentityType.loyalty_card, IdentityType.user_id)
+    wanted = {
+        (str(kind), normalise(kind, value, default_country=world.defaults.country)): person.index
+        for person in world.people
+        for kind, value in zip(kinds, (person.loyalty_card, person.user_id), strict=True)
+        if value
+    }
+    keys = sorted(wanted)
+    found: dict[int, list[tuple[str, int]]] = {}
     with world.sessions() as session:
-        for n, person in enumerate(world.people):
-            ids: list[int] = []
-            for kind, value in (
-                (IdentityType.loyalty_card, person.loyalty_card),
-                (IdentityType.user_id, person.user_id),
-            ):
-                found = (
-                    find_by_identity(
-                        session=session, identity_type=kind, value=value, defaults=world.defaults
-                    )
-                    if value
-                    else None
+        for start in range(0, len(keys), CHUNK):
+            values = [value for _, value in keys[start : start + CHUNK]]
+            rows = session.execute(
+                select(Identity.type, Identity.value, Identity.customer_id).where(
+                    Identity.type.in_(kinds), Identity.value.in_(values)
                 )
-                if found is not None and found.id not in ids:
-                    ids.append(found.id)
-            if ids:
-                world.profiles[person.index] = ids
-                for customer_id in ids:
-                    world.owner[customer_id] = person.index
-            if n % 500 == 0:
-                progress(n, len(world.people))
+            )
+            for kind, value, customer_id in rows:
+                index = wanted.get((str(kind), value))
+                if index is not None:
+                    found.setdefault(index, []).append((str(kind), customer_id))
+            progress(min(start + CHUNK, len(keys)), len(keys))
+    for index, owned in found.items():
+        ids = [c for _, c in sorted(owned)]  # loyalty_card sorts first: the store profile
+        world.profiles[index] = list(dict.fromkeys(ids))
+        for customer_id in ids:
+            world.owner[customer_id] = index
     world.counts["profiles"] = len(world.owner)
-    progress(len(world.people), len(world.people))
