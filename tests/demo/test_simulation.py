@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -13,19 +13,25 @@ import pytest
 from sqlalchemy import func, select
 
 from tillit.config import Settings
-from tillit.consent.models import ConsentRecord, ContactDecision, ErasureProof
+from tillit.consent.models import (
+    ConsentRecord,
+    ContactDecision,
+    ErasureProof,
+    PreferenceVersion,
+)
 from tillit.customers.models import Customer, CustomerStatus
 from tillit.customers.service import Defaults
 from tillit.demo.simulation.options import Options
 from tillit.demo.simulation.population import build_population
 from tillit.demo.simulation.run import ACTS, TRUTH_FILE, simulate, truth_path
 from tillit.dialogues import metrics
-from tillit.dialogues.models import Case, CaseStatus
+from tillit.dialogues.models import Case, CaseStatus, Response
 from tillit.events.models import Event
 from tillit.identity.models import MatchSuggestion
 from tillit.storage import make_engine, make_session_factory, upgrade
 
-NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+# A month ago, so what a service records at the present (not the simulated time) stands out.
+NOW = (datetime.now(UTC) - timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
 SMALL = Options(customers=150, days=60, seed=7)
 WITHOUT_FEEDBACK = tuple(act for act in ACTS if act[0] != "Feedback")  # 480 comments: slow
 
@@ -57,6 +63,7 @@ def test_a_small_year_fills_every_page(
         _cases_are_open_and_breached(session)
         _decisions_hold_back_for_several_reasons(session)
         _matching_found_the_true_duplicates(session, truth)
+        _everything_happened_in_the_simulated_year(session)
         needles = _one_erasure_done(session, truth)
     assert traces_of(*needles) == []  # outside the session: it reads every table
     _the_pages_show_it(client, dane)
@@ -139,6 +146,22 @@ def _matching_found_the_true_duplicates(session, truth) -> None:
     assert true and found
     assert len(true & found) >= 0.6 * len(true)  # most true duplicates are suggested
     assert len(true & found) >= 0.8 * len(found)  # and most suggestions are true
+
+
+def _everything_happened_in_the_simulated_year(session) -> None:
+    """Every service was given the simulated time (the data requests alone are made now)."""
+    columns = (
+        PreferenceVersion.recorded_at,
+        ConsentRecord.recorded_at,
+        ContactDecision.decided_at,
+        Response.answered_at,
+        Case.created_at,
+        Event.timestamp,
+    )
+    for column in columns:
+        assert session.scalar(select(func.max(column))) <= NOW, column
+    relationship = select(func.count()).where(PreferenceVersion.method == "dialogue")
+    assert session.scalar(relationship)  # answers that changed preferences, at their time
 
 
 def _one_erasure_done(session, truth) -> list[str]:
