@@ -57,7 +57,7 @@ class Report:
     reason: str = ""
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # act -> seconds
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # act -> wall, cpu s
     truth: Path | None = None  # the latent truth, for evaluation (the product never reads it)
 
 
@@ -99,9 +99,12 @@ def simulate(
     work_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
     for title, act in acts:
-        begun = time.perf_counter()
+        begun, cpu = time.perf_counter(), time.process_time()
         act(world, _reporter(progress, title))
-        timings[title] = round(time.perf_counter() - begun, 2)
+        timings[title] = {
+            "wall": round(time.perf_counter() - begun, 2),
+            "cpu": round(time.process_time() - cpu, 2),
+        }
     truth = truth_path(settings.data_dir)
     _write_truth(world, truth)
     report = Report(

@@ -50,6 +50,7 @@ def _round(
         if web and ids and since < at <= now and index not in world.erased:
             asks.on_event(session, ids[-1], "Order Completed", at)
     quota = max(5, len(world.people) // 40)
+    _support(world, session, rng, since, quota // 2)
     world.counts["asks planned"] += asks.schedule_periodic(session=session, now=now, limit=quota)
     session.commit()
     sent = asks.deliver_due(session=session, settings=world.settings, now=now, send=_outbox)
@@ -59,6 +60,17 @@ def _round(
     _answers(world, session, rng, since, now)
     _agents(world, session, rng, now, handled)
     world.counts["cases escalated"] += len(cases.escalate_overdue(session, now))
+
+
+def _support(
+    world: World, session: Session, rng: random.Random, since: datetime, count: int
+) -> None:
+    """Questions answered by customer service (chat, phone) in the week: each closed ticket
+    is the trigger of the CES question, which the fatigue rules may still hold back."""
+    people = world.everyone_with_profiles()
+    for _, ids in rng.sample(people, min(count, len(people))):
+        at = since + timedelta(days=rng.uniform(0, 7))
+        asks.on_event(session, ids[0], "Ticket Closed", at)
 
 
 def _outbox(ask: Ask, token: str) -> None:
