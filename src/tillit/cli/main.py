@@ -74,7 +74,9 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     customers: Annotated[
-        int, typer.Option(min=20, help="How many fictional people to simulate.")
+        int,
+        # Fewer leave matching too few record pairs to train on.
+        typer.Option(min=100, help="How many fictional people to simulate (at least 100)."),
     ] = DEFAULT_CUSTOMERS,
     days: Annotated[int, typer.Option(min=30, max=3650, help="How many days to simulate.")] = (
         DEFAULT_DAYS

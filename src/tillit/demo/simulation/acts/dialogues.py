@@ -124,12 +124,10 @@ def _agents(
     world: World, session: Session, rng: random.Random, now: datetime, handled: set[int]
 ) -> None:
     """Most cases are answered and resolved within a day or two; a few wait too long."""
-    waiting = session.scalars(
-        select(Case).where(Case.status != CaseStatus.resolved, Case.id.not_in(handled or {0}))
-    ).all()
+    waiting = session.scalars(select(Case).where(Case.status != CaseStatus.resolved)).all()
     for case in waiting:
-        if case.created_at > now - timedelta(days=1):
-            continue  # the agents see it next week
+        if case.id in handled or case.created_at > now - timedelta(days=1):
+            continue  # done with, or the agents see it next week
         handled.add(case.id)
         luck = rng.random()
         at = case.created_at + timedelta(hours=rng.uniform(2, 60))

@@ -17,6 +17,8 @@ def act(world: World, progress: Callable[[int, int], None]) -> None:
     # before any message is planned: erasing someone with logged contact decisions fails
     # until the erasure deletes what refers to them first (issue 14, the erasure area's fix).
     candidates = [p for p, _ in world.everyone_with_profiles() if p.kind == "store"]
+    if len(candidates) < 2:
+        return  # a population too small to have two
     exporter, erased = rng.sample(candidates, 2)
     with world.sessions() as session, session.begin():
         customer_id = world.profiles[exporter.index][0]
