@@ -136,8 +136,7 @@ def _life(writer: Writer, rng: random.Random, world: World, person: Person) -> N
             _app(writer, rng, world, person)
     if person.store:
         _store(writer, rng, world, person)
-    if person.kind != "duplicate" or person.web:
-        _email(writer, rng, world, person)
+    _email(writer, rng, world, person)  # a duplicate's e-mail reaches their web profile
     if person.sms and person.phone and person.kind != "duplicate":
         _sms(writer, rng, world, person)
     if person.social:
