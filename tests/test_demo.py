@@ -3,7 +3,7 @@ from collections import Counter
 from tillit.customers.importer import parse_row
 from tillit.customers.service import Defaults
 from tillit.demo.generator import generate_customers
-from tillit.demo.loader import ensure_demo_staff, load_demo_customers
+from tillit.demo.loader import ensure_demo_staff
 
 DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 
@@ -20,10 +20,7 @@ def test_generator_is_deterministic_valid_and_covers_five_countries():
     assert {row["locale"] for row in rows} == {"da-DK", "sv-SE", "nb-NO", "nl-NL", "en-GB"}
 
 
-def test_demo_loads_once(sessions, engine, tmp_path):
+def test_demo_staff_are_created_once(sessions, engine, tmp_path):
     login = ensure_demo_staff(sessions=sessions, data_dir=tmp_path)
     assert login.email == "admin@example.com" and len(login.password) >= 12
     assert ensure_demo_staff(sessions=sessions, data_dir=tmp_path) == login
-    report = load_demo_customers(sessions=sessions, defaults=DEFAULTS, count=300)
-    assert report is not None and report.created == 300 and not report.rejected
-    assert load_demo_customers(sessions=sessions, defaults=DEFAULTS, count=300) is None

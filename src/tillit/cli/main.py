@@ -16,6 +16,7 @@ from tillit.cli.jobs import jobs_app
 from tillit.cli.match import match_app
 from tillit.cli.quality import quality
 from tillit.config import Settings
+from tillit.demo.simulation.options import DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED
 
 app = typer.Typer(
     name="tillit",
@@ -72,29 +73,65 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    customers: Annotated[int, typer.Option(help="How many fictional customers to load.")] = 3000,
+    customers: Annotated[
+        int,
+        # Fewer leave matching too few record pairs to train on.
+        typer.Option(min=100, help="How many fictional people to simulate (at least 100)."),
+    ] = DEFAULT_CUSTOMERS,
+    days: Annotated[int, typer.Option(min=30, max=3650, help="How many days to simulate.")] = (
+        DEFAULT_DAYS
+    ),
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same year.")] = (
+        DEFAULT_SEED
+    ),
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data, then stop.")] = False,
 ) -> None:
-    """Migrate, load fictional demo data (once), print a staff login and serve."""
-    from rich.progress import Progress
+    """Migrate, simulate a year of a fictional retailer (once per data directory), print a
+    staff login and serve."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    from tillit.demo.loader import ensure_demo_staff, load_demo_customers
+    from tillit.demo.loader import ensure_demo_staff
+    from tillit.demo.simulation.options import Options
+    from tillit.demo.simulation.run import simulate
 
     ctx = context()
     ctx.migrate()
     login = ensure_demo_staff(sessions=ctx.sessions, data_dir=ctx.settings.data_dir)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Loading demo customers", total=customers)
-        report = load_demo_customers(
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(title: str, done: int, total: int) -> None:
+            if title not in tasks:
+                tasks[title] = progress.add_task(title, total=total)
+            progress.update(tasks[title], completed=done, total=total, description=title)
+
+        report = simulate(
             sessions=ctx.sessions,
+            settings=ctx.settings,
             defaults=ctx.defaults,
-            count=customers,
-            progress=lambda n: progress.advance(task, n),
+            options=Options(customers=customers, days=days, seed=seed),
+            progress=advance,
         )
-    if report is not None:
-        console.print(f"Loaded {report.created} demo customers.")
-    if feedback := insight_cli.load_demo_feedback_once():
-        console.print(f"Loaded {feedback} demo comments in five languages.")
+    if report.simulated:
+        counts = report.counts
+        console.print(
+            f"Simulated {customers:,} people over {days} days in {report.seconds:.0f} s: "
+            f"{counts.get('profiles', 0):,} profiles, {counts.get('events', 0):,} events, "
+            f"{counts.get('consents granted', 0):,} consents granted, "
+            f"{sum(v for k, v in counts.items() if k.startswith('answers ')):,} answers, "
+            f"{counts.get('match suggestions', 0):,} match suggestions."
+        )
+        console.print(f"Latent truth (for evaluation only): {report.truth}")
+    else:
+        console.print(f"Demo data not simulated again: {report.reason}.")
     url = f"http://{host}:{port}/"
     console.rule("[bold]Tillit demo")
     console.print(f"Open      [link={url}]{url}[/link]")

@@ -10,6 +10,7 @@ a grant made elsewhere (another browser, staff, import, API) does not count as t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ def honour_gpc(
     evidence: Evidence,
     actor: Actor,
     channel: str | None = "web",
+    at: datetime | None = None,
 ) -> ConsentRecord | None:
     """Record a GPC withdrawal of partner sharing when the rule above calls for one.
 
@@ -69,6 +71,7 @@ def honour_gpc(
         evidence=Evidence(
             shown_text_hash=None, ip=evidence.ip, user_agent=evidence.user_agent, gpc=True
         ),
+        at=at,
     )
 
 

@@ -7,7 +7,7 @@ the older ones are the history the customer and staff can read.
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
@@ -127,9 +127,16 @@ def validated(document: dict[str, Any]) -> PreferenceDocument:
 
 
 def update_preferences(
-    *, session: Session, customer_id: int, changes: dict[str, Any], method: str, actor: Actor
+    *,
+    session: Session,
+    customer_id: int,
+    changes: dict[str, Any],
+    method: str,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> PreferenceVersion | None:
-    """Apply ``changes`` (top-level fields) and keep the result as a new version.
+    """Apply ``changes`` (top-level fields) and keep the result as a new version, recorded at
+    ``now`` (default: the present; the demo's simulated year passes its own clock).
 
     Returns the new version, or None when nothing actually changed (no empty versions).
     """
@@ -143,13 +150,14 @@ def update_preferences(
     if not changed:
         return None
     if "paused_until" in changed:  # only a new pause: an old stored one may be re-sent as is
-        _refuse_far_pause(after.paused_until)
+        _refuse_far_pause(after.paused_until, today=(now or utcnow()).date())
     version = PreferenceVersion(
         customer_id=customer_id,
         version=(latest.version + 1) if latest else 1,
         document=new,
         changed=changed,
         method=method,
+        recorded_at=now or utcnow(),
     )
     session.add(version)
     session.flush()
@@ -164,10 +172,10 @@ def update_preferences(
     return version
 
 
-def _refuse_far_pause(paused_until: date | None) -> None:
+def _refuse_far_pause(paused_until: date | None, *, today: date) -> None:
     if paused_until is None:
         return
-    latest = utcnow().date() + timedelta(days=PAUSE_MAX_DAYS)
+    latest = today + timedelta(days=PAUSE_MAX_DAYS)
     if paused_until > latest:
         raise InvalidInput(
             FieldError(

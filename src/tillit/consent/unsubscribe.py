@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +59,12 @@ def resolve_unsubscribe(*, session: Session, token: str, secret_key: str) -> Uns
 
 
 def apply_unsubscribe(
-    *, session: Session, entry: UnsubscribeList, evidence: Evidence, actor: Actor
+    *,
+    session: Session,
+    entry: UnsubscribeList,
+    evidence: Evidence,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> bool:
     """Carry out the unsubscribe. Returns False when it was already in effect (idempotent)."""
     kind, _, key = entry.scope.partition(":")
@@ -76,6 +82,7 @@ def apply_unsubscribe(
             changes={"topics": remaining},
             method=Method.unsubscribe,
             actor=actor,
+            now=at,
         )
         return True
     latest = current_consents(session=session, customer_id=entry.customer_id).get(key)
@@ -90,6 +97,7 @@ def apply_unsubscribe(
         actor=actor,
         channel="email",
         evidence=evidence,
+        at=at,
     )
     return True
 

@@ -56,7 +56,7 @@ def _customer(rng: random.Random, country: Country, index: int) -> dict[str, str
     return {
         "name": f"{given} {family}",
         "email": f"{local}@example.com",
-        "phone": _valid_phone(rng, country) if rng.random() < 0.8 else "",
+        "phone": valid_phone(rng, country) if rng.random() < 0.8 else "",
         "user_id": f"u{index:08d}" if has_app else "",
         "loyalty_card": f"TL{index:010d}" if rng.random() < 0.35 else "",
         "locale": country.locale,
@@ -69,7 +69,7 @@ def _customer(rng: random.Random, country: Country, index: int) -> dict[str, str
     }
 
 
-def _valid_phone(rng: random.Random, country: Country) -> str:
+def valid_phone(rng: random.Random, country: Country) -> str:
     """A random number in the country's mobile range that the numbering plan accepts."""
     while True:
         digits = "".join(rng.choice("0123456789") for _ in range(country.phone_digits))

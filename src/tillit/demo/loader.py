@@ -1,21 +1,15 @@
-"""Loading demo data: staff users with a generated password and fictional customers."""
+"""The demo's staff users, with one generated password (the customers come from the
+simulation, :mod:`tillit.demo.simulation`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tillit.audit.service import Actor
-from tillit.customers.importer import ImportReport, import_customers
-from tillit.customers.models import Customer
-from tillit.customers.service import Defaults
-from tillit.demo.generator import COLUMNS, generate_customers
 from tillit.staff.models import Role, StaffUser
 from tillit.staff.service import create_user
 from tillit.storage.session import SessionFactory
@@ -57,30 +51,3 @@ def ensure_demo_staff(*, sessions: SessionFactory, data_dir: Path) -> DemoLogin:
                     actor=actor,
                 )
     return DemoLogin(email=DEMO_STAFF[0][0], password=password)
-
-
-def load_demo_customers(
-    *,
-    sessions: SessionFactory,
-    defaults: Defaults,
-    count: int,
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport | None:
-    """Loads ``count`` customers once; a second run finds them and does nothing."""
-    with sessions() as session:
-        existing = session.scalar(select(func.count()).select_from(Customer)) or 0
-    if existing >= count:
-        return None
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(generate_customers(count))
-    buffer.seek(0)
-    return import_customers(
-        sessions=sessions,
-        source=buffer,
-        defaults=defaults,
-        actor=Actor.system("demo"),
-        source_name="demo",
-        progress=progress,
-    )

@@ -112,7 +112,11 @@ def submit(
     session.flush()
     if question.type == QuestionType.relationship:
         apply_relationship(
-            session=session, customer_id=ask.customer_id, question=question, answer=answer
+            session=session,
+            customer_id=ask.customer_id,
+            question=question,
+            answer=answer,
+            now=now,
         )
     cases.open_for_response(
         session=session, settings=settings, response=response, question=question, now=now
@@ -145,7 +149,12 @@ def preference_changes(
 
 
 def apply_relationship(
-    *, session: Session, customer_id: int, question: Question, answer: Answer
+    *,
+    session: Session,
+    customer_id: int,
+    question: Question,
+    answer: Answer,
+    now: datetime | None = None,
 ) -> None:
     changes = preference_changes(session, customer_id, question.relationship_kind, answer)
     if changes:
@@ -155,4 +164,5 @@ def apply_relationship(
             changes=changes,
             method="dialogue",
             actor=Actor(type="customer", id=str(customer_id), label=f"customer #{customer_id}"),
+            now=now,
         )

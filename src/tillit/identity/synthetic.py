@@ -37,7 +37,7 @@ class Record:
         return {"unique_id": self.record_id, **{f: getattr(self, f) for f in FIELDS}}
 
 
-def _typo(rng: random.Random, text: str) -> str:
+def typo(rng: random.Random, text: str) -> str:
     if len(text) < 3:
         return text
     i = rng.randrange(len(text) - 1)
@@ -96,7 +96,7 @@ def _record(
     if noisy:
         for name in ("first_name", "last_name"):
             if rng.random() < 0.15:
-                values[name] = _typo(rng, p[name])
+                values[name] = typo(rng, p[name])
         if rng.random() < 0.15:
             values["phone"] = _transpose(rng, p["phone"])
         if rng.random() < 0.3:  # a local number, written without the country code
