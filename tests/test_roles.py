@@ -286,6 +286,9 @@ STAFF_ROUTES: dict[str, Prepare] = {
         f"/staff/customers/{_customer(s)}/identities",
         {"type": "email", "value": f"ingrid{next(UNIQUE)}@example.com"},
     ),
+    "POST /staff/customers/{customer_id}/preference-centre": lambda s: Call(
+        f"/staff/customers/{_customer(s)}/preference-centre", {}
+    ),
     "GET /staff/customers/{customer_id}/timeline": lambda s: Call(
         f"/staff/customers/{_customer(s)}/timeline"
     ),

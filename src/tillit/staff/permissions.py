@@ -41,7 +41,10 @@ MEANING: dict[Permission, str] = {
         "and measure them again"
     ),
     Permission.customers_read: "see the customer list, a profile with its audit log, a timeline",
-    Permission.customers_edit: "change a profile's name, locale and time zone; add identities",
+    Permission.customers_edit: (
+        "change a profile's name, locale and time zone; add identities; "
+        "open their preference centre for them"
+    ),
     Permission.matches_read: "see the match review queue and recent automatic merges",
     Permission.matches_decide: "accept or reject a probable same-person pair; undo a merge",
     Permission.cases_read: "see the case inbox and a case with its notes",

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from tillit.audit.service import entries_for
+from tillit.audit.service import entries_for, record
+from tillit.consent import links
 from tillit.customers import service
 from tillit.customers.models import IdentityType
 from tillit.customers.schemas import CustomerUpdate, IdentityCreate
 from tillit.errors import InvalidInput, invalid_fields
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId
-from tillit.web.deps import DefaultsDep, SessionDep
+from tillit.web.deps import DefaultsDep, SessionDep, SettingsDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
@@ -136,3 +137,30 @@ def _detail_with_error(
         identity_types=list(IdentityType),
         error=message,
     )
+
+
+@router.post(
+    "/customers/{customer_id}/preference-centre",
+    dependencies=[allow(Permission.customers_edit)],
+)
+def open_preference_centre(
+    customer_id: EntityId, session: SessionDep, settings: SettingsDep, actor: FormActorDep
+) -> Response:
+    """The customer's own preference centre, through a link that lasts a day, for a staff member
+    helping them (on the phone, say); audited, and the page says that staff are viewing."""
+    issued = links.create_link(
+        session=session,
+        customer_id=customer_id,
+        secret_key=settings.secret_key,
+        actor=actor,
+        days=1,
+    )
+    record(
+        session=session,
+        actor=actor,
+        action="customer.preference_centre_opened",
+        entity_type="customer",
+        entity_id=customer_id,
+    )
+    session.commit()
+    return RedirectResponse(f"/p/{issued.token}", status_code=303)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from tillit.audit.service import Actor
@@ -27,8 +28,11 @@ from tillit.contact.reasons import CUSTOMER_LOG
 from tillit.customers.service import get_customer
 from tillit.errors import FieldError, InvalidInput, PermissionDenied
 from tillit.i18n import negotiate, translations
+from tillit.staff import service as staff
+from tillit.staff.models import StaffUser
 from tillit.web.deps import SessionDep, SettingsDep, client_ip
 from tillit.web.pages import preference_form
+from tillit.web.pages.staff_auth import SESSION_COOKIE
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +44,22 @@ async def form_data(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def staff_viewer(request: Request, session: Session) -> StaffUser | None:
+    """The staff member looking at this page, when a staff session comes with the request
+    (they opened it from the customer's page): the page then says so, and what they change is
+    recorded as theirs, not the customer's."""
+    token = request.cookies.get(SESSION_COOKIE)
+    found = staff.resolve_session(session=session, token=token) if token else None
+    return found.user if found is not None else None
+
+
+def acting(request: Request, session: Session, customer_id: int) -> Actor:
+    viewer = staff_viewer(request, session)
+    if viewer is None:
+        return customer_actor(customer_id)
+    return staff.staff_actor(viewer, ip=client_ip(request))
 
 
 def customer_actor(customer_id: int) -> Actor:
@@ -146,6 +166,7 @@ class CentrePage:
         self.values = preference_form.saved_values(self.prefs, profile_zone=self.customer.time_zone)
         self.errors: dict[str, str] = {}
         self.summary: list[str] = []
+        self.viewer = staff_viewer(request, session)
 
     def topic_label(self, key: str) -> str:
         topic = next((t for t in notices.list_topics(session=self.session) if t.key == key), None)
@@ -184,6 +205,7 @@ class CentrePage:
             language=language,
             token=self.token,
             customer=customer,
+            staff_viewer=self.viewer,
             purposes=purposes,
             values=self.values,
             errors=self.errors,
@@ -231,7 +253,7 @@ def change_consent(
         method=Method.preference_centre,
         channel="web",
         evidence=evidence_of(request),
-        actor=customer_actor(link.customer_id),
+        actor=acting(request, session, link.customer_id),
         language=str(form.get("lang") or "") or None,
     )
     session.commit()
@@ -262,7 +284,7 @@ def change_preferences(
         customer_id=link.customer_id,
         changes=changes,
         method=Method.preference_centre,
-        actor=customer_actor(link.customer_id),
+        actor=acting(request, session, link.customer_id),
     )
     session.commit()
     return _back(token, form, "preferences", version.version if version else None)
@@ -270,20 +292,24 @@ def change_preferences(
 
 @router.post("/p/{token}/object")
 def object_to_marketing(
-    token: str, session: SessionDep, settings: SettingsDep, form: FormDep
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
     link = _checked(session, settings, token, form)
     data_requests.object_to_marketing(
-        session=session, customer_id=link.customer_id, actor=customer_actor(link.customer_id)
+        session=session,
+        customer_id=link.customer_id,
+        actor=acting(request, session, link.customer_id),
     )
     session.commit()
     return _back(token, form, "consents")
 
 
 @router.post("/p/{token}/export")
-def download(token: str, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
+def download(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
     link = _checked(session, settings, token, form)
-    actor = customer_actor(link.customer_id)
+    actor = acting(request, session, link.customer_id)
     request_row = data_requests.open_request(
         session=session,
         customer_id=link.customer_id,
@@ -306,7 +332,7 @@ def erase(
     language = negotiate(str(form.get("lang", "")))
     if form.get("confirm") != "yes":
         return RedirectResponse(f"/p/{token}?lang={language}#delete", status_code=303)
-    actor = customer_actor(link.customer_id)
+    actor = acting(request, session, link.customer_id)
     request_row = data_requests.open_request(
         session=session,
         customer_id=link.customer_id,
