@@ -15,7 +15,7 @@ from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
 from tillit.errors import FieldError, InvalidInput
 from tillit.staff.permissions import Permission
-from tillit.storage.base import EntityId
+from tillit.storage.base import EntityId, utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
@@ -222,6 +222,7 @@ def inbox(
         cases=cases.inbox(session=session, status=status or None, assignee=assignee or None),
         status=status,
         assignee=assignee,
+        now=utcnow(),
     )
 
 
