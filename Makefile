@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-PYTEST_ARGS ?=
+# Two workers, one test file each at a time (module fixtures such as a simulated demo are made
+# once): the suite is mostly waiting on SQLite, PostgreSQL and Chromium, not on the CPU.
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
 
 .PHONY: help demo install test test-sqlite test-postgres lint bench i18n clean
 
