@@ -141,3 +141,14 @@ def test_every_staff_form_carries_the_sessions_csrf_token(client, staff_csrf, ad
         html = client.get(path).text
         tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
         assert tokens and set(tokens) == {csrf}, path  # none empty, none stale
+
+
+def test_search_finds_a_customer_by_part_of_an_email(client, staff_csrf, admin_headers):
+    make_customer(client, admin_headers)  # Ingrid Haugen, ingrid@example.com
+    make_customer(client, admin_headers, name="Ole Olsen", email="ole@olsen.example.org")
+    for part in ("@example.com", "grid@exam", "EXAMPLE.COM"):
+        found = client.get("/staff/customers", params={"q": part})
+        assert "Ingrid Haugen" in found.text and "Ole Olsen" not in found.text, part
+    assert "Ole Olsen" in client.get("/staff/customers", params={"q": "olsen.example"}).text
+    short = client.get("/staff/customers", params={"q": "om"})  # too short to be a part
+    assert "Ingrid Haugen" not in short.text

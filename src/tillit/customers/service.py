@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -234,6 +234,10 @@ def search_customers(
     return rows[:limit], next_cursor
 
 
+# Shorter parts would match most addresses (and scan every e-mail identity for little use).
+PART_OF_EMAIL_MIN = 3
+
+
 def _matches_text(text: str, defaults: Defaults) -> Any:
     """A search box: an exact identity (e-mail, phone) or a name / identity prefix."""
     candidates = [text]
@@ -241,9 +245,18 @@ def _matches_text(text: str, defaults: Defaults) -> Any:
         with suppress(InvalidIdentity):  # not every search text is an e-mail or a phone
             candidates.append(normalise(kind, text, default_country=defaults.country))
     literal = _like_literal(text)
-    by_identity = select(Identity.customer_id).where(
-        or_(Identity.value.in_(candidates), Identity.value.ilike(f"{literal}%", escape="\\"))
-    )
+    found_by: list[ColumnElement[bool]] = [
+        Identity.value.in_(candidates),
+        Identity.value.ilike(f"{literal}%", escape="\\"),
+    ]
+    if len(text) >= PART_OF_EMAIL_MIN:  # part of an address: "berg@", "example.com"
+        found_by.append(
+            and_(
+                Identity.type == IdentityType.email,
+                Identity.value.ilike(f"%{literal}%", escape="\\"),
+            )
+        )
+    by_identity = select(Identity.customer_id).where(or_(*found_by))
     conditions: list[Any] = [
         Customer.id.in_(by_identity),
         Customer.name.ilike(f"%{literal}%", escape="\\"),
