@@ -73,7 +73,8 @@ def test_search_finds_a_customer_and_shows_the_profile(client, staff_csrf, admin
     assert "Ingrid Haugen" in found.text and "Ole Olsen" not in found.text
     page = client.get(f"/staff/customers/{ingrid['id']}")
     assert page.status_code == 200
-    assert "ingrid@example.com" in page.text and "customer.create" in page.text
+    assert "ingrid@example.com" in page.text and "Profile created" in page.text
+    assert "customer.create" not in page.text and "{&#34;" not in page.text  # no codes, no JSON
     assert "Content-Security-Policy" in page.headers
 
 
@@ -152,3 +153,17 @@ def test_search_finds_a_customer_by_part_of_an_email(client, staff_csrf, admin_h
     assert "Ole Olsen" in client.get("/staff/customers", params={"q": "olsen.example"}).text
     short = client.get("/staff/customers", params={"q": "om"})  # too short to be a part
     assert "Ingrid Haugen" not in short.text
+
+
+def test_the_audit_reads_as_words_not_codes():
+    from tillit.web.audit_words import action_words, changes
+
+    assert action_words("preferences.update") == "Preferences changed"
+    assert action_words("something.new_here") == "Something: new here"
+    assert changes({"name": "Ingrid"}, {"name": "Ingrid H.", "method": "preference_centre"}) == [
+        "name: Ingrid → Ingrid H.",
+        "method: in the preference centre",
+    ]
+    assert changes({"changed": ["topics", "quiet_hours"]}, None) == [
+        "changed was topics, quiet hours"
+    ]

@@ -17,6 +17,7 @@ from tillit import __version__
 from tillit.i18n import LANGUAGE_NAMES, translations
 from tillit.staff.models import StaffUser
 from tillit.staff.permissions import Permission, allowed
+from tillit.web.audit_words import action_words, changes
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -41,6 +42,7 @@ def _when(
 
 
 environment.filters["when"] = _when
+environment.globals.update(action_words=action_words, audit_changes=changes)
 
 
 def _can(staff: StaffUser | None, name: str) -> bool:
