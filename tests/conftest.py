@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from tillit.app import create_app
 from tillit.audit.service import Actor
@@ -100,6 +102,22 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine: Engine = request.getfixturevalue("engine")  # taken now, so it outlives this teardown
     yield
+    for attempt in range(1, CLEAN_ATTEMPTS + 1):
+        try:
+            _reset(engine)
+            return
+        except OperationalError:
+            # A server a test started may leave a jobs process finishing its round for a moment:
+            # on PostgreSQL its reads and our TRUNCATE can deadlock. Try again once it is done.
+            if attempt == CLEAN_ATTEMPTS:
+                raise
+            time.sleep(0.5 * attempt)
+
+
+CLEAN_ATTEMPTS = 5
+
+
+def _reset(engine: Engine) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
