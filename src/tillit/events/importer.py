@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from tillit.audit.service import Actor
 from tillit.cores import available_cores
 from tillit.customers.service import Defaults
-from tillit.events import ingest, staging
+from tillit.events import hooks, ingest, staging
 from tillit.events.models import Channel, ImportCheckpoint, Source
 from tillit.events.spec import Message
 from tillit.identity.resolve import Key, Link, links_for
@@ -342,6 +342,8 @@ def _store_chunk(
     ):
         session.add(source)
         accepted, duplicates = 0, len(parsed.repeats)
+        wanted = hooks.wanted(session)
+        before = hooks.newest_event_id(session) if copy and wanted else 0
         if copy and staged:
             accepted = ingest.store_staged(
                 session=session,
@@ -355,6 +357,14 @@ def _store_chunk(
                 defaults=defaults,
                 actor=actor,
             )
+            stored = hooks.stored_since(
+                session,
+                source_id=source.id,
+                received_at=parsed.received_at,
+                after_id=before,
+                names=wanted,
+            )
+            hooks.after_store(session, stored)  # the copy made no Python object per event
         elif messages := (
             parsed.messages
             if staged is None
@@ -373,6 +383,14 @@ def _store_chunk(
                 assume_new=assume_new,
             )
             accepted, duplicates = len(result.accepted), duplicates + len(result.duplicates)
+            hooks.after_store(
+                session,
+                [
+                    hooks.StoredEvent(customer_id, message.type, message.name, message.timestamp)
+                    for message, customer_id in result.stored
+                    if message.name in wanted
+                ],
+            )
         checkpoint = session.get(ImportCheckpoint, key) or ImportCheckpoint(
             file_key=key, file_name=str(path)[:500], accepted=0, rejected=0, duplicates=0
         )

@@ -24,10 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
-from tillit.dialogues.asks import on_event
-from tillit.dialogues.triggers import TriggerNames
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
-from tillit.events import ingest
+from tillit.events import hooks, ingest
 from tillit.events.models import Event, EventType
 from tillit.events.sources import SourceRef, source_for_key
 from tillit.events.spec import (
@@ -35,7 +33,6 @@ from tillit.events.spec import (
     MAX_EVENT_BYTES,
     NUL_ESCAPE,
     InvalidMessage,
-    Message,
     parse_time,
 )
 from tillit.identity.resolve import links_for
@@ -56,13 +53,6 @@ def _rules(request: Request) -> IdentityRules:
     if rules is None:
         rules = request.app.state.identity_rules = load_rules()
     return rules
-
-
-def _triggers(request: Request) -> TriggerNames:
-    triggers = getattr(request.app.state, "trigger_names", None)
-    if triggers is None:
-        triggers = request.app.state.trigger_names = TriggerNames()
-    return triggers
 
 
 SOURCE_CACHE_SECONDS = 10.0  # a disabled source's key stops working within this long
@@ -199,7 +189,13 @@ async def _store(
             actor=actor,
             links=links,
         )
-        _trigger_dialogues(session, _triggers(request), stored.stored)
+        hooks.after_store(
+            session,
+            [
+                hooks.StoredEvent(customer_id, message.type, message.name, message.timestamp)
+                for message, customer_id in stored.stored
+            ],
+        )
         if request.headers.get("sec-gpc") == "1":
             _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
         stored.rejected = rejected
@@ -207,21 +203,6 @@ async def _store(
 
     writes: GroupCommit = state.group_commit
     return await asyncio.wrap_future(writes.submit(work))
-
-
-def _trigger_dialogues(
-    session: Session, triggers: TriggerNames, stored: list[tuple[Message, int | None]]
-) -> None:
-    """Events that trigger a question (``Order Completed`` -> CSAT two days later) schedule it
-    in the same transaction as the events themselves. The trigger names are cached, and the
-    batch's events and their people are at hand, so a batch that triggers nothing costs no
-    query."""
-    names = triggers.get(session) if stored else frozenset()
-    if not names:
-        return
-    for message, customer_id in stored:
-        if message.type is EventType.track and message.name in names and customer_id is not None:
-            on_event(session, customer_id, message.name, message.timestamp)
 
 
 def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:

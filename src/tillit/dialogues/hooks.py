@@ -1,0 +1,34 @@
+"""Dialogues' part when events are stored: an event that triggers a question (``Order
+Completed`` -> CSAT two days later) schedules it, in the same transaction as the events."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tillit.dialogues.asks import on_event
+from tillit.dialogues.triggers import TriggerNames
+from tillit.events import hooks
+from tillit.events.hooks import StoredEvent
+from tillit.events.models import EventType
+
+
+class TriggeredQuestions:
+    """The trigger names are cached (see TriggerNames), so a batch that triggers nothing costs
+    no query."""
+
+    def __init__(self) -> None:
+        self.names = TriggerNames()
+
+    def wanted(self, session: Session) -> frozenset[str]:
+        return self.names.get(session)
+
+    def __call__(self, session: Session, events: list[StoredEvent]) -> None:
+        names = self.names.get(session)
+        if not names:
+            return
+        for stored in events:
+            if stored.type == EventType.track and stored.name in names and stored.customer_id:
+                on_event(session, stored.customer_id, stored.name, stored.timestamp)
+
+
+hooks.register(TriggeredQuestions())
