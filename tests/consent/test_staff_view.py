@@ -4,12 +4,20 @@ audited, the page says that staff are viewing, and what they change is recorded 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.conftest import Inbox, create_staff, sign_in
+from tillit.app import create_app
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
-from tillit.consent.models import ConsentRecord
+from tillit.consent.models import ConsentRecord, Send
+from tillit.consent.preferences import update_preferences
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import create_customer
 
@@ -80,3 +88,63 @@ def test_the_customer_sees_no_banner(client, sessions, defaults, settings):
         ).token
     page = client.get(f"/p/{token}")
     assert page.status_code == 200 and "Staff view" not in page.text
+
+
+@pytest.fixture
+def mailing_client(settings, engine, smtp_server) -> Iterator[tuple[TestClient, Inbox]]:
+    inbox, port = smtp_server
+    app = create_app(settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port}))
+    with TestClient(app, base_url="https://tillit.example.com") as client:
+        yield client, inbox
+    app.state.engine.dispose()
+
+
+def test_staff_send_a_customer_their_link_by_e_mail(mailing_client, sessions, defaults):
+    client, inbox = mailing_client
+    customer_id = _customer(sessions, defaults)
+    csrf = sign_in(client, create_staff(sessions, role="agent", email="agnes@example.com"))
+    answer = client.post(f"/staff/customers/{customer_id}/send-link", data={"csrf_token": csrf})
+    assert answer.status_code == 200 and "Their link is on its way by e-mail." in answer.text
+    [raw] = inbox.messages
+    mail = message_from_bytes(raw, policy=default)
+    assert mail["To"] == "mette@example.com" and mail["Subject"] == "Dine valg hos os"
+    link = re.search(r"https://tillit\.example\.com/p/\S+", mail.get_content())
+    assert link, mail.get_content()
+    opened = client.get(link[0].removeprefix("https://tillit.example.com"))
+    assert opened.status_code == 200 and "Mette Prøvesen" in opened.text
+    with sessions() as session:
+        [sent] = session.scalars(select(Send).where(Send.customer_id == customer_id)).all()
+        actions = set(session.scalars(select(AuditEntry.action)))
+    assert (sent.kind, sent.channel) == ("service", "email") and "link.sent" in actions
+
+
+def test_no_link_goes_to_a_customer_who_turned_e_mail_off(mailing_client, sessions, defaults):
+    client, inbox = mailing_client
+    customer_id = _customer(sessions, defaults)
+    with sessions() as session, session.begin():
+        update_preferences(
+            session=session,
+            customer_id=customer_id,
+            changes={"channels": {"email": False}},
+            method="form",
+            actor=Actor.system("tests"),
+        )
+    csrf = sign_in(client, create_staff(sessions, role="admin", email="ada2@example.com"))
+    answer = client.post(f"/staff/customers/{customer_id}/send-link", data={"csrf_token": csrf})
+    assert "Not sent: Channel turned off by the customer." in answer.text
+    assert inbox.messages == []
+    with sessions() as session:
+        assert session.scalars(select(Send)).all() == []
+
+
+def test_a_refusing_mail_server_leaves_nothing_recorded(settings, engine, sessions, defaults):
+    customer_id = _customer(sessions, defaults)
+    app = create_app(settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 9}))
+    with TestClient(app, base_url="https://tillit.example.com") as client:
+        csrf = sign_in(client, create_staff(sessions, role="admin", email="ada3@example.com"))
+        answer = client.post(f"/staff/customers/{customer_id}/send-link", data={"csrf_token": csrf})
+    app.state.engine.dispose()
+    assert "The e-mail could not be sent" in answer.text
+    with sessions() as session:
+        assert session.scalars(select(Send)).all() == []
+        assert "link.sent" not in set(session.scalars(select(AuditEntry.action)))

@@ -7,9 +7,7 @@ consent the invitations rest on.
 
 from __future__ import annotations
 
-import smtplib
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +21,7 @@ from tillit.dialogues.asks import Sender, ask_url
 from tillit.dialogues.models import Ask, QuestionVersion
 from tillit.errors import Conflict
 from tillit.i18n import translations
-from tillit.storage.base import utcnow
+from tillit.mail import new_message, smtp
 
 
 def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: str) -> EmailMessage:
@@ -38,14 +36,13 @@ def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: s
     version = session.get_one(QuestionVersion, ask.version_id)
     question = catalogue.text_in(version.texts, ask.language)
     link = ask_url(settings.base_url, token)
-    message = EmailMessage()
-    message["From"] = settings.smtp_sender
-    message["To"] = address
-    message["Subject"] = _("One short question from us")
-    message["Date"] = format_datetime(utcnow())
-    domain = parseaddr(settings.smtp_sender)[1].partition("@")[2] or "tillit.invalid"
-    message["Message-ID"] = make_msgid(idstring=f"ask{ask.id}", domain=domain)
-    message["Content-Language"] = ask.language
+    message = new_message(
+        settings,
+        to=address,
+        subject=_("One short question from us"),
+        language=ask.language,
+        tag=f"ask{ask.id}",
+    )
     unsubscribe = unsubscribe_url(
         settings.base_url,
         unsubscribe_token(
@@ -73,13 +70,9 @@ def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: s
 def smtp_sender(*, session: Session, settings: Settings) -> Sender:
     """A :data:`Sender` for :func:`tillit.dialogues.asks.deliver_due` that uses SMTP."""
 
+    deliver = smtp(settings)
+
     def send(ask: Ask, token: str) -> None:
-        message = build_invitation(session=session, settings=settings, ask=ask, token=token)
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password)
-            smtp.send_message(message)
+        deliver(build_invitation(session=session, settings=settings, ask=ask, token=token))
 
     return send

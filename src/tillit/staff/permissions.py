@@ -43,7 +43,7 @@ MEANING: dict[Permission, str] = {
     Permission.customers_read: "see the customer list, a profile with its audit log, a timeline",
     Permission.customers_edit: (
         "change a profile's name, locale and time zone; add identities; "
-        "open their preference centre for them"
+        "open their preference centre for them, or e-mail them its link"
     ),
     Permission.matches_read: "see the match review queue and recent automatic merges",
     Permission.matches_decide: "accept or reject a probable same-person pair; undo a merge",

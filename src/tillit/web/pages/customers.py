@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from tillit.audit.service import entries_for, record
-from tillit.consent import links
+from tillit.consent import link_mail, links
 from tillit.customers import service
 from tillit.customers.models import IdentityType
 from tillit.customers.schemas import CustomerUpdate, IdentityCreate
 from tillit.errors import InvalidInput, invalid_fields
+from tillit.mail import smtp
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId
 from tillit.web.deps import DefaultsDep, SessionDep, SettingsDep
@@ -53,6 +55,7 @@ def customer_detail(
     request: Request,
     session: SessionDep,
     error: str | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
     customer = service.get_customer(session=session, customer_id=customer_id)
     audit = entries_for(session=session, entity_type="customer", entity_id=customer.id)
@@ -63,6 +66,7 @@ def customer_detail(
         audit=audit,
         identity_types=list(IdentityType),
         error=error,
+        notice=notice,
     )
 
 
@@ -164,3 +168,32 @@ def open_preference_centre(
     )
     session.commit()
     return RedirectResponse(f"/p/{issued.token}", status_code=303)
+
+
+@router.post("/customers/{customer_id}/send-link", dependencies=[allow(Permission.customers_edit)])
+def send_their_link(
+    customer_id: EntityId, session: SessionDep, settings: SettingsDep, actor: FormActorDep
+) -> Response:
+    """E-mail the customer their own preference-centre link (a service message, through the
+    contact policy); the page then says whether it went, or why not."""
+    service.get_customer(session=session, customer_id=customer_id)  # 404 for an unknown id
+    try:
+        outcome = link_mail.send_link(
+            session=session,
+            settings=settings,
+            customer_id=customer_id,
+            actor=actor,
+            deliver=smtp(settings),
+        )
+    except OSError as error:  # the SMTP server refused or could not be reached: nothing kept
+        session.rollback()
+        return _back_to(customer_id, error=f"The e-mail could not be sent ({error}). Try later.")
+    session.commit()
+    if outcome.sent:
+        return _back_to(customer_id, notice="Their link is on its way by e-mail.")
+    why = outcome.why_not or "the contact policy said no"
+    return _back_to(customer_id, error=f"Not sent: {why}.")
+
+
+def _back_to(customer_id: int, **message: str) -> Response:
+    return RedirectResponse(f"/staff/customers/{customer_id}?{urlencode(message)}", status_code=303)
