@@ -231,6 +231,16 @@ def _theme(session: Any) -> int:
     return theme.id
 
 
+def _match_run(session: Any) -> Call:
+    names = [
+        create_source(
+            session=session, name=f"system {next(UNIQUE)}", channel=Channel.web, actor=SYSTEM
+        )[0].name
+        for _ in range(2)
+    ]
+    return Call("/staff/match-runs", {"left": names[0], "right": names[1]})
+
+
 def _self_merge(theme: int) -> Call:
     return Call(f"/staff/insight/themes/{theme}/merge", {"other_id": str(theme)}, audited=False)
 
@@ -302,6 +312,8 @@ STAFF_ROUTES: dict[str, Prepare] = {
     "GET /staff/quality": lambda s: Call("/staff/quality"),
     "POST /staff/quality/measure": lambda s: Call("/staff/quality/measure", {}),
     "GET /staff/matches": lambda s: Call("/staff/matches"),
+    # Sources without profiles: the run finds nothing, says so, and is audited.
+    "POST /staff/match-runs": lambda s: _match_run(s),
     "POST /staff/matches/{suggestion_id}": lambda s: Call(
         f"/staff/matches/{_suggestion(s)}", {"decision": "reject"}
     ),

@@ -96,3 +96,31 @@ def test_review_accept_reject_and_undo(client, sessions):
         owner = session.scalar(select(Identity.customer_id).where(Identity.value == "+4520123461"))
         assert owner == f
     assert re.search(r"undone", client.get(f"/staff/customers/{e}/timeline").text)
+
+
+def test_staff_run_matching_from_the_page(client, sessions, staff_as):
+    """What `tillit match run store web` does, from the matches page: suggestions appear to
+    review, the run is audited, and an unknown source is named, not silently matched."""
+    from tests.events.test_suggestions import load
+    from tillit.events.models import Channel, Source
+
+    load(sessions)  # the same 300 people in a store system and a web shop, no shared key
+    with sessions() as session, session.begin():
+        for name in ("store", "web"):
+            session.add(Source(name=name, write_key_hash=name[0] * 64, channel=Channel.web))
+    _agent, csrf = staff_as("agent")
+    page = client.get("/staff/matches")
+    assert "Run matching" in page.text and "No open suggestions." in page.text
+    ran = client.post(
+        "/staff/match-runs", data={"csrf_token": csrf, "left": "store", "right": "web"}
+    )
+    assert ran.status_code == 200 and "Matched store with web:" in ran.text
+    with sessions() as session:
+        suggestions = session.scalars(select(MatchSuggestion)).all()
+        assert suggestions
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "match.run")).one()
+    assert "likely the same person" in ran.text or "Merged automatically" in ran.text
+    unknown = client.post(
+        "/staff/match-runs", data={"csrf_token": csrf, "left": "store", "right": "kiosk"}
+    )
+    assert "No source is named kiosk." in unknown.text

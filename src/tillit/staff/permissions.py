@@ -46,7 +46,9 @@ MEANING: dict[Permission, str] = {
         "open their preference centre for them, or e-mail them its link"
     ),
     Permission.matches_read: "see the match review queue and recent automatic merges",
-    Permission.matches_decide: "accept or reject a probable same-person pair; undo a merge",
+    Permission.matches_decide: (
+        "accept or reject a probable same-person pair; undo a merge; run matching"
+    ),
     Permission.cases_read: "see the case inbox and a case with its notes",
     Permission.cases_work: "assign a case, add a note, reply to the customer, resolve",
     Permission.dialogues_read: "see the questions, the response explorer and the metrics (CSV)",
