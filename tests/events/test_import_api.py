@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from tillit.cli.main import app as cli
 from tillit.config import Settings
 from tillit.customers.service import Defaults
 from tillit.events import import_jobs, importer
-from tillit.events.models import Event, EventImport, ImportCheckpoint
+from tillit.events.models import Event, EventImport, ImportCheckpoint, Source
 from tillit.identity.rules import load_rules
 from tillit.staff import service as staff
 from tillit.storage.base import utcnow
@@ -444,3 +445,30 @@ def test_uploads_that_were_never_queued_are_removed_after_an_hour(
     assert young_orphan.exists() and rejects.exists()
     done = client.get(answer.headers["location"], headers=importer_token).json()
     assert (done["status"], done["accepted"]) == ("done", 1)  # its old file was imported
+
+
+def test_staff_make_a_source_from_the_imports_page_and_see_its_key_once(client, sessions, staff_as):
+    _admin, csrf = staff_as("admin")
+    made = client.post(
+        "/staff/sources", data={"csrf_token": csrf, "name": "kassesystem", "channel": "store"}
+    )
+    assert made.status_code == 200 and "Source <strong>kassesystem</strong> made" in made.text
+    key = re.search(r'<code class="break">([^<]+)</code>', made.text)
+    assert key
+    with sessions() as session:
+        source = session.scalars(select(Source).where(Source.name == "kassesystem")).one()
+        assert source.channel == "store" and key[1] not in source.write_key_hash
+    tracked = client.post(
+        "/v1/track", json={"userId": "u1", "event": "Visit", "messageId": "m1"}, auth=(key[1], "")
+    )
+    assert tracked.status_code == 200  # the key shown is the one that works
+    again = client.get("/staff/imports")
+    assert key[1] not in again.text  # shown once
+    twice = client.post(
+        "/staff/sources", data={"csrf_token": csrf, "name": "kassesystem", "channel": "store"}
+    )
+    assert twice.status_code == 409 and "already exists" in twice.text
+    nameless = client.post(
+        "/staff/sources", data={"csrf_token": csrf, "name": " ", "channel": "web"}
+    )
+    assert nameless.status_code == 422 and "give the source a name" in nameless.text

@@ -57,7 +57,7 @@ MEANING: dict[Permission, str] = {
     Permission.themes_manage: "rename, merge and split themes",
     Permission.quality_read: "see data quality per source and field, and measure it again",
     Permission.imports_read: "see event imports and download their rejected lines",
-    Permission.events_import: "send a file of events to import",
+    Permission.events_import: "send a file of events to import; make a source and its write key",
     Permission.consent_read: "see purposes, notices, grant rates and a customer's consent history",
     Permission.notices_manage: "publish a new notice version",
     Permission.data_requests_handle: "see the data-request queue and mark a request done",

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from tillit.errors import InvalidInput
+from tillit.customers.validation import check_text
+from tillit.errors import Conflict, InvalidInput
 from tillit.events import import_jobs
-from tillit.events.sources import list_sources
+from tillit.events.models import Channel
+from tillit.events.sources import create_source, list_sources
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep
@@ -19,6 +21,7 @@ from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 BLOCK = 1 << 20
+SOURCE_NAME_MAX = 100  # event_source.name
 
 
 @router.get("/imports", response_class=HTMLResponse, dependencies=[allow(Permission.imports_read)])
@@ -27,7 +30,12 @@ def imports_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 def _page(
-    request: Request, session: SessionDep, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    session: SessionDep,
+    *,
+    error: str | None = None,
+    created: tuple[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     states = import_jobs.latest(session, 50)
     return render(
@@ -39,8 +47,39 @@ def _page(
         # the page reloads itself while an import is waiting or running
         busy=any(state.busy for state in states),
         error=error,
+        created=created,
+        channels=list(Channel),
         nav="imports",
     )
+
+
+@router.post("/sources", dependencies=[allow(Permission.events_import)])
+def source_create(
+    request: Request,
+    session: SessionDep,
+    actor: FormActorDep,
+    name: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """A tracking source and its write key, shown once on the page that answers (never in a
+    URL, never again: only its hash is kept)."""
+    name = name.strip()
+    nul = check_text(name, "name")
+    problem = nul.message if nul else None if name else "give the source a name"
+    if not problem and len(name) > SOURCE_NAME_MAX:
+        problem = f"a source name has at most {SOURCE_NAME_MAX} characters"
+    if not problem and channel not in Channel.__members__:
+        problem = f"choose a channel: {', '.join(Channel)}"
+    if problem:
+        return _page(request, session, error=f"No source made: {problem}.", status_code=422)
+    try:
+        source, key = create_source(
+            session=session, name=name, channel=Channel(channel), actor=actor
+        )
+    except Conflict as error:
+        return _page(request, session, error=f"No source made: {error.detail}.", status_code=409)
+    session.commit()
+    return _page(request, session, created=(source.name, key))
 
 
 @router.post("/imports", dependencies=[allow(Permission.events_import)])
