@@ -115,6 +115,9 @@ def _legal_basis(batch: _Batch) -> list[_Verdict]:
         verdicts.append(_Verdict(objected, reasons.OBJECTED))
     basis = batch.policy.purposes.get(batch.intent.purpose)
     verdicts.append(_Verdict(np.full(rows, basis is None), reasons.NO_LEGAL_BASIS))
+    if batch.intent.kind is Kind.DIALOGUE and "dialogues_off" in batch.table.column_names:
+        off = vec.bools(_column(batch.table, "dialogues_off"))
+        verdicts.append(_Verdict(off, reasons.DIALOGUES_OFF))
     if basis is LegalBasis.CONSENT:
         granted = vec.list_contains(_column(batch.table, "granted_purposes"), batch.intent.purpose)
         verdicts.append(_Verdict(~granted, reasons.NO_CONSENT))

@@ -156,6 +156,7 @@ class ContactState:
     suppressed: bool = False
     consents: Mapping[str, ConsentStatus] = field(default_factory=dict)
     objected_to_marketing: bool = False
+    dialogues_off: bool = False  # the customer turned dialogue questions off
     allowed_channels: frozenset[Channel] = frozenset()
     reachable_channels: frozenset[Channel] = frozenset()
     opted_out_topics: frozenset[str] = frozenset()

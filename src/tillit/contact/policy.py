@@ -78,6 +78,8 @@ def _legal_basis(state: ContactState, intent: Intent, policy: CompanyPolicy) -> 
     basis = policy.purposes.get(intent.purpose)
     if basis is None:
         return _deny(reasons.NO_LEGAL_BASIS)
+    if intent.kind is Kind.DIALOGUE and state.dialogues_off:
+        return _deny(reasons.DIALOGUES_OFF)
     consent = state.consents.get(intent.purpose)
     if basis is LegalBasis.CONSENT and consent is not ConsentStatus.GRANTED:
         return _deny(reasons.NO_CONSENT)

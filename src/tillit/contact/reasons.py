@@ -25,6 +25,9 @@ PAUSED = "paused"
 QUIET_HOURS = "quiet_hours"
 CUSTOMER_CAP = "customer_cap"
 COMPANY_CAP = "company_cap"
+# The customer turned dialogue questions off in their preferences: said as such, everywhere
+# (it was a withdrawn consent to the policy and "dialogues_off" to the dialogue rules).
+DIALOGUES_OFF = "dialogues_off"
 
 # The index of each code is its number in the batch result's dictionary column.
 REASON_CODES: tuple[str, ...] = (
@@ -41,6 +44,7 @@ REASON_CODES: tuple[str, ...] = (
     QUIET_HOURS,
     CUSTOMER_CAP,
     COMPANY_CAP,
+    DIALOGUES_OFF,  # last: the codes before it keep their numbers
 )
 
 # Check names, in the fixed evaluation order.
@@ -80,6 +84,7 @@ MESSAGES_EN: dict[str, str] = {
     "contact.reason.quiet_hours": "It is within your quiet hours; they end at {until}.",
     "contact.reason.customer_cap": "You would get more messages than you asked for.",
     "contact.reason.company_cap": "We promised not to send more than our limit.",
+    "contact.reason.dialogues_off": "You turned off questions from us.",
     "contact.check.ok": "{check}: fine.",
     "contact.check.skip": "{check}: does not apply to this kind of message.",
 }
@@ -101,6 +106,7 @@ STAFF_LABELS: dict[str, str] = {
     QUIET_HOURS: "Quiet hours",
     CUSTOMER_CAP: "Customer's own limit reached",
     COMPANY_CAP: "Company limit reached",
+    DIALOGUES_OFF: "Customer turned questions off",
 }
 
 
@@ -119,6 +125,7 @@ CUSTOMER_LOG: dict[str, str] = {
     QUIET_HOURS: N_("It was within your quiet hours."),
     CUSTOMER_CAP: N_("You would have got more messages than you asked for."),
     COMPANY_CAP: N_("We promised not to send more than our limit."),
+    DIALOGUES_OFF: N_("You had turned off questions from us."),
 }
 
 

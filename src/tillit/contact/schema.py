@@ -5,6 +5,7 @@ customer_id                 string, not null                        the customer
 time_zone                   string or dictionary<string>, not null  IANA zone, e.g. Europe/Oslo
 erased, suppressed          bool, not null
 objected_to_marketing       bool, not null                          GDPR 21 objection
+dialogues_off               bool, optional (absent or null = false)  questions turned off
 granted_purposes            list<string>, not null                  consent granted
 refused_purposes            list<string>, not null                  consent denied or withdrawn
 allowed_channels            uint8, not null     bit ``Channel.code`` set: customer allows it
@@ -53,6 +54,7 @@ STATE_SCHEMA = pa.schema(
         pa.field("erased", pa.bool_(), nullable=False),
         pa.field("suppressed", pa.bool_(), nullable=False),
         pa.field("objected_to_marketing", pa.bool_(), nullable=False),
+        pa.field("dialogues_off", pa.bool_()),
         pa.field("granted_purposes", pa.list_(pa.string()), nullable=False),
         pa.field("refused_purposes", pa.list_(pa.string()), nullable=False),
         pa.field("allowed_channels", pa.uint8(), nullable=False),
@@ -83,6 +85,7 @@ def _row(state: ContactState) -> dict[str, object]:
         "erased": state.erased,
         "suppressed": state.suppressed,
         "objected_to_marketing": state.objected_to_marketing,
+        "dialogues_off": state.dialogues_off,
         "granted_purposes": sorted(
             p for p, s in state.consents.items() if s is ConsentStatus.GRANTED
         ),

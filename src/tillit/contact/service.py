@@ -140,8 +140,6 @@ def state_from_record(
         for key, entry in raw["consents"].items()
         if entry["decision"] in _REFUSALS
     }
-    if not raw["dialogues"]:  # turning dialogues off is a refusal of the dialogue purpose
-        consents[DIALOGUE_PURPOSE] = ConsentStatus.WITHDRAWN
     channels = raw["channels"]
     zone = raw["time_zone"]
     return ContactState(
@@ -151,6 +149,7 @@ def state_from_record(
         suppressed=raw["suppressed"],
         consents=consents,
         objected_to_marketing=raw["objected_to_marketing"],
+        dialogues_off=not raw["dialogues"],
         allowed_channels=frozenset(Channel(c) for c, v in channels.items() if v["allowed"]),
         reachable_channels=frozenset(Channel(c) for c, v in channels.items() if v["reachable"]),
         chosen_topics=None if raw["topics"] is None else frozenset(raw["topics"]),

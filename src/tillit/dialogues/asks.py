@@ -27,6 +27,7 @@ from tillit.config import Settings
 from tillit.consent.decision_log import record_send
 from tillit.consent.links import LinkGone
 from tillit.consent.preferences import current_preferences
+from tillit.contact import reasons
 from tillit.contact.models import DIALOGUE_PURPOSE, ConsentStatus, LegalBasis
 from tillit.contact.service import company_policy, contact_state, decide_for
 from tillit.customers.models import Customer, CustomerStatus
@@ -93,7 +94,7 @@ def history(session: Session, customer_id: int) -> list[PastAsk]:
 def may_ask_in_place(*, session: Session, settings: Settings, customer_id: int) -> str | None:
     """Why a question must not be shown to this customer at all, or None when it may."""
     if not current_preferences(session=session, customer_id=customer_id).dialogues:
-        return "dialogues_off"
+        return reasons.DIALOGUES_OFF
     state = contact_state(session=session, customer_id=customer_id, settings=settings)
     if state.erased or state.suppressed:
         return "erased" if state.erased else "suppressed"
@@ -321,7 +322,7 @@ def _deliver_one(
     if not question.active:
         return _hold(ask, "question_inactive", now)
     if not current_preferences(session=session, customer_id=ask.customer_id).dialogues:
-        return _hold(ask, "dialogues_off", now)
+        return _hold(ask, reasons.DIALOGUES_OFF, now)
     others = [a for a in history(session, ask.customer_id) if a.status != AskStatus.scheduled]
     rule = blocked_by(
         others,
