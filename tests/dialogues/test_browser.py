@@ -135,7 +135,7 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
         page.get_by_role("button", name="Sign in").click()
         page.goto(f"{base}/staff/cases")
         row = page.locator("tr.case-row").first
-        assert "nps<=6" in row.inner_text() and "high" in row.inner_text()
+        assert "NPS score of 6 or less" in row.inner_text() and "high" in row.inner_text()
         row.get_by_role("link").first.click()
         page.get_by_text("Leveransen kom en vecka för sent.").wait_for()
         page.get_by_label("Reply to the customer").fill("Förlåt! Vi har skickat en ny.")

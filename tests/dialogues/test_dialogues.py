@@ -250,3 +250,12 @@ def test_question_edit_makes_a_new_version(sessions):
             wording=catalogue.Wording(texts, old.follow_up, old.options),
         )
         assert version.version == 2 and question.current_version == 2
+
+
+def test_why_a_case_was_opened_reads_as_words():
+    from tillit.dialogues.cases import rule_words
+
+    assert rule_words("nps<=6") == "NPS score of 6 or less"
+    assert rule_words("csat<=2") == "CSAT score of 2 or less"
+    assert rule_words("word:refund") == "The comment mentions “refund”"
+    assert rule_words("never") == "Answered “never”, with a comment"

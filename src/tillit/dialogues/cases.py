@@ -37,6 +37,18 @@ LOW_SCORES = {
 PRIORITIES = ("high", "normal", "low")
 
 
+def rule_words(rule: str) -> str:
+    """Why a case was opened, in words for staff (the stored rule is a stable code)."""
+    kind, _, value = rule.partition("<=")
+    if value:
+        return f"{kind.upper()} score of {value} or less"
+    if rule.startswith("word:"):
+        return f"The comment mentions “{rule.removeprefix('word:')}”"
+    if rule == "never":
+        return "Answered “never”, with a comment"
+    return rule.replace("_", " ")
+
+
 def rule_for(question: Question, response: Response, words: list[str]) -> tuple[str, str] | None:
     """(rule, priority) for a response that needs a human, or None."""
     limit = LOW_SCORES.get(QuestionType(question.type))

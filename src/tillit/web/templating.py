@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from tillit import __version__
+from tillit.dialogues.cases import rule_words
 from tillit.i18n import LANGUAGE_NAMES, translations
 from tillit.staff.models import StaffUser
 from tillit.staff.permissions import Permission, allowed
@@ -42,7 +43,7 @@ def _when(
 
 
 environment.filters["when"] = _when
-environment.globals.update(action_words=action_words, audit_changes=changes)
+environment.globals.update(action_words=action_words, audit_changes=changes, case_rule=rule_words)
 
 
 def _can(staff: StaffUser | None, name: str) -> bool:
