@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
@@ -20,7 +19,8 @@ from tillit.consent.links import DEFAULT_DAYS, create_link
 from tillit.contact.models import Kind
 from tillit.contact.reasons import staff_label
 from tillit.contact.service import decide_for
-from tillit.customers.models import Customer, Identity, IdentityType
+from tillit.customers.models import Customer
+from tillit.customers.service import email_address
 from tillit.i18n import negotiate, translations
 from tillit.mail import Deliver, new_message
 
@@ -51,11 +51,7 @@ def send_link(
         reasons = [check.reason for check in decided.decision.checks if check.reason]
         return LinkMail(sent=False, why_not=staff_label(reasons[0]) if reasons else None)
     customer = session.get_one(Customer, customer_id)
-    address = session.scalar(
-        select(Identity.value)
-        .where(Identity.customer_id == customer_id, Identity.type == IdentityType.email)
-        .order_by(Identity.verified.desc(), Identity.id)
-    )
+    address = email_address(session=session, customer_id=customer_id)
     assert address is not None  # the policy found the e-mail channel reachable
     issued = create_link(
         session=session, customer_id=customer_id, secret_key=settings.secret_key, actor=actor

@@ -177,6 +177,15 @@ def remove_identity(*, session: Session, customer_id: int, identity_id: int, act
     session.flush()
 
 
+def email_address(*, session: Session, customer_id: int) -> str | None:
+    """The address to write to: a verified e-mail first, then the oldest."""
+    return session.scalar(
+        select(Identity.value)
+        .where(Identity.customer_id == customer_id, Identity.type == IdentityType.email)
+        .order_by(Identity.verified.desc(), Identity.id)
+    )
+
+
 def find_by_identity(
     *, session: Session, identity_type: str, value: str, defaults: Defaults
 ) -> Customer | None:

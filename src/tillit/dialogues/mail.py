@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.config import Settings
 from tillit.consent.unsubscribe import unsubscribe_token, unsubscribe_url
 from tillit.contact.models import DIALOGUE_PURPOSE
-from tillit.customers.models import Identity, IdentityType
+from tillit.customers.service import email_address
 from tillit.dialogues import catalogue
 from tillit.dialogues.asks import Sender, ask_url
 from tillit.dialogues.models import Ask, QuestionVersion
@@ -25,11 +24,7 @@ from tillit.mail import new_message, smtp
 
 
 def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: str) -> EmailMessage:
-    address = session.scalar(
-        select(Identity.value)
-        .where(Identity.customer_id == ask.customer_id, Identity.type == IdentityType.email)
-        .order_by(Identity.verified.desc(), Identity.id)
-    )
+    address = email_address(session=session, customer_id=ask.customer_id)
     if address is None:
         raise Conflict(f"customer {ask.customer_id} has no e-mail address")
     _ = translations(ask.language).gettext

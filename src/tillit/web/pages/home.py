@@ -7,14 +7,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from tillit.audit.service import record
-from tillit.consent import notices
+from tillit.consent import notices, wording
 from tillit.contact.reasons import staff_label
 from tillit.dialogues.metrics import svg_nps_chart
 from tillit.overview.store import MEASURE_EVERY, latest_overview, measure_overview
 from tillit.staff.permissions import Permission
 from tillit.storage.base import utcnow
 from tillit.web.deps import SessionDep, SettingsDep
-from tillit.web.pages.preference_centre import CHANNEL_LABELS
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
 
@@ -38,7 +37,7 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLRe
         every_minutes=int(MEASURE_EVERY.total_seconds() // 60),
         overview=overview,
         purpose_titles=titles,
-        channel_labels=CHANNEL_LABELS,
+        channel_labels=wording.CHANNEL_NAMES,
         reason_label=staff_label,
         nps_chart=Markup(  # noqa: S704 - svg_nps_chart escapes its text
             svg_nps_chart(overview.nps_by_month, title="NPS by month, with 95% intervals")

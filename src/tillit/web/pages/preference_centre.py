@@ -36,7 +36,6 @@ from tillit.web.pages.staff_auth import SESSION_COOKIE
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-CHANNEL_LABELS = wording.CHANNEL_NAMES  # the staff home names channels the same way
 
 
 async def form_data(request: Request) -> FormData:
