@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
 # workers (under --dist loadfile only 1 of 33 ran, and pytest reported no error).
 SERIAL_TESTS := tests/test_api_fuzz.py
 
-.PHONY: help demo install test test-sqlite test-postgres lint bench i18n clean
+.PHONY: help demo install java test test-sqlite test-postgres lint bench i18n clean
 
 help:
 	@echo "make demo     - install, migrate, load demo data and serve on http://127.0.0.1:8000"
@@ -27,7 +27,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dev,spark]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +40,11 @@ demo: install
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-dejavu-core
 
+# Java for the analytics tests on Spark (PySpark starts a JVM); Debian's headless runtime.
+java:
+	@command -v java >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q openjdk-17-jre-headless; }
+
 # axe-core for the browser tests' accessibility checks (a test dependency, never served).
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -47,7 +52,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-test: install /usr/bin/chromium node_modules/.installed test-sqlite test-postgres
+test: install /usr/bin/chromium java node_modules/.installed test-sqlite test-postgres
 
 test-sqlite: install
 	@echo "== tests on SQLite"

@@ -18,6 +18,7 @@ import json
 import random
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -27,14 +28,16 @@ from urllib.parse import urlsplit
 
 from tillit.audit.service import Actor
 from tillit.config import load_settings
-from tillit.consent.decision_log import record_send
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
+from tillit.contact.log import record_send
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
 from tillit.staff.service import create_token
 from tillit.storage import make_engine, make_session_factory, upgrade
-from tillit.testing import running_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests/server.py
+from tests.server import running_server
 
 ACTOR = Actor.system("benchmark")
 
@@ -70,7 +73,7 @@ def load(url: str, customers: int) -> tuple[list[int], str]:
                         session=session,
                         customer_id=customer.id,
                         purpose_key=purpose,
-                        decision=Decision.granted,
+                        decision=ConsentDecision.granted,
                         method=Method.import_,
                         actor=ACTOR,
                     )

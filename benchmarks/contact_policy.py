@@ -18,20 +18,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from tillit.contact import (
-    DIALOGUE_PURPOSE,
-    Channel,
-    CompanyCap,
-    CompanyPolicy,
-    Intent,
-    Kind,
-    LegalBasis,
-    Period,
-    clock,
-    decide_batch,
-)
+from tillit.contact import DIALOGUE_PURPOSE, CompanyCap, CompanyPolicy, Intent, clock, decide_batch
 from tillit.contact.schema import STATE_SCHEMA, cap_column
 from tillit.cores import available_cores
+from tillit.vocabulary import LegalBasis, MessageKind, OutboundChannel, Period
 
 ZONES = [
     "Europe/Copenhagen",
@@ -52,16 +42,18 @@ QUIET = [
 NOW = datetime(2025, 6, 4, 19, 30, tzinfo=UTC)  # 21:30 in Scandinavia, 20:30 in London
 POLICY = CompanyPolicy(
     purposes={
-        "newsletter": LegalBasis.CONSENT,
-        "offers": LegalBasis.LEGITIMATE_INTEREST,
-        DIALOGUE_PURPOSE: LegalBasis.LEGITIMATE_INTEREST,
+        "newsletter": LegalBasis.consent,
+        "offers": LegalBasis.legitimate_interest,
+        DIALOGUE_PURPOSE: LegalBasis.legitimate_interest,
     },
-    caps=(CompanyCap(Channel.EMAIL, 2, Period.WEEK), CompanyCap(None, 8, Period.MONTH)),
+    caps=(CompanyCap(OutboundChannel.email, 2, Period.week), CompanyCap(None, 8, Period.month)),
 )
 INTENTS = {
-    "marketing email, evening": Intent("newsletter", Kind.MARKETING, Channel.EMAIL, "news", NOW),
+    "marketing email, evening": Intent(
+        "newsletter", MessageKind.marketing, OutboundChannel.email, "news", NOW
+    ),
     "dialogue sms, morning": Intent(
-        DIALOGUE_PURPOSE, Kind.DIALOGUE, Channel.SMS, "events", NOW.replace(hour=7)
+        DIALOGUE_PURPOSE, MessageKind.dialogue, OutboundChannel.sms, "events", NOW.replace(hour=7)
     ),
 }
 
@@ -109,10 +101,10 @@ def caps(rng: np.random.Generator, n: int) -> dict[str, pa.Array]:
         if field.name.startswith("cap_")
     }
     chosen = [
-        (Channel.EMAIL, Period.WEEK, 0.4, 1, 6),
-        (Channel.EMAIL, Period.DAY, 0.1, 1, 2),
-        (Channel.SMS, Period.WEEK, 0.2, 0, 3),
-        (None, Period.MONTH, 0.15, 4, 15),
+        (OutboundChannel.email, Period.week, 0.4, 1, 6),
+        (OutboundChannel.email, Period.day, 0.1, 1, 2),
+        (OutboundChannel.sms, Period.week, 0.2, 0, 3),
+        (None, Period.month, 0.15, 4, 15),
     ]
     for channel, period, share, low, high in chosen:
         values = rng.integers(low, high, n).astype(np.int32)
@@ -159,7 +151,7 @@ def customers(n: int, seed: int = 7) -> pa.Table:
     return pa.table([columns[f.name] for f in STATE_SCHEMA], schema=STATE_SCHEMA)
 
 
-CODES = {channel: channel.code for channel in Channel}
+CODES = {channel: channel.code for channel in OutboundChannel}
 
 
 def _cap_sql(limit: str, sends: str, period: Period, at_us: int) -> tuple[str, str, str]:
@@ -199,15 +191,15 @@ def baseline_sql(intent: Intent, policy: CompanyPolicy) -> str:
     basis = policy.purposes.get(intent.purpose)
     legal = {
         None: "TRUE",
-        LegalBasis.CONSENT: f"NOT list_contains(granted_purposes, '{intent.purpose}')",
-        LegalBasis.LEGITIMATE_INTEREST: f"list_contains(refused_purposes, '{intent.purpose}')",
+        LegalBasis.consent: f"NOT list_contains(granted_purposes, '{intent.purpose}')",
+        LegalBasis.legitimate_interest: f"list_contains(refused_purposes, '{intent.purpose}')",
     }.get(basis, "FALSE")
     legal_code = (
         "no_legal_basis"
         if basis is None
-        else ("no_consent" if basis is LegalBasis.CONSENT else "objected")
+        else ("no_consent" if basis is LegalBasis.consent else "objected")
     )
-    objected = "objected_to_marketing" if intent.kind is Kind.MARKETING else "FALSE"
+    objected = "objected_to_marketing" if intent.kind is MessageKind.marketing else "FALSE"
     own = [(cap_column(intent.channel, p), "ch_sends", p) for p in Period]
     own += [(cap_column(None, p), "all_sends", p) for p in Period]
     company = [
@@ -215,7 +207,7 @@ def baseline_sql(intent: Intent, policy: CompanyPolicy) -> str:
         for c in policy.caps
         if c.channel in (None, intent.channel)
     ]
-    month = clock.duration_us(Period.MONTH.length)
+    month = clock.duration_us(Period.month.length)
     return f"""
     WITH base AS (
       SELECT *,

@@ -1,4 +1,4 @@
-"""Bulk import of JSON Lines: tillit.events.importer.import_file against a bare loader.
+"""Bulk import of JSON Lines: tillit.events.importing.import_file against a bare loader.
 
 The bare loader only parses each line with orjson and inserts the same columns into the same
 ``event`` table with sqlite3 ``executemany``, 50,000 rows a transaction: no validation, no
@@ -29,11 +29,12 @@ import orjson
 
 from tillit.audit.service import Actor
 from tillit.customers.service import Defaults
-from tillit.events.importer import _worker_count, import_file
-from tillit.events.models import Channel
+from tillit.events.importing import import_file
+from tillit.events.importing.chunks import worker_count as _worker_count
 from tillit.events.sources import create_source
 from tillit.identity.rules import load_rules
 from tillit.storage import make_engine, make_session_factory, upgrade
+from tillit.vocabulary import SourceChannel
 
 DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 
@@ -112,7 +113,7 @@ def tillit_load(url: str, path: Path) -> int:
     sessions = make_session_factory(make_engine(url))
     with sessions() as session, session.begin():
         source, _ = create_source(
-            session=session, name="import", channel=Channel.web, actor=Actor.system("bench")
+            session=session, name="import", channel=SourceChannel.web, actor=Actor.system("bench")
         )
     report = import_file(
         sessions=sessions, path=path, source=source, rules=load_rules(), defaults=DEFAULTS

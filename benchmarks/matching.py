@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tillit.identity.matching import Pair, link, precision_recall
-from tillit.identity.synthetic import two_systems
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests/identity/synthetic.py
+from tests.identity.synthetic import two_systems
 
 
 def main() -> None:

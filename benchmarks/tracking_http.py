@@ -101,7 +101,9 @@ def serve(args: list[str], env: dict[str, str], port: int, cwd: Path) -> subproc
     command = [sys.executable, "-m", "uvicorn", *args, "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, cwd=cwd)
-    deadline = time.monotonic() + 30
+    # Two workers each import the whole app (5 s of CPU since the analytics layer came), and on
+    # a loaded two-core machine that took more than the 30 s this waited before.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -140,16 +142,16 @@ def load(port: int, payloads: list[bytes], threads: int, auth: str) -> float:
 
 def tillit_env(data_dir: Path) -> tuple[dict[str, str], str]:
     from tillit.audit.service import Actor
-    from tillit.events.models import Channel
     from tillit.events.sources import create_source
     from tillit.storage import make_engine, make_session_factory, upgrade
+    from tillit.vocabulary import SourceChannel
 
     url = f"sqlite:///{data_dir / 'tillit.db'}"
     engine = make_engine(url)
     upgrade(engine)
     with make_session_factory(engine)() as session, session.begin():
         _, key = create_source(
-            session=session, name="bench", channel=Channel.web, actor=Actor.system("bench")
+            session=session, name="bench", channel=SourceChannel.web, actor=Actor.system("bench")
         )
     engine.dispose()
     env = {
@@ -179,7 +181,13 @@ def main() -> None:
         bare_port, tillit_port = free_port(), free_port()
         workers = ["--workers", str(arguments.workers)] if arguments.workers > 1 else []
         bare = serve(["bare_app:app"], env, bare_port, data_dir)
-        app = serve(["tillit.app:create_app", "--factory", *workers], env, tillit_port, data_dir)
+        try:
+            app = serve(
+                ["tillit.app:create_app", "--factory", *workers], env, tillit_port, data_dir
+            )
+        except RuntimeError:
+            bare.kill()  # or it outlives the script and holds its output open
+            raise
         try:
             load(bare_port, bodies(10, "warm-bare"), arguments.threads, auth)
             load(tillit_port, bodies(10, "warm"), arguments.threads, auth)

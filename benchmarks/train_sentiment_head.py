@@ -13,6 +13,12 @@ regression or a one-hidden-layer network (an average of 5 networks from seeds 0-
 as one wider layer), its width and the L2 strength. The final head is then refitted on the
 chosen sets' whole training split.
 
+The fits are scikit-learn's (``SentimentCalibrator``: ``LogisticRegression``, and
+``MLPClassifier`` with Adam for the network). The shipped head was trained before that, by
+the hand-written Adam loop it replaced (same loss, L2, batch, step and passes; a different
+weight initialisation), so ``--write`` now gives a different head: measure it with
+``insight_quality.py`` before shipping it. Its inference code is unchanged.
+
 Run:  PYTHONPATH=src python benchmarks/train_sentiment_head.py [--write]
 """
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tillit.testing import running_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests/server.py
+from tests.server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "tour"

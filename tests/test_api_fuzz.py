@@ -19,9 +19,9 @@ from schemathesis.specs.openapi import checks
 from tillit.app import create_app
 from tillit.audit.service import Actor
 from tillit.config import load_settings
-from tillit.events.models import Channel
 from tillit.events.sources import create_source
 from tillit.storage.session import SessionFactory
+from tillit.vocabulary import SourceChannel
 
 EXAMPLES = 10  # random requests per operation, after the coverage phase's boundary cases
 # Not negative_data_rejection: pydantic's lax mode takes "5" for 5 and 0 for a date-time, and
@@ -76,7 +76,7 @@ def credentials(
 ) -> Iterator[dict[str, str]]:
     with sessions() as session, session.begin():
         _, key = create_source(
-            session=session, name="fuzz", channel=Channel.web, actor=Actor.system("test")
+            session=session, name="fuzz", channel=SourceChannel.web, actor=Actor.system("test")
         )
     basic = base64.b64encode(f"{key}:".encode()).decode()
     current_app.app = client.app

@@ -7,8 +7,9 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from tillit.config import Settings, load_settings
+from tillit.config import CompanyCapSetting, Settings, load_settings
 from tillit.identity.rules import IdentityRules, load_rules
+from tillit.vocabulary import OutboundChannel, Period
 
 README = Path(__file__).parents[1] / "README.md"
 SOURCE = Path(__file__).parents[1] / "src" / "tillit"
@@ -119,3 +120,15 @@ def test_every_settings_class_reads_the_env_file():
     """The README promises a ``.env`` file works for every variable in its table."""
     for cls in settings_classes():
         assert cls.model_config.get("env_file") == Settings.model_config["env_file"], cls
+
+
+def test_company_caps_are_read_as_data_and_a_wrong_part_is_named(tmp_path):
+    settings = load_settings(data_dir=tmp_path, company_caps="email:2/week, all:6/month")
+    assert settings.company_cap_limits == (
+        CompanyCapSetting(OutboundChannel.email, 2, Period.week),
+        CompanyCapSetting(None, 6, Period.month),
+    )
+    assert load_settings(data_dir=tmp_path, company_caps="").company_cap_limits == ()
+    for wrong in ("fax:1/week", "sms:-1/week", "sms:one/week", "sms:1/fortnight", "sms"):
+        with pytest.raises(ValidationError, match=re.escape(repr(wrong))):
+            load_settings(data_dir=tmp_path, company_caps=f"email:2/week,{wrong}")

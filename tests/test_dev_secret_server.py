@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from tests.server import running_server
 from tillit.audit.service import Actor
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
 from tillit.storage.session import SessionFactory
-from tillit.testing import running_server
 
 
 def test_a_link_made_by_the_cli_opens_on_the_running_server(

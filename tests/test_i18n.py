@@ -5,8 +5,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tillit.config import LANGUAGES
-from tillit.i18n import LOCALE_DIR, negotiate, translations
+from tillit.i18n import LANGUAGES, LOCALE_DIR, negotiate, translations
 
 ROOT = Path(__file__).parents[1]
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]

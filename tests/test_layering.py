@@ -67,6 +67,18 @@ def test_an_upward_import_is_caught(tree_copy: Path):
     assert "tillit.storage is not allowed to import tillit.consent" in result.stdout
 
 
+def test_identity_importing_events_writing_modules_is_caught(tree_copy: Path):
+    """The events <-> identity cycle cannot come back: events store through identity, so
+    identity must not write events (through events' modules), even by way of another module."""
+    bad = tree_copy / "src" / "tillit" / "identity" / "writes_events.py"
+    bad.write_text("from tillit.events import repository\n\nREPOSITORY = repository\n")
+    result = lint_imports(tree_copy)
+    assert result.returncode != 0
+    assert "tillit.identity.writes_events -> tillit.events.repository" in result.stdout
+    bad.write_text("from tillit.events import models\n\nMODELS = models\n")  # reading: fine
+    assert lint_imports(tree_copy).returncode == 0
+
+
 def test_a_face_may_import_what_areas_may_not(tree_copy: Path):
     fine = tree_copy / "src" / "tillit" / "web" / "fine.py"
     fine.write_text("from fastapi import Request\n\nREQUEST = Request\n")

@@ -57,11 +57,37 @@ def test_the_newest_migration_goes_down_and_up_again(tmp_path: Path) -> None:
     def checkpoint_columns() -> set[str]:
         return {c["name"] for c in inspect(engine).get_columns("event_import_checkpoint")}
 
+    def suggestion_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("identity_match_suggestion")}
+
+    def question_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("dialogue_question")}
+
     down_to("-1")
     assert current_revision(engine) != head
-    assert "snapshot" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert current_revision(engine) == head
+    down_to("0600")
+    assert "analytics_segment_member" not in inspect(engine).get_table_names()
+    assert "segment_key" not in question_columns()
+    upgrade(engine)
+    assert "analytics_segment_member" in inspect(engine).get_table_names()
+    assert "segment_key" in question_columns()
+    down_to("0550")
+    assert "evidence" not in suggestion_columns()
+    upgrade(engine)
+    assert "evidence" in suggestion_columns()
+    down_to("0540")
+    assert "analytics_goal" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert "analytics_goal" in inspect(engine).get_table_names()
+    down_to("0560")
+    assert "experiment_exposure" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert {"experiment", "experiment_exposure"} <= set(inspect(engine).get_table_names())
+    down_to("0530")
+    assert "snapshot" not in inspect(engine).get_table_names()
+    upgrade(engine)
     assert "snapshot" in inspect(engine).get_table_names()
     down_to("0520")
     assert "signin_throttle" not in inspect(engine).get_table_names()

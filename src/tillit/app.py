@@ -13,19 +13,27 @@ from tillit.background import lifespan
 from tillit.config import Settings, load_settings
 from tillit.storage import make_engine, make_session_factory
 from tillit.storage.group import GroupCommit
+from tillit.storage.writer import DatabaseWriter
 from tillit.web import openapi, problems
+from tillit.web.api import analytics as analytics_api
+from tillit.web.api import campaigns as campaigns_api
 from tillit.web.api import consent as consent_api
 from tillit.web.api import contact as contact_api
 from tillit.web.api import customers as customers_api
 from tillit.web.api import dialogues as dialogues_api
 from tillit.web.api import event_imports as event_imports_api
+from tillit.web.api import experiments as experiments_api
 from tillit.web.api import health, tracking_docs
 from tillit.web.api import insight as insight_api
+from tillit.web.api import matches as matches_api
+from tillit.web.api import promises as promises_api
+from tillit.web.api import segments as segments_api
 from tillit.web.api import tracking as tracking_api
 from tillit.web.api.tracking import SOURCE_CACHE_SECONDS
 from tillit.web.cors import TrackingCorsMiddleware
 from tillit.web.deps import TOKEN_CACHE_SECONDS
 from tillit.web.expiring import ExpiringCache
+from tillit.web.pages import analytics as analytics_pages
 from tillit.web.pages import (
     api_docs,
     brand,
@@ -36,13 +44,17 @@ from tillit.web.pages import (
     unsubscribe,
 )
 from tillit.web.pages import auth as auth_pages
+from tillit.web.pages import campaigns as campaign_pages
 from tillit.web.pages import customers as customer_pages
 from tillit.web.pages import dialogues as dialogue_pages
 from tillit.web.pages import errors as error_pages
+from tillit.web.pages import experiments as experiment_pages
 from tillit.web.pages import imports as import_pages
 from tillit.web.pages import insight as insight_pages
 from tillit.web.pages import matches as match_pages
+from tillit.web.pages import promises as promise_pages
 from tillit.web.pages import quality as quality_pages
+from tillit.web.pages import segments as segment_pages
 from tillit.web.pages import timeline as timeline_pages
 from tillit.web.security import SecurityHeadersMiddleware
 
@@ -66,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.read_sessions = make_session_factory(engine, read_only=True)
-    app.state.group_commit = GroupCommit(app.state.sessions)  # the tracking API's writes
+    # The tracking API's writes, in group commits (tillit.storage.group).
+    app.state.writer = DatabaseWriter(app.state.sessions, group=GroupCommit(app.state.sessions))
     app.state.token_cache = ExpiringCache(TOKEN_CACHE_SECONDS)  # see web.deps.require_scope
     app.state.source_cache = ExpiringCache(SOURCE_CACHE_SECONDS)  # web.api.tracking._source
 
@@ -96,8 +109,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent_api.router, prefix=API_PREFIX)
     app.include_router(contact_api.router, prefix=API_PREFIX)
     app.include_router(insight_api.router, prefix=API_PREFIX)
+    app.include_router(matches_api.router, prefix=API_PREFIX)
+    app.include_router(segments_api.router, prefix=API_PREFIX)
+    app.include_router(analytics_api.router, prefix=API_PREFIX)
+    app.include_router(promises_api.router, prefix=API_PREFIX)
+    app.include_router(promises_api.value_router, prefix=API_PREFIX)
     app.include_router(dialogues_api.router, prefix=API_PREFIX)
     app.include_router(event_imports_api.router, prefix=API_PREFIX)
+    app.include_router(experiments_api.router, prefix=API_PREFIX)
+    app.include_router(campaigns_api.router, prefix=API_PREFIX)
     app.include_router(dialogue_pages.router)
     app.include_router(dialogues_staff.router)
     app.include_router(auth_pages.router)
@@ -105,8 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customer_pages.router)
     app.include_router(timeline_pages.router)
     app.include_router(quality_pages.router)
+    app.include_router(experiment_pages.router)
+    app.include_router(campaign_pages.router)
     app.include_router(match_pages.router)
     app.include_router(import_pages.router)
+    app.include_router(segment_pages.router)
+    app.include_router(analytics_pages.router)
+    app.include_router(promise_pages.router)
     app.include_router(insight_pages.router)
     app.include_router(error_pages.router)
     for router in (preference_centre.router, unsubscribe.router, consent_staff.router):

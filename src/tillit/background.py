@@ -56,6 +56,7 @@ WORTH_SAYING = (
     "imports_done",
     "imports_failed",
     "lake_exported",
+    "lake_snapshots_written",
     "failed_rounds",
 )
 

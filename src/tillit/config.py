@@ -12,19 +12,49 @@ import time
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Self
+from typing import Any, Literal, NamedTuple, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LANGUAGES = ("en", "da", "sv", "nb", "nl")
+from tillit.i18n import LANGUAGES
+from tillit.vocabulary import OutboundChannel, Period
 
 # Secrets that must never reach production: the documented examples and obvious stand-ins.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "development", "dev", "insecure", "please-change-me"}
 )
+
+
+class CompanyCapSetting(NamedTuple):
+    """One part of the company caps setting: at most ``limit`` marketing and dialogue messages
+    per customer per rolling ``period`` on ``channel`` (None: every channel together)."""
+
+    channel: OutboundChannel | None
+    limit: int
+    period: Period
+
+
+def parse_company_caps(text: str) -> tuple[CompanyCapSetting, ...]:
+    """``email:2/week,sms:1/week,all:6/month`` as data; a ValueError names the wrong part."""
+    caps = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        scope, _, rule = part.partition(":")
+        limit, _, period = rule.partition("/")
+        try:
+            channel = None if scope == "all" else OutboundChannel(scope)
+            cap = CompanyCapSetting(channel=channel, limit=int(limit), period=Period(period))
+        except ValueError:
+            cap = None
+        if cap is None or cap.limit < 0:
+            raise ValueError(
+                f"{part!r}: use CHANNEL:N/PERIOD with CHANNEL one of "
+                f"{', '.join(OutboundChannel)} or all, N zero or more, PERIOD day, week or month"
+            )
+        caps.append(cap)
+    return tuple(caps)
 
 
 class Environment(StrEnum):
@@ -109,11 +139,59 @@ class Settings(BaseSettings):
     smtp_sender: str = Field(
         "Tillit <no-reply@example.com>", description="From address of outgoing e-mail."
     )
+    gateway_url: str = Field(
+        "",
+        description=(
+            "The company's message gateway: the outbox POSTs every message on a channel other "
+            "than e-mail (sms, push, in_app, social, phone, post) here as JSON, signed with "
+            "TILLIT_GATEWAY_SECRET; empty: such messages wait in the outbox."
+        ),
+    )
+    gateway_secret: str = Field(
+        "",
+        description=(
+            "Key of the HMAC-SHA256 signature on each gateway request (Tillit-Signature "
+            "header); required when TILLIT_GATEWAY_URL is set."
+        ),
+    )
+    outbox_batch_size: int = Field(
+        100, ge=1, le=10_000, description="Messages one outbox sender claims at a time."
+    )
+    outbox_lease_seconds: int = Field(
+        300,
+        ge=1,
+        description=(
+            "How long a claimed message stays with its sender; a message still 'sending' "
+            "after this (its sender died) is claimed and sent again."
+        ),
+    )
+    outbox_max_attempts: int = Field(
+        6, ge=1, le=50, description="Attempts before a message that keeps failing is 'failed'."
+    )
+    outbox_retry_seconds: int = Field(
+        60,
+        ge=1,
+        description="Wait before the first retry of a failed message; doubled for each next.",
+    )
     company_caps: str = Field(
         "email:2/week,sms:1/week",
         description=(
             "Company-wide caps on marketing and dialogue messages per customer, "
             "CHANNEL:N/PERIOD separated by commas; 'all' counts every channel."
+        ),
+    )
+    promise_alert_email: str = Field(
+        "",
+        description=(
+            "Promises: e-mail address(es), comma-separated, told when a promise's error budget "
+            "burns too fast; empty: no e-mail."
+        ),
+    )
+    promise_alert_webhook: str = Field(
+        "",
+        description=(
+            "Promises: URL that gets a JSON POST when a promise's error budget burns too fast; "
+            "empty: no webhook."
         ),
     )
     dialogue_cooldown_days: int = Field(
@@ -181,11 +259,36 @@ class Settings(BaseSettings):
         le=1,
         description="Match probability at or above which `tillit match run` merges (undoable).",
     )
+    match_review_floor: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Match probability at or above which a pair is kept as a suggestion to "
+        "review; below it, it is dropped.",
+    )
+    match_fields: list[str | dict[str, Any]] | None = Field(
+        None,
+        description="What `tillit match run` compares (JSON): built-in field names (first_name, "
+        "last_name, birth_date, address, suburb, postcode, phone, email, id_number) or objects "
+        '{"name": ..., "kind": ..., "traits": [...]}; unset: all the built-in fields.',
+    )
     match_memory_limit: str = Field(
         "3GB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use in `tillit match run`; beyond it, it spills to "
         "disk under the data directory (1,000,000 records: 14 GiB without a limit).",
+    )
+    analytics_engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description=(
+            "Engine of the analytics layer (goals, funnels, cohorts, segments) and of "
+            "`tillit match run`: duckdb, embedded, or spark (PySpark, at TILLIT_SPARK_MASTER)."
+        ),
+    )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark master URL when TILLIT_ANALYTICS_ENGINE=spark, e.g. local[2] or "
+        "spark://host:7077; needs Java and the spark extra.",
     )
     quality_current_days: int = Field(
         365,
@@ -204,8 +307,6 @@ class Settings(BaseSettings):
     @field_validator("company_caps")
     @classmethod
     def _valid_caps(cls, value: str) -> str:
-        from tillit.contact.company import parse_company_caps
-
         parse_company_caps(value)  # raises ValueError naming the bad part
         return value
 
@@ -253,6 +354,14 @@ class Settings(BaseSettings):
                     "TILLIT_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+            if self.gateway_url and (
+                self.gateway_secret.strip().lower() in PLACEHOLDER_SECRETS
+                or len(self.gateway_secret) < 32
+            ):
+                raise ValueError(
+                    "TILLIT_GATEWAY_SECRET must be a random value of at least 32 characters "
+                    "when TILLIT_GATEWAY_URL is set in production"
+                )
         elif not self.secret_key and self.env is Environment.development:
             # One secret for the server, the jobs process and the CLI, or a link that
             # `tillit links create` prints would not open on the running demo.
@@ -260,6 +369,11 @@ class Settings(BaseSettings):
         elif not self.secret_key:
             self.secret_key = secrets.token_urlsafe(48)  # tests: dies with the process
         return self
+
+    @property
+    def company_cap_limits(self) -> tuple[CompanyCapSetting, ...]:
+        """:attr:`company_caps` as data (validated when the settings were read)."""
+        return parse_company_caps(self.company_caps)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,11 +1,13 @@
-"""Domain errors. Faces translate them: the API into RFC 9457 problems, the CLI into messages.
+"""Domain errors. Faces translate them: the API into RFC 9457 problems (each error's HTTP
+status is the web layer's choice, :data:`tillit.web.problems.HTTP_STATUS`), the CLI into
+messages.
 
 TillitError
-├── InvalidInput      422: one or more fields are wrong (each FieldError names its field)
-├── NotFound          404
-├── Conflict          409: e.g. an identity already belongs to another customer
-├── PermissionDenied  403
-└── Unauthenticated   401
+├── InvalidInput      one or more fields are wrong (each FieldError names its field)
+├── NotFound
+├── Conflict          e.g. an identity already belongs to another customer
+├── PermissionDenied
+└── Unauthenticated
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ class FieldError:
 
 
 class TillitError(Exception):
-    status = 500
     title = "Internal error"
     slug = "internal"
 
@@ -32,7 +33,6 @@ class TillitError(Exception):
 
 
 class InvalidInput(TillitError):
-    status = 422
     title = "Invalid input"
     slug = "invalid-input"
 
@@ -42,25 +42,21 @@ class InvalidInput(TillitError):
 
 
 class NotFound(TillitError):
-    status = 404
     title = "Not found"
     slug = "not-found"
 
 
 class Conflict(TillitError):
-    status = 409
     title = "Conflict"
     slug = "conflict"
 
 
 class PermissionDenied(TillitError):
-    status = 403
     title = "Forbidden"
     slug = "forbidden"
 
 
 class Unauthenticated(TillitError):
-    status = 401
     title = "Unauthenticated"
     slug = "unauthenticated"
 

@@ -14,8 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from tillit.config import LANGUAGES
-
+LANGUAGES = ("en", "da", "sv", "nb", "nl")  # English first: the source language
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "messages"
 LANGUAGE_NAMES = {

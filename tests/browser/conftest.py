@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tillit.testing import running_server
+from tests.server import running_server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

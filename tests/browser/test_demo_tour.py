@@ -6,6 +6,7 @@ axe-core finds nothing serious on the overview and the login."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -17,8 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from tests.browser.axe import scrolls_sideways, serious_violations
+from tests.server import running_server
 
-from tillit.testing import running_server
+from tillit.privacy.models import DataRequestKind
 
 STAFF_PAGES = [
     "/staff",
@@ -156,3 +158,81 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(demo, browser):
         assert wide == {}
     finally:
         context.close()
+
+
+# Stored values that happen to be English words but read as codes in a table cell of their own.
+STORED_WORDS = {*(kind.value for kind in DataRequestKind), "open", "done", "rejected"}
+
+SNAKE_CASE = re.compile(r"(?<![\w@/:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@/-])")
+
+
+def _codes_staff_must_not_read(data_dir: Path) -> set[str]:
+    """The stored keys and enum values that have words of their own on staff pages: question
+    keys and answer values, purposes, topics, contact reasons, consent methods, identity types
+    and preference fields (those with an underscore, which no English word has)."""
+    from tillit.consent.models import Method
+    from tillit.consent.preferences import PreferenceDocument
+    from tillit.consent.wording import CHANNEL_NAMES, IDENTITY_NAMES
+    from tillit.contact.reasons import STAFF_LABELS
+
+    codes = {*STAFF_LABELS, *(m.value for m in Method), *IDENTITY_NAMES, *CHANNEL_NAMES}
+    codes |= set(PreferenceDocument.model_fields)
+    with sqlite3.connect(data_dir / "tillit.db") as db:
+        for table in ("dialogue_question", "consent_purpose", "consent_topic"):
+            codes |= {key for (key,) in db.execute(f"SELECT key FROM {table}")}
+        for (options,) in db.execute("SELECT options FROM dialogue_question_version"):
+            codes |= {str(option["value"]) for option in json.loads(options or "[]")}
+    return {code for code in codes if "_" in code}
+
+
+def test_staff_pages_show_words_not_codes(demo, browser):
+    """Every staff page of the demo, and the detail pages they lead to, read as words: no
+    stored key (``week_1``, ``preference_centre``, ``no_consent``), no snake_case token at all,
+    and no raw JSON."""
+    url, data_dir = demo
+    codes = _codes_staff_must_not_read(data_dir)
+    assert {"preference_centre", "no_consent", "nps_relationship", "week_1"} <= codes
+    with sqlite3.connect(data_dir / "tillit.db") as db:
+        busiest = db.execute(  # the customer whose history has the most to show
+            "SELECT customer_id FROM consent_record GROUP BY customer_id "
+            "ORDER BY count(*) DESC, customer_id LIMIT 1"
+        ).fetchone()[0]
+        case = db.execute("SELECT min(id) FROM dialogue_case").fetchone()[0]
+        merged = db.execute(  # a profile others were merged into: its merges and its audit
+            "SELECT into_customer_id FROM identity_merge ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+        reasons = {reason for (reason,) in db.execute("SELECT reason FROM identity_merge")}
+        countries = {c for (c,) in db.execute("SELECT DISTINCT country FROM customer") if c}
+    assert reasons and countries
+    customer = _danish_customer_on_three_channels(data_dir)
+    pages = [*STAFF_PAGES, f"/staff/cases/{case}", "/staff/data-requests?all=1"]
+    for who in (customer, busiest, merged):
+        pages += [
+            f"/staff/customers/{who}",
+            f"/staff/customers/{who}/timeline",
+            f"/staff/consent/customers/{who}",
+        ]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, set[str]] = {}
+    try:
+        _sign_in(page, url, data_dir)
+        for path in pages:
+            page.goto(url + path)
+            text = page.locator("main").inner_text()
+            text += " ".join(page.locator("main option").all_inner_texts())
+            seen = {code for code in codes if re.search(rf"(?<![\w-]){code}(?![\w-])", text)}
+            seen |= set(SNAKE_CASE.findall(text))
+            if re.search(r"[{\[]\s*\"\w+\":", text):
+                seen.add("raw JSON")
+            # a merge's stored reason ("match: probability 0.9990"), a country code as a trait
+            # value ("Country DK"), a data request's kind or status as stored ("access")
+            seen |= {reason for reason in reasons if reason in text}
+            seen |= {c for c in countries if re.search(rf"(?<![\w-]){c}(?![\w-])", text)}
+            cells = {cell.strip() for cell in page.locator("main td").all_inner_texts()}
+            seen |= cells & STORED_WORDS
+            if seen:
+                found[path] = seen
+    finally:
+        context.close()
+    assert found == {}

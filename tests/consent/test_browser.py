@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.server import running_server
 from tillit.config import load_settings
-from tillit.consent.decision_log import record_send
 from tillit.consent.ledger import current_consents
 from tillit.consent.links import create_link
 from tillit.consent.preferences import current_preferences
+from tillit.contact.log import record_send
 from tillit.contact.service import decide_for
 from tillit.customers.models import Customer
 from tillit.storage import make_engine, make_session_factory, upgrade
-from tillit.testing import running_server
 
 from .conftest import ACTOR, SECRET, make_customer
 
@@ -69,13 +69,13 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
             session, name="Karen Eksempel", email=f"k.{locale}@example.com", locale=locale
         )
         from tillit.consent.ledger import record_consent
-        from tillit.consent.models import Decision, Method
+        from tillit.consent.models import ConsentDecision, Method
 
         record_consent(
             session=session,
             customer_id=customer_id,
             purpose_key="marketing",
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=ACTOR,
         )
@@ -83,7 +83,7 @@ def test_withdraw_and_set_email_cap_with_quiet_hours(
             session=session,
             customer_id=customer_id,
             purpose_key="research",
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=ACTOR,
         )

@@ -7,12 +7,8 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from tillit.consent.preferences import (
-    CHANNELS,
-    current_preferences,
-    pause_until,
-    preference_history,
-)
+from tillit.consent.preferences import current_preferences, pause_until, preference_history
+from tillit.vocabulary import OutboundChannel
 
 from .test_pages import _form_token, _link
 
@@ -139,7 +135,7 @@ def test_the_untouched_form_saves_nothing(client, session, anna) -> None:
     token = _link(session, anna)
     html = client.get(f"/p/{token}").text
     topics = re.findall(r'name="topics" value="([^"]+)" checked', html)
-    shown = {f"channel_{c}": "on" for c in CHANNELS} | {"quiet": "none", "pause": "none"}
+    shown = {f"channel_{c}": "on" for c in OutboundChannel} | {"quiet": "none", "pause": "none"}
     saved = client.post(
         f"/p/{token}/preferences",
         data={

@@ -13,17 +13,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.axe import scrolls_sideways, serious_violations
+from tests.server import running_server
 from tillit.config import load_settings
-from tillit.consent.decision_log import log_decision
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
 from tillit.consent.links import create_link
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.consent.unsubscribe import unsubscribe_token
-from tillit.dialogues import asks, catalogue
+from tillit.contact.log import log_decision
+from tillit.dialogues import catalogue, in_place
 from tillit.storage import make_engine, make_session_factory, upgrade
 from tillit.storage.base import utcnow
-from tillit.testing import running_server
 
 from .conftest import ACTOR, SECRET, make_customer
 
@@ -61,7 +61,7 @@ def links(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Links]:
                     session=session,
                     customer_id=customer_id,
                     purpose_key=purpose,
-                    decision=Decision.granted,
+                    decision=ConsentDecision.granted,
                     method=Method.form,
                     actor=ACTOR,
                     evidence=Evidence(),
@@ -80,7 +80,7 @@ def links(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Links]:
                     reasons=reasons,
                     defer_until=None if outcome != "deferred" else utcnow(),
                 )
-            question = asks.ask_in_place(
+            question = in_place.ask_in_place(
                 session=session,
                 settings=settings,
                 customer_id=customer_id,

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tillit.consent.evidence import Evidence, truncate_ip
 from tillit.consent.ledger import current_consents, record_consent, verify_all, verify_chain
-from tillit.consent.models import ConsentRecord, Decision, Method, Purpose
+from tillit.consent.models import ConsentDecision, ConsentRecord, Method, Purpose
 from tillit.consent.receipts import build_receipt, public_key_text, sign_receipt, verify_receipt
 
 from .conftest import ACTOR, SECRET
@@ -19,7 +19,7 @@ def _grant(
     session: Session,
     customer_id: int,
     purpose: str = "marketing",
-    decision: Decision = Decision.granted,
+    decision: ConsentDecision = ConsentDecision.granted,
 ) -> ConsentRecord:
     entry = record_consent(
         session=session,
@@ -44,7 +44,7 @@ def test_truncates_ip_addresses() -> None:
 
 def test_chain_links_records_and_state_is_derived(session: Session, anna: int) -> None:
     first = _grant(session, anna)
-    second = _grant(session, anna, decision=Decision.withdrawn)
+    second = _grant(session, anna, decision=ConsentDecision.withdrawn)
     assert first.sequence == 1 and second.sequence == 2
     assert second.previous_hash == first.record_hash
     assert first.ip_prefix == "203.0.113.0/24"

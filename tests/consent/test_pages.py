@@ -6,12 +6,12 @@ from datetime import timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tillit.consent.decision_log import log_decision
 from tillit.consent.ledger import current_consents, history
 from tillit.consent.links import create_link
 from tillit.consent.models import PersonalLink
 from tillit.consent.preferences import current_preferences, preference_history
 from tillit.consent.unsubscribe import unsubscribe_token
+from tillit.contact.log import log_decision
 from tillit.storage.base import utcnow
 
 from .conftest import ACTOR, SECRET

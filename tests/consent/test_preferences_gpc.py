@@ -5,14 +5,16 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tillit.consent.contact_state import load_contact_state
-from tillit.consent.decision_log import log_decision, record_send
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import gpc_requested, honour_gpc
 from tillit.consent.ledger import current_consents, history, record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.consent.preferences import preference_history, update_preferences
+from tillit.contact.log import log_decision, record_send
+from tillit.contact.models import CappedSend, ConsentStatus, FrequencyCap, QuietHours
+from tillit.contact.state import load_contact_state
 from tillit.errors import InvalidInput
+from tillit.vocabulary import OutboundChannel, Period
 
 from .conftest import ACTOR, SECRET
 
@@ -62,7 +64,7 @@ def test_contact_state_has_what_the_policy_needs(session: Session, anna: int) ->
         session=session,
         customer_id=anna,
         purpose_key="marketing",
-        decision=Decision.granted,
+        decision=ConsentDecision.granted,
         method=Method.form,
         actor=ACTOR,
     )
@@ -96,18 +98,22 @@ def test_contact_state_has_what_the_policy_needs(session: Session, anna: int) ->
     )
     session.commit()
     state = load_contact_state(session, anna, secret_key=SECRET)
-    assert state["consents"]["marketing"]["decision"] == "granted"
-    assert state["legal_bases"]["analytics"] == "legitimate_interest"
-    assert state["channels"]["email"] == {"allowed": True, "reachable": True}
-    assert state["channels"]["sms"] == {"allowed": False, "reachable": True}
-    assert state["channels"]["push"]["reachable"] is False
-    assert state["quiet_hours"] == {"start": time(21), "end": time(8)}
-    assert state["time_zone"] == "Europe/Copenhagen"
-    assert state["caps"]["email"] == {"count": 2, "period": "week"}
-    assert state["topics"] == ["offers"]
-    assert len(state["recent_sends"]["email"]) == 1
-    assert state["erased"] is False and state["suppressed"] is False
-    assert state["objected_to_marketing"] is False
+    assert state.customer_id == str(anna)
+    assert state.consents["marketing"] is ConsentStatus.GRANTED
+    assert OutboundChannel.email in state.allowed_channels & state.reachable_channels
+    assert (
+        OutboundChannel.sms not in state.allowed_channels
+        and OutboundChannel.sms in state.reachable_channels
+    )
+    assert OutboundChannel.push not in state.reachable_channels
+    assert state.quiet_hours == QuietHours(start=time(21), end=time(8))
+    assert state.time_zone == "Europe/Copenhagen"
+    assert state.caps == (FrequencyCap(channel=OutboundChannel.email, limit=2, period=Period.week),)
+    assert state.chosen_topics == frozenset({"offers"})
+    [sent] = state.capped_sends
+    assert isinstance(sent, CappedSend) and sent.channel is OutboundChannel.email
+    assert not state.erased and not state.suppressed and not state.objected_to_marketing
+    assert not state.dialogues_off and state.pause_until is None
 
 
 def test_gpc_header_parsing() -> None:
@@ -122,7 +128,7 @@ def test_gpc_wins_over_an_earlier_grant_and_both_are_kept(session: Session, anna
         session=session,
         customer_id=anna,
         purpose_key="partner_sharing",
-        decision=Decision.granted,
+        decision=ConsentDecision.granted,
         method=Method.form,
         actor=ACTOR,
         at=earlier,
@@ -154,7 +160,7 @@ def test_regrant_after_signal_in_same_browser_is_respected(session: Session, ann
         session=session,
         customer_id=anna,
         purpose_key="partner_sharing",
-        decision=Decision.granted,
+        decision=ConsentDecision.granted,
         method=Method.form,
         actor=ACTOR,
     )
@@ -168,7 +174,7 @@ def test_regrant_after_signal_in_same_browser_is_respected(session: Session, ann
         session=session,
         customer_id=anna,
         purpose_key="partner_sharing",
-        decision=Decision.granted,
+        decision=ConsentDecision.granted,
         method=Method.preference_centre,
         actor=ACTOR,
         evidence=Evidence(user_agent=CHROME, gpc=True),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.consent.preferences import update_preferences
 from tillit.consent.unsubscribe import apply_unsubscribe, resolve_unsubscribe, unsubscribe_token
 from tillit.storage.base import utcnow
@@ -42,7 +42,7 @@ def test_gpc_and_unsubscribe_are_recorded_at_the_given_time(session: Session, an
             session=session,
             customer_id=anna,
             purpose_key=purpose,
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=ACTOR,
             at=THEN - timedelta(days=30),

@@ -16,8 +16,9 @@ from tests.conftest import Inbox, create_staff, sign_in
 from tillit.app import create_app
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
-from tillit.consent.models import ConsentRecord, Send
+from tillit.consent.models import ConsentRecord
 from tillit.consent.preferences import update_preferences
+from tillit.contact.tables import SendRecord
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import create_customer
 
@@ -113,7 +114,9 @@ def test_staff_send_a_customer_their_link_by_e_mail(mailing_client, sessions, de
     opened = client.get(link[0].removeprefix("https://tillit.example.com"))
     assert opened.status_code == 200 and "Mette Prøvesen" in opened.text
     with sessions() as session:
-        [sent] = session.scalars(select(Send).where(Send.customer_id == customer_id)).all()
+        [sent] = session.scalars(
+            select(SendRecord).where(SendRecord.customer_id == customer_id)
+        ).all()
         actions = set(session.scalars(select(AuditEntry.action)))
     assert (sent.kind, sent.channel) == ("service", "email") and "link.sent" in actions
 
@@ -134,7 +137,7 @@ def test_no_link_goes_to_a_customer_who_turned_e_mail_off(mailing_client, sessio
     assert "Not sent: Channel turned off by the customer." in answer.text
     assert inbox.messages == []
     with sessions() as session:
-        assert session.scalars(select(Send)).all() == []
+        assert session.scalars(select(SendRecord)).all() == []
 
 
 def test_a_refusing_mail_server_leaves_nothing_recorded(settings, engine, sessions, defaults):
@@ -146,5 +149,5 @@ def test_a_refusing_mail_server_leaves_nothing_recorded(settings, engine, sessio
     app.state.engine.dispose()
     assert "The e-mail could not be sent" in answer.text
     with sessions() as session:
-        assert session.scalars(select(Send)).all() == []
+        assert session.scalars(select(SendRecord)).all() == []
         assert "link.sent" not in set(session.scalars(select(AuditEntry.action)))

@@ -6,25 +6,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tillit.contact import (
-    DIALOGUE_PURPOSE,
-    Channel,
-    CompanyPolicy,
-    ConsentStatus,
-    ContactState,
-    Intent,
-    Kind,
-    LegalBasis,
-)
+from tillit.contact import DIALOGUE_PURPOSE, CompanyPolicy, ConsentStatus, ContactState, Intent
+from tillit.vocabulary import LegalBasis, MessageKind, OutboundChannel
 
 NOW = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)  # a Wednesday, far from DST changes
 
 POLICY = CompanyPolicy(
     purposes={
-        "newsletter": LegalBasis.CONSENT,
-        "offers": LegalBasis.LEGITIMATE_INTEREST,
-        "orders": LegalBasis.CONTRACT,
-        DIALOGUE_PURPOSE: LegalBasis.LEGITIMATE_INTEREST,
+        "newsletter": LegalBasis.consent,
+        "offers": LegalBasis.legitimate_interest,
+        "orders": LegalBasis.contract,
+        DIALOGUE_PURPOSE: LegalBasis.legitimate_interest,
     }
 )
 
@@ -35,8 +27,8 @@ def reachable_state(**changes: Any) -> ContactState:
         customer_id="cust-1",
         time_zone="Europe/Copenhagen",
         consents={"newsletter": ConsentStatus.GRANTED},
-        allowed_channels=frozenset({Channel.EMAIL, Channel.SMS}),
-        reachable_channels=frozenset({Channel.EMAIL, Channel.SMS}),
+        allowed_channels=frozenset({OutboundChannel.email, OutboundChannel.sms}),
+        reachable_channels=frozenset({OutboundChannel.email, OutboundChannel.sms}),
     )
     return replace(state, **changes)
 
@@ -44,8 +36,8 @@ def reachable_state(**changes: Any) -> ContactState:
 def intent(**changes: Any) -> Intent:
     base = Intent(
         purpose="newsletter",
-        kind=Kind.MARKETING,
-        channel=Channel.EMAIL,
+        kind=MessageKind.marketing,
+        channel=OutboundChannel.email,
         topic="news",
         at=NOW,
     )

@@ -6,7 +6,7 @@ import json
 
 from tillit.audit.service import Actor
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 
 ACTOR = Actor.system("tests")
 
@@ -25,7 +25,7 @@ def grant(sessions, customer_id: int, purpose: str = "marketing") -> None:
             session=session,
             customer_id=customer_id,
             purpose_key=purpose,
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.api,
             actor=ACTOR,
         )

@@ -12,24 +12,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tillit.contact import (
-    CHANNELS,
     DIALOGUE_PURPOSE,
     STATE_SCHEMA,
+    CappedSend,
     CompanyCap,
     CompanyPolicy,
     ConsentStatus,
     ContactState,
     FrequencyCap,
     Intent,
-    Kind,
-    LegalBasis,
-    Period,
     QuietHours,
-    Send,
     decide,
     decide_batch,
     states_to_table,
 )
+from tillit.vocabulary import LegalBasis, MessageKind, OutboundChannel, Period
 
 ZONES = [
     "Europe/Copenhagen",
@@ -54,7 +51,7 @@ ANCHORS = [
 ]
 DAY_MINUTES = 24 * 60
 EDGE_MINUTES = [0, 60, 120, 150, 180, 21 * 60, 22 * 60, 8 * 60, DAY_MINUTES - 1]
-PERIOD_DAYS = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 30}
+PERIOD_DAYS = {Period.day: 1, Period.week: 7, Period.month: 30}
 
 instants = st.builds(
     lambda anchor, minutes, micros: anchor + timedelta(minutes=minutes, microseconds=micros),
@@ -94,11 +91,11 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
     """Mostly customers who pass the early rules, so the later rules are exercised too."""
     at = message.at
     own = frozenset({message.channel})
-    channels = st.frozensets(st.sampled_from(CHANNELS))
+    channels = st.frozensets(st.sampled_from(OutboundChannel))
     consents = draw(st.dictionaries(st.sampled_from(PURPOSES), st.sampled_from(ConsentStatus)))
     if draw(often(0.8)):
         consents[message.purpose] = ConsentStatus.GRANTED
-    scopes = st.tuples(st.sampled_from([None, *CHANNELS]), st.sampled_from(list(Period)))
+    scopes = st.tuples(st.sampled_from([None, *OutboundChannel]), st.sampled_from(list(Period)))
     cap_scopes = draw(st.lists(scopes, max_size=4, unique=True))
     zone = draw(st.sampled_from(ZONES))
     pause = draw(st.one_of(st.none(), st.none(), offset(at), st.just(at + timedelta(days=2))))
@@ -117,7 +114,7 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
         quiet_hours=draw(quiet_hours(at, zone)),
         caps=tuple(FrequencyCap(c, draw(st.integers(0, 3)), p) for c, p in cap_scopes),
         capped_sends=tuple(
-            Send(draw(offset(at)), draw(st.sampled_from(CHANNELS[:3])))
+            CappedSend(draw(offset(at)), draw(st.sampled_from(list(OutboundChannel)[:3])))
             for _ in range(draw(st.integers(0, 8)))
         ),
     )
@@ -127,13 +124,20 @@ def states(draw: st.DrawFn, message: Intent) -> ContactState:
 def scenarios(draw: st.DrawFn) -> tuple[list[ContactState], Intent, CompanyPolicy]:
     at = draw(instants)
     kind = draw(
-        st.sampled_from([Kind.TRANSACTIONAL, Kind.SERVICE, *[Kind.MARKETING] * 3, Kind.DIALOGUE])
+        st.sampled_from(
+            [
+                MessageKind.transactional,
+                MessageKind.service,
+                *[MessageKind.marketing] * 3,
+                MessageKind.dialogue,
+            ]
+        )
     )
-    purpose = DIALOGUE_PURPOSE if kind is Kind.DIALOGUE else draw(st.sampled_from(PURPOSES))
+    purpose = DIALOGUE_PURPOSE if kind is MessageKind.dialogue else draw(st.sampled_from(PURPOSES))
     message = Intent(
         purpose,
         kind,
-        draw(st.sampled_from(CHANNELS[:3])),
+        draw(st.sampled_from(list(OutboundChannel)[:3])),
         draw(st.sampled_from([*TOPICS, ""])),  # "" is a message without a topic
         at,
     )
@@ -145,7 +149,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[ContactState], Intent, CompanyPolic
             for c, p in draw(
                 st.lists(
                     st.tuples(
-                        st.sampled_from([None, *CHANNELS]),
+                        st.sampled_from([None, *OutboundChannel]),
                         st.sampled_from(list(Period)),
                     ),
                     max_size=3,
@@ -192,8 +196,10 @@ def test_batch_agrees_with_the_reference_on_every_row(
 
 
 def test_batch_accepts_chunked_sliced_and_polars_tables() -> None:
-    sends = tuple(Send(NOW - timedelta(hours=h), CHANNELS[h % 2]) for h in range(1, 5))
-    caps = (FrequencyCap(None, 2, Period.DAY),)
+    sends = tuple(
+        CappedSend(NOW - timedelta(hours=h), list(OutboundChannel)[h % 2]) for h in range(1, 5)
+    )
+    caps = (FrequencyCap(None, 2, Period.day),)
     customers = [
         reachable_state(customer_id=f"c{i}", capped_sends=sends[: i % 5], caps=caps)
         for i in range(9)

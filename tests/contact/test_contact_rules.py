@@ -12,22 +12,20 @@ from tillit.contact import (
     DIALOGUE_PURPOSE,
     MESSAGES_EN,
     REASON_CODES,
-    Channel,
+    CappedSend,
     CheckStatus,
     CompanyCap,
     CompanyPolicy,
     ConsentStatus,
     FrequencyCap,
     Intent,
-    Kind,
     Outcome,
-    Period,
     QuietHours,
-    Send,
     decide,
     explain,
     explain_ids,
 )
+from tillit.vocabulary import MessageKind, OutboundChannel, Period
 
 
 def outcome_of(state=None, message=None, policy=POLICY):  # type: ignore[no-untyped-def]
@@ -49,8 +47,8 @@ def test_suppressed_is_denied_before_consent() -> None:
     assert outcome_of(state) == (Outcome.DENIED, "suppressed", None)
 
 
-@pytest.mark.parametrize("kind", [Kind.TRANSACTIONAL, Kind.SERVICE])
-def test_erasure_applies_to_every_kind(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", [MessageKind.transactional, MessageKind.service])
+def test_erasure_applies_to_every_kind(kind: MessageKind) -> None:
     message = intent(kind=kind, purpose="orders")
     assert outcome_of(reachable_state(erased=True), message)[1] == "erased"
 
@@ -77,7 +75,7 @@ def test_objection_to_marketing_is_absolute_even_with_consent_or_contract() -> N
 
 def test_objection_to_marketing_does_not_cover_dialogues() -> None:
     state = reachable_state(objected_to_marketing=True)
-    message = intent(kind=Kind.DIALOGUE, purpose=DIALOGUE_PURPOSE)
+    message = intent(kind=MessageKind.dialogue, purpose=DIALOGUE_PURPOSE)
     assert outcome_of(state, message)[0] is Outcome.ALLOWED
 
 
@@ -92,8 +90,8 @@ def test_a_purpose_without_legal_basis_is_denied() -> None:
     assert outcome_of(message=intent(purpose="unregistered"))[1] == "no_legal_basis"
 
 
-@pytest.mark.parametrize("kind", [Kind.TRANSACTIONAL, Kind.SERVICE])
-def test_transactional_skips_consent_but_not_channel_validity(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", [MessageKind.transactional, MessageKind.service])
+def test_transactional_skips_consent_but_not_channel_validity(kind: MessageKind) -> None:
     message = intent(kind=kind, purpose="orders")
     no_consent = reachable_state(consents={}, objected_to_marketing=True)
     assert outcome_of(no_consent, message)[0] is Outcome.ALLOWED
@@ -102,7 +100,7 @@ def test_transactional_skips_consent_but_not_channel_validity(kind: Kind) -> Non
         Outcome.DENIED,
         "channel_unreachable",
     )
-    blocked = reachable_state(consents={}, allowed_channels=frozenset({Channel.SMS}))
+    blocked = reachable_state(consents={}, allowed_channels=frozenset({OutboundChannel.sms}))
     assert outcome_of(blocked, message)[:2] == (Outcome.DENIED, "channel_blocked")
 
 
@@ -117,7 +115,7 @@ def test_topic_opt_out_and_explicit_choice() -> None:
     assert outcome_of(chose_other)[1] == "topic_not_chosen"
     chose_news = reachable_state(chosen_topics=frozenset({"recipes", "news"}))
     assert outcome_of(chose_news)[0] is Outcome.ALLOWED
-    message = intent(kind=Kind.TRANSACTIONAL, purpose="orders")
+    message = intent(kind=MessageKind.transactional, purpose="orders")
     assert outcome_of(chose_other, message)[0] is Outcome.ALLOWED
 
 
@@ -129,7 +127,7 @@ def test_pause_defers_until_it_ends_and_ends_exactly_on_time() -> None:
         later,
     )
     assert outcome_of(reachable_state(pause_until=NOW))[0] is Outcome.ALLOWED
-    receipt = intent(kind=Kind.TRANSACTIONAL, purpose="orders")
+    receipt = intent(kind=MessageKind.transactional, purpose="orders")
     assert outcome_of(reachable_state(pause_until=later), receipt)[0] is Outcome.ALLOWED
 
 
@@ -181,9 +179,9 @@ def test_daytime_quiet_hours_do_not_wrap() -> None:
 def test_service_skips_quiet_hours_but_transactional_waits() -> None:
     state = reachable_state(quiet_hours=NIGHT)
     evening = datetime(2025, 6, 4, 20, 0, tzinfo=UTC)
-    reset = intent(kind=Kind.SERVICE, purpose="orders", at=evening)
+    reset = intent(kind=MessageKind.service, purpose="orders", at=evening)
     assert outcome_of(state, reset)[0] is Outcome.ALLOWED
-    receipt = intent(kind=Kind.TRANSACTIONAL, purpose="orders", at=evening)
+    receipt = intent(kind=MessageKind.transactional, purpose="orders", at=evening)
     assert outcome_of(state, receipt)[:2] == (Outcome.DEFERRED, "quiet_hours")
 
 
@@ -212,13 +210,15 @@ def test_quiet_hours_across_dst_transitions(
     )
 
 
-def sends(*days_ago: float, channel: Channel = Channel.EMAIL) -> tuple[Send, ...]:
-    return tuple(Send(NOW - timedelta(days=d), channel) for d in days_ago)
+def sends(
+    *days_ago: float, channel: OutboundChannel = OutboundChannel.email
+) -> tuple[CappedSend, ...]:
+    return tuple(CappedSend(NOW - timedelta(days=d), channel) for d in days_ago)
 
 
 def test_customer_cap_defers_until_the_oldest_counted_send_leaves_the_window() -> None:
     state = reachable_state(
-        caps=(FrequencyCap(Channel.EMAIL, 2, Period.WEEK),),
+        caps=(FrequencyCap(OutboundChannel.email, 2, Period.week),),
         capped_sends=sends(1, 3, 10),
     )
     assert outcome_of(state) == (
@@ -231,31 +231,31 @@ def test_customer_cap_defers_until_the_oldest_counted_send_leaves_the_window() -
 
 
 def test_a_send_exactly_one_period_ago_no_longer_counts() -> None:
-    cap = (FrequencyCap(None, 1, Period.DAY),)
+    cap = (FrequencyCap(None, 1, Period.day),)
     assert outcome_of(reachable_state(caps=cap, capped_sends=sends(1)))[0] is Outcome.ALLOWED
-    almost = (Send(NOW - timedelta(days=1) + timedelta(microseconds=1), Channel.SMS),)
+    almost = (CappedSend(NOW - timedelta(days=1) + timedelta(microseconds=1), OutboundChannel.sms),)
     result = outcome_of(reachable_state(caps=cap, capped_sends=almost))
     assert result == (Outcome.DEFERRED, "customer_cap", NOW + timedelta(microseconds=1))
 
 
 def test_overall_cap_counts_every_channel_and_channel_cap_only_its_own() -> None:
-    sms = sends(0.5, 0.25, channel=Channel.SMS)
-    overall = reachable_state(caps=(FrequencyCap(None, 2, Period.DAY),), capped_sends=sms)
+    sms = sends(0.5, 0.25, channel=OutboundChannel.sms)
+    overall = reachable_state(caps=(FrequencyCap(None, 2, Period.day),), capped_sends=sms)
     assert outcome_of(overall) == (
         Outcome.DEFERRED,
         "customer_cap",
         NOW + timedelta(days=0.5),
     )
     email_only = reachable_state(
-        caps=(FrequencyCap(Channel.EMAIL, 1, Period.DAY),), capped_sends=sms
+        caps=(FrequencyCap(OutboundChannel.email, 1, Period.day),), capped_sends=sms
     )
     assert outcome_of(email_only)[0] is Outcome.ALLOWED
 
 
 def test_several_full_caps_defer_until_all_have_room() -> None:
     caps = (
-        FrequencyCap(Channel.EMAIL, 1, Period.DAY),
-        FrequencyCap(None, 3, Period.MONTH),
+        FrequencyCap(OutboundChannel.email, 1, Period.day),
+        FrequencyCap(None, 3, Period.month),
     )
     state = reachable_state(caps=caps, capped_sends=sends(20, 12, 0.5))
     assert outcome_of(state) == (
@@ -266,31 +266,35 @@ def test_several_full_caps_defer_until_all_have_room() -> None:
 
 
 def test_a_zero_cap_denies_and_future_sends_are_ignored() -> None:
-    zero = reachable_state(caps=(FrequencyCap(Channel.EMAIL, 0, Period.MONTH),))
+    zero = reachable_state(caps=(FrequencyCap(OutboundChannel.email, 0, Period.month),))
     assert outcome_of(zero) == (Outcome.DENIED, "customer_cap", None)
-    future = reachable_state(caps=(FrequencyCap(None, 1, Period.DAY),), capped_sends=sends(-0.5))
+    future = reachable_state(caps=(FrequencyCap(None, 1, Period.day),), capped_sends=sends(-0.5))
     assert outcome_of(future)[0] is Outcome.ALLOWED
 
 
 def test_company_cap_applies_after_the_customer_cap_and_only_on_its_channel() -> None:
-    policy = CompanyPolicy(POLICY.purposes, caps=(CompanyCap(Channel.EMAIL, 2, Period.WEEK),))
+    policy = CompanyPolicy(
+        POLICY.purposes, caps=(CompanyCap(OutboundChannel.email, 2, Period.week),)
+    )
     state = reachable_state(capped_sends=sends(2, 6))
     assert outcome_of(state, policy=policy) == (
         Outcome.DEFERRED,
         "company_cap",
         NOW + timedelta(days=1),
     )
-    assert outcome_of(state, intent(channel=Channel.SMS), policy=policy)[0] is Outcome.ALLOWED
-    own = reachable_state(caps=(FrequencyCap(None, 1, Period.WEEK),), capped_sends=sends(2, 6))
+    assert (
+        outcome_of(state, intent(channel=OutboundChannel.sms), policy=policy)[0] is Outcome.ALLOWED
+    )
+    own = reachable_state(caps=(FrequencyCap(None, 1, Period.week),), capped_sends=sends(2, 6))
     assert outcome_of(own, policy=policy)[1] == "customer_cap"
 
 
 def test_dialogues_are_capped_like_marketing_and_transactional_is_not() -> None:
-    policy = CompanyPolicy(POLICY.purposes, caps=(CompanyCap(None, 1, Period.WEEK),))
+    policy = CompanyPolicy(POLICY.purposes, caps=(CompanyCap(None, 1, Period.week),))
     state = reachable_state(capped_sends=sends(2))
-    survey = intent(kind=Kind.DIALOGUE, purpose=DIALOGUE_PURPOSE)
+    survey = intent(kind=MessageKind.dialogue, purpose=DIALOGUE_PURPOSE)
     assert outcome_of(state, survey, policy)[:2] == (Outcome.DEFERRED, "company_cap")
-    receipt = intent(kind=Kind.TRANSACTIONAL, purpose="orders")
+    receipt = intent(kind=MessageKind.transactional, purpose="orders")
     assert outcome_of(state, receipt, policy)[0] is Outcome.ALLOWED
 
 
@@ -304,7 +308,7 @@ def test_checks_explain_every_rule_in_order() -> None:
     assert statuses["legal_basis"] == (CheckStatus.DENY, "no_consent")
     assert statuses["quiet_hours"] == (CheckStatus.DEFER, "quiet_hours")
     assert statuses["topic"] == (CheckStatus.OK, None)
-    receipt = decide(state=state, intent=intent(kind=Kind.SERVICE), policy=POLICY)
+    receipt = decide(state=state, intent=intent(kind=MessageKind.service), policy=POLICY)
     skipped = [c.name for c in receipt.checks if c.status is CheckStatus.SKIP]
     assert skipped == [
         "legal_basis",
@@ -331,11 +335,11 @@ def test_inputs_are_validated() -> None:
     with pytest.raises(ValueError, match="aware"):
         intent(at=datetime(2025, 1, 1))
     with pytest.raises(ValueError, match="dialogue"):
-        Intent("newsletter", Kind.DIALOGUE, Channel.EMAIL, "news", NOW)
+        Intent("newsletter", MessageKind.dialogue, OutboundChannel.email, "news", NOW)
     with pytest.raises(ValueError, match="start != end"):
         QuietHours(time(8), time(8))
     with pytest.raises(ValueError, match="one cap"):
-        reachable_state(caps=(FrequencyCap(None, 1, Period.DAY), FrequencyCap(None, 2, Period.DAY)))
+        reachable_state(caps=(FrequencyCap(None, 1, Period.day), FrequencyCap(None, 2, Period.day)))
 
 
 def test_a_message_without_a_topic_skips_the_topic_rule():

@@ -9,7 +9,7 @@ import pytest
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
 from tillit.storage.session import SessionFactory
@@ -36,7 +36,7 @@ def make_customer(sessions: SessionFactory, defaults: Defaults) -> Callable[...,
                     session=session,
                     customer_id=customer.id,
                     purpose_key="research",
-                    decision=Decision.granted,
+                    decision=ConsentDecision.granted,
                     method=Method.form,
                     actor=ACTOR,
                     channel="web",

@@ -19,10 +19,10 @@ from tillit.audit.service import Actor
 from tillit.config import load_settings
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
-from tillit.dialogues import asks, catalogue
+from tillit.dialogues import catalogue, in_place, profiling
 from tillit.staff import service as staff
 from tillit.storage import make_engine, make_session_factory, upgrade
 
@@ -91,12 +91,12 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
             session=session,
             customer_id=customer.id,
             purpose_key="research",
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=ACTOR,
             evidence=Evidence(),
         )
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=customer.id,
@@ -155,7 +155,7 @@ def test_unhappy_swede_gets_a_case_and_a_recovery_question(server, browser):
 
     with sessions() as session:  # not asked again within the cool-down
         assert (
-            asks.next_question(
+            profiling.next_question(
                 session=session, settings=settings, customer_id=customer_id, channel="web"
             )
             is None

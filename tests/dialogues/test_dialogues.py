@@ -8,9 +8,19 @@ from sqlalchemy import select
 
 from tillit.audit.service import Actor
 from tillit.consent.preferences import update_preferences
+from tillit.contact.log import record_send
 from tillit.contact.models import DIALOGUE_PURPOSE
 from tillit.contact.service import decide_for
-from tillit.dialogues import asks, cases, catalogue, metrics
+from tillit.dialogues import (
+    asks,
+    cases,
+    catalogue,
+    delivery,
+    in_place,
+    metrics,
+    profiling,
+    scheduling,
+)
 from tillit.dialogues.models import Ask, AskStatus, Case
 from tillit.dialogues.responses import Answer, submit
 
@@ -40,7 +50,7 @@ def test_relationship_answer_changes_contact_decisions_at_once(sessions, setting
         session.commit()
     with sessions() as session:
         question = catalogue.get_question(session=session, key="rel_frequency")
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=customer,
@@ -55,7 +65,7 @@ def test_relationship_answer_changes_contact_decisions_at_once(sessions, setting
         )  # "e-mail at most once a month"
         session.commit()
     with sessions() as session:
-        asks.record_send(
+        record_send(
             session=session,
             customer_id=customer,
             channel="email",
@@ -78,13 +88,13 @@ def test_relationship_answer_changes_contact_decisions_at_once(sessions, setting
 def test_cooldown_declined_and_expired_asks(sessions, settings, make_customer):
     customer = make_customer(email="olle@example.com")
     with sessions() as session:
-        first = asks.next_question(
+        first = profiling.next_question(
             session=session, settings=settings, customer_id=customer, channel="widget", now=NOW
         )
         assert first is not None and first.ask.reason.startswith("asked because")
         # Nothing else within the cool-down, on any channel.
         assert (
-            asks.next_question(
+            profiling.next_question(
                 session=session,
                 settings=settings,
                 customer_id=customer,
@@ -96,14 +106,14 @@ def test_cooldown_declined_and_expired_asks(sessions, settings, make_customer):
         asks.decline(session=session, ask=first.ask, now=NOW)
         declined_question = first.ask.question_id
         later = NOW + timedelta(days=15)
-        second = asks.next_question(
+        second = profiling.next_question(
             session=session, settings=settings, customer_id=customer, channel="api", now=later
         )
         assert second is not None and second.ask.question_id != declined_question
         # It expires unanswered, and still counts for the cool-down.
         assert asks.expire_overdue(session=session, now=later + timedelta(days=15)) == 1
         assert (
-            asks.next_question(
+            profiling.next_question(
                 session=session,
                 settings=settings,
                 customer_id=customer,
@@ -112,7 +122,7 @@ def test_cooldown_declined_and_expired_asks(sessions, settings, make_customer):
             )
             is None
         )
-        third = asks.next_question(
+        third = profiling.next_question(
             session=session,
             settings=settings,
             customer_id=customer,
@@ -135,7 +145,7 @@ def test_dialogues_off_or_no_consent_means_no_questions(sessions, settings, make
         )
         for customer in (off, unconsented):
             assert (
-                asks.next_question(
+                profiling.next_question(
                     session=session, settings=settings, customer_id=customer, channel="web", now=NOW
                 )
                 is None
@@ -147,7 +157,7 @@ def test_selection_spreads_over_questions(sessions, settings, make_customer):
     customers = [make_customer(email=f"kund{n}@example.com") for n in range(12)]
     with sessions() as session:
         for customer in customers:
-            issued = asks.next_question(
+            issued = profiling.next_question(
                 session=session, settings=settings, customer_id=customer, channel="web", now=NOW
             )
             assert issued is not None
@@ -161,15 +171,15 @@ def test_event_trigger_schedules_and_delivery_goes_through_the_policy(
     customer = make_customer(email="order@example.com")
     sent = []
     with sessions() as session:
-        planned = asks.on_event(session, customer, "Order Completed", NOW)
+        planned = scheduling.on_event(session, customer, "Order Completed", NOW)
         assert [a.due_at for a in planned] == [NOW + timedelta(hours=48)]
         assert (
-            asks.deliver_due(
+            delivery.deliver_due(
                 session=session, settings=settings, now=NOW, send=lambda a, t: sent.append(t)
             )["sent"]
             == 0
         )
-        counts = asks.deliver_due(
+        counts = delivery.deliver_due(
             session=session,
             settings=settings,
             now=NOW + timedelta(hours=49),
@@ -179,8 +189,8 @@ def test_event_trigger_schedules_and_delivery_goes_through_the_policy(
         ask = session.scalar(select(Ask))
         assert ask is not None and ask.decision_id is not None
         # A second trigger inside the cool-down is held, never sent.
-        asks.on_event(session, customer, "Ticket Closed", NOW + timedelta(days=3))
-        counts = asks.deliver_due(
+        scheduling.on_event(session, customer, "Ticket Closed", NOW + timedelta(days=3))
+        counts = delivery.deliver_due(
             session=session,
             settings=settings,
             now=NOW + timedelta(days=4),
@@ -193,7 +203,7 @@ def test_low_nps_opens_case_escalates_and_recovery_is_exempt(sessions, settings,
     customer = make_customer(email="ingrid@example.com")
     with sessions() as session:
         question = catalogue.get_question(session=session, key="nps_relationship")
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=customer,

@@ -1,5 +1,6 @@
 """A tracked `Order Completed` event schedules the CSAT question, through the tracking API and
-through a file of events alike."""
+through a file of events alike: the importer called as a function, `tillit import events`, and
+a file sent to the import API and imported by the jobs round."""
 
 from __future__ import annotations
 
@@ -7,21 +8,31 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from tillit.audit.service import Actor
+from tillit.cli.main import app as cli
+from tillit.config import Settings
+from tillit.customers.service import Defaults
 from tillit.dialogues.models import Ask
-from tillit.events.importer import import_file
-from tillit.events.models import Channel
+from tillit.events import import_jobs
+from tillit.events.importing import import_file
 from tillit.events.sources import create_source
 from tillit.identity.rules import load_rules
+from tillit.staff import service as staff
+from tillit.storage.session import SessionFactory
+from tillit.vocabulary import SourceChannel
+
+ACTOR = Actor.system("tests")
 
 
 def test_an_order_completed_event_schedules_csat_two_days_later(client, sessions, make_customer):
     make_customer(email="orders@example.com")
     with sessions() as session, session.begin():
         _, key = create_source(
-            session=session, name="web shop", channel=Channel.web, actor=Actor.system("tests")
+            session=session, name="web shop", channel=SourceChannel.web, actor=Actor.system("tests")
         )
     body = {
         "userId": "u-orders",
@@ -60,7 +71,7 @@ def test_an_order_completed_in_an_imported_file_schedules_csat_too(
     make_customer(email="filed@example.com")
     with sessions() as session, session.begin():
         source, _ = create_source(
-            session=session, name="order system", channel=Channel.web, actor=Actor.system("t")
+            session=session, name="order system", channel=SourceChannel.web, actor=Actor.system("t")
         )
     lines = [
         {"type": "identify", "userId": "u-filed", "messageId": "f-1",
@@ -91,3 +102,61 @@ def test_an_order_completed_in_an_imported_file_schedules_csat_too(
     assert again.accepted == 0
     with sessions() as session:
         assert len(list(session.scalars(select(Ask)))) == 1
+
+
+ORDER_FILE = [
+    {"type": "identify", "userId": "u-sent", "messageId": "s-1",
+     "traits": {"email": "sent@example.com"}},
+    {"type": "track", "userId": "u-sent", "event": "Order Completed", "messageId": "s-2",
+     "timestamp": "2026-11-20T10:00:00Z"},
+]  # fmt: skip
+
+
+def _scheduled(sessions: SessionFactory) -> list[tuple[str | None, str, datetime]]:
+    with sessions() as session:
+        return [(a.trigger, a.status, a.due_at) for a in session.scalars(select(Ask))]
+
+
+def test_an_order_completed_imported_with_the_cli_schedules_csat(
+    sessions, settings: Settings, make_customer, tmp_path, monkeypatch
+):
+    """`tillit import events FILE` (which makes its source) schedules the question too."""
+    make_customer(email="sent@example.com")
+    monkeypatch.setenv("TILLIT_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("TILLIT_DATA_DIR", str(settings.data_dir))
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in ORDER_FILE))
+    result = CliRunner().invoke(
+        cli, ["import", "events", str(path), "--source", "order system"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "accepted 2" in result.output
+    due = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert _scheduled(sessions) == [("Order Completed", "scheduled", due)]
+
+
+def test_an_order_completed_sent_to_the_import_api_schedules_csat(
+    client: TestClient, sessions, settings: Settings, defaults: Defaults, make_customer
+):
+    """A file sent to POST /api/v1/event-imports, imported by the jobs round (as `tillit
+    serve` runs it), schedules the question when its events are stored, not before."""
+    make_customer(email="sent@example.com")
+    with sessions() as session, session.begin():
+        create_source(session=session, name="order system", channel=SourceChannel.web, actor=ACTOR)
+        token = staff.create_token(
+            session=session, name="orders", scopes=["events:import"], actor=ACTOR
+        ).plaintext
+    answer = client.post(
+        "/api/v1/event-imports",
+        params={"source": "order system", "format": "jsonl"},
+        content="".join(json.dumps(line) + "\n" for line in ORDER_FILE).encode(),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 202, answer.text
+    assert _scheduled(sessions) == []  # queued, not imported yet
+    counts = import_jobs.run_queued(
+        sessions=sessions, data_dir=settings.data_dir, rules=load_rules(), defaults=defaults
+    )
+    assert counts == {"imports_done": 1, "imports_failed": 0}
+    due = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    assert _scheduled(sessions) == [("Order Completed", "scheduled", due)]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from tests.server import running_server
 from tillit.app import create_app
 from tillit.background import run_jobs_forever
-from tillit.dialogues import asks, mail
+from tillit.dialogues import delivery, mail, scheduling
 from tillit.dialogues.jobs import run_dialogue_jobs
-from tillit.testing import running_server
 
 
 def test_invitation_is_localised_with_headers_and_a_working_link(
@@ -31,8 +31,8 @@ def test_invitation_is_localised_with_headers_and_a_working_link(
     customer = make_customer(email="astrid@example.com", locale="sv")
     at = datetime.now(UTC).replace(hour=10) - timedelta(days=3)
     with sessions() as session:
-        asks.on_event(session, customer, "Order Completed", at)
-        counts = asks.deliver_due(
+        scheduling.on_event(session, customer, "Order Completed", at)
+        counts = delivery.deliver_due(
             session=session,
             settings=smtp,
             now=at + timedelta(hours=49),
@@ -85,9 +85,9 @@ def test_a_mail_server_failure_keeps_what_was_sent_and_retries_the_rest(
 
     with sessions() as session:
         for customer in (first, second):
-            asks.on_event(session, customer, "Order Completed", at)
+            scheduling.on_event(session, customer, "Order Completed", at)
         session.commit()
-        counts = asks.deliver_due(
+        counts = delivery.deliver_due(
             session=session, settings=settings, now=at + timedelta(hours=49), send=flaky
         )
     assert (counts["sent"], counts["failed"]) == (1, 1) and delivered == [first]
@@ -118,7 +118,9 @@ def test_the_server_sends_due_invitations_by_itself(
     inbox, port = smtp_server
     customer = make_customer(email="background@example.com", locale="sv")
     with sessions() as session:
-        asks.on_event(session, customer, "Order Completed", datetime.now(UTC) - timedelta(days=3))
+        scheduling.on_event(
+            session, customer, "Order Completed", datetime.now(UTC) - timedelta(days=3)
+        )
         session.commit()
     env = {
         "TILLIT_DATABASE_URL": settings.resolved_database_url,

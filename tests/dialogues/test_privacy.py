@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from tillit.audit.service import Actor
-from tillit.consent.data_requests import export_customer
-from tillit.consent.erasure import erase_customer
-from tillit.dialogues import asks, cases, catalogue
+from tillit.dialogues import cases, catalogue, delivery, in_place, scheduling
 from tillit.dialogues.models import Ask, AskStatus, Case
 from tillit.dialogues.responses import Answer, submit
+from tillit.privacy.erasure import erase_customer
+from tillit.privacy.export import export_customer
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 COMMENT = "Leveransen var sen och paketet trasigt"
@@ -24,7 +24,7 @@ def test_answers_and_case_notes_are_exported_then_erased(
     customer = make_customer(email="astrid.privacy@example.com")
     with sessions() as session:
         question = catalogue.get_question(session=session, key="nps_relationship")
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=customer,
@@ -71,9 +71,9 @@ def test_an_invitation_the_contact_policy_held_does_not_block_erasure(
     key, from the preference centre a 500)."""
     customer = make_customer(email="held.invitation@example.com", research=False)
     with sessions() as session:
-        asks.on_event(session, customer, "Order Completed", NOW)
+        scheduling.on_event(session, customer, "Order Completed", NOW)
         session.commit()
-        counts = asks.deliver_due(
+        counts = delivery.deliver_due(
             session=session,
             settings=settings,
             now=NOW + timedelta(hours=49),

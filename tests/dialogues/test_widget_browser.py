@@ -9,16 +9,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.server import free_port, running_server
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
 from tillit.dialogues.models import Response
 from tillit.dialogues.widget import widget_token
 from tillit.storage import make_engine, make_session_factory, upgrade
-from tillit.testing import free_port, running_server
 
 SECRET = "widget-browser-secret-key-0123456789abcdef"
 HOST_PAGE = """<!doctype html>
@@ -52,7 +52,7 @@ def test_a_shop_page_shows_the_question_and_sends_the_answer(browser, tmp_path: 
             session=session,
             customer_id=customer.id,
             purpose_key="research",
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=Actor.system("t"),
             channel="web",

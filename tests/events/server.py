@@ -6,8 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tillit.testing import free_port
-from tillit.testing import start_server as _start
+from tests.server import free_port
+from tests.server import start_server as _start
 
 __all__ = ["free_port", "start_server"]
 

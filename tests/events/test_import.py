@@ -10,23 +10,25 @@ from sqlalchemy import func, select, text
 from tillit.audit.service import Actor
 from tillit.customers.models import Identity
 from tillit.customers.service import Defaults
-from tillit.events import importer, ingest
-from tillit.events.models import Channel, Event, ImportCheckpoint, Source
+from tillit.events import importing, repository
+from tillit.events.importing import chunks
+from tillit.events.models import Event, ImportCheckpoint, Source
 from tillit.events.sources import create_source
 from tillit.events.spec import JsonText
 from tillit.identity.rules import load_rules
 from tillit.storage import make_engine, make_session_factory, upgrade
 from tillit.storage.session import SessionFactory
+from tillit.vocabulary import SourceChannel
 
 DEFAULTS = Defaults(country="DK", language="en", time_zone="Europe/Copenhagen")
 
 
 def run(
     sessions: SessionFactory, path: Path, *, workers: int | None = None
-) -> importer.FileImportReport:
+) -> importing.FileImportReport:
     with sessions() as session:
         source = session.scalars(select(Source)).one()
-    return importer.import_file(
+    return importing.import_file(
         sessions=sessions,
         path=path,
         source=source,
@@ -49,7 +51,7 @@ def test_jsonl_import_rejects_resumes_and_is_idempotent(
     lines[10] = orjson.dumps({"type": "track", "userId": "u1"}).decode()
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(importer, "CHUNK_LINES", 10)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 10)
     report = run(sessions, path)
     assert report.accepted == 23
     assert [line for line, _ in report.rejected] == [4, 11]
@@ -134,17 +136,19 @@ def test_parsing_in_worker_processes_stores_what_parsing_inline_stores(
 ) -> None:
     path = tmp_path / "people.jsonl"
     _people_file(path)
-    monkeypatch.setattr(importer, "CHUNK_LINES", 50)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 50)
     inline_engine = make_engine(f"sqlite:///{tmp_path / 'inline.db'}")
     upgrade(inline_engine)
     inline_sessions = make_session_factory(inline_engine)
     with inline_sessions() as session, session.begin():
-        create_source(session=session, name="shop", channel=Channel.web, actor=Actor.system("t"))
+        create_source(
+            session=session, name="shop", channel=SourceChannel.web, actor=Actor.system("t")
+        )
     expected = run(inline_sessions, path, workers=0)
     seen: list[int] = []
     with sessions() as session:
         source = session.scalars(select(Source)).one()
-    got = importer.import_file(
+    got = importing.import_file(
         sessions=sessions,
         path=path,
         source=source,
@@ -176,7 +180,7 @@ def test_workers_skip_blank_lines_and_resume_after_the_checkpoint(
     path.write_text(
         "\n".join([event.format("a"), event.format("b"), "", " ", "", "", event.format("c")]) + "\n"
     )
-    monkeypatch.setattr(importer, "CHUNK_LINES", 3)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 3)
     report = run(sessions, path, workers=1)
     assert (report.accepted, report.rejected) == (3, [])
     with sessions() as session, session.begin():
@@ -224,7 +228,7 @@ def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
     back and stored again with the look-up, so nothing is stored twice and nobody is created
     twice, and the counts are exact. With a worker, on SQLite, the first try is the copy
     from the staging file (ingest.store_staged), the second reads the messages back."""
-    monkeypatch.setattr(importer, "CHUNK_LINES", 4)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 4)
 
     def write(name: str, numbers: range) -> Path:
         path = tmp_path / name
@@ -243,13 +247,11 @@ def test_a_file_that_repeats_stored_events_stores_only_the_new_ones(
         return path
 
     looked_up: list[int] = []
-    look_up = ingest._without_resends
+    look_up = repository.stored_ids
     monkeypatch.setattr(
-        ingest,
-        "_without_resends",
-        lambda bulk, source, messages, result: (
-            looked_up.append(len(messages)) or look_up(bulk, source, messages, result)
-        ),
+        repository,
+        "stored_ids",
+        lambda bulk, source, ids: looked_up.append(len(ids)) or look_up(bulk, source, ids),
     )
     first = run(sessions, write("first.jsonl", range(0, 6)), workers=workers)
     assert looked_up == []  # new events: no look-up
@@ -272,7 +274,7 @@ def test_repeats_within_a_chunk_and_scratch_files(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    monkeypatch.setattr(importer, "CHUNK_LINES", 5)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 5)
     messages = [
         {"type": "identify", "userId": "kund-7", "traits": {"email": "kund7@example.com"}},
         {"type": "track", "userId": "kund-7", "event": "Köpte"},

@@ -18,18 +18,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from tests.server import running_server
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
 from tillit.cli.main import app as cli
 from tillit.config import Settings
 from tillit.customers.service import Defaults
-from tillit.events import import_jobs, importer
+from tillit.events import import_jobs
+from tillit.events.importing import chunks, run
 from tillit.events.models import Event, EventImport, ImportCheckpoint, Source
 from tillit.identity.rules import load_rules
 from tillit.staff import service as staff
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
-from tillit.testing import running_server
 
 DEFAULTS = Defaults(country="DK", language="da", time_zone="Europe/Copenhagen")
 
@@ -238,7 +239,7 @@ def test_an_import_whose_process_died_is_taken_over_and_resumed(
 ) -> None:
     """Stopped after its first chunk (the checkpoint says so, the job still says running and
     its heartbeat is old): the next round takes it over and stores the rest, once."""
-    monkeypatch.setattr(importer, "CHUNK_LINES", 4)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 4)
     body = jsonl(
         [
             {"type": "track", "userId": f"bruker-{n % 3}", "event": "Visning", "messageId": f"r{n}"}
@@ -247,7 +248,7 @@ def test_an_import_whose_process_died_is_taken_over_and_resumed(
     )
     answer = send(client, importer_token, body, format="jsonl")
     job_id = answer.json()["id"]
-    real_store = importer._store_chunk
+    real_store = run._store_chunk
     calls: list[int] = []
 
     def dies_after_one_chunk(*args: object, **kwargs: object) -> None:
@@ -256,10 +257,10 @@ def test_an_import_whose_process_died_is_taken_over_and_resumed(
         calls.append(1)
         real_store(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "_store_chunk", dies_after_one_chunk)
+    monkeypatch.setattr(run, "_store_chunk", dies_after_one_chunk)
     with pytest.raises(SystemExit):
         run_jobs(sessions, settings)
-    monkeypatch.setattr(importer, "_store_chunk", real_store)
+    monkeypatch.setattr(run, "_store_chunk", real_store)
     middle = client.get(answer.headers["location"], headers=importer_token).json()
     assert (middle["status"], middle["lines_done"], middle["accepted"]) == ("running", 4, 4)
     assert run_jobs(sessions, settings) == {

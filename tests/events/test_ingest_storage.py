@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Table, event, select, text
 from tillit.customers.models import Customer, Identity
 from tillit.dialogues.models import Question
 from tillit.events.models import Event
-from tillit.identity.resolve import UNOWNED_EVENTS
+from tillit.events.repository import UNOWNED_EVENTS
 from tillit.storage.bulk import Bulk
 from tillit.storage.session import SessionFactory
 

@@ -11,10 +11,8 @@ from sqlalchemy import select
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
-from tillit.consent.data_requests import export_customer
-from tillit.consent.erasure import erase_customer
 from tillit.consent.ledger import current_consents, record_consent
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.customers.models import Customer, CustomerStatus, Identity
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
@@ -22,6 +20,8 @@ from tillit.events.lake import export_events
 from tillit.events.models import Event
 from tillit.identity import suggestions
 from tillit.identity.models import MatchSuggestion
+from tillit.privacy.erasure import erase_customer
+from tillit.privacy.export import export_customer
 from tillit.storage.session import SessionFactory
 
 ACTOR = Actor.system("tests")
@@ -61,7 +61,7 @@ def test_gpc_on_a_tracking_call_withdraws_partner_sharing(client, write_key, ses
             session=session,
             customer_id=customer_id,
             purpose_key="partner_sharing",
-            decision=Decision.granted,
+            decision=ConsentDecision.granted,
             method=Method.form,
             actor=ACTOR,
         )

@@ -51,7 +51,7 @@ def test_timeline_page_filters_pages_and_undoes_merges(
         mo = session.scalar(select(Event.customer_id).where(Event.user_id == "mo").limit(1))
     page = client.get(f"/staff/customers/{mo}/timeline")
     assert page.status_code == 200
-    assert "identify: shares email" in page.text
+    assert "Both used e-mail (Identified event)" in page.text  # the stored reason, in words
     older = re.search(r'href="\?cursor=([^"&]+)', page.text)
     assert older is not None
     assert client.get(f"/staff/customers/{mo}/timeline?cursor={older.group(1)}").status_code == 200

@@ -2,7 +2,6 @@ from sqlalchemy import func, select
 
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
-from tillit.consent.erasure import ERASERS
 from tillit.feedback.demo import load_demo_feedback
 from tillit.feedback.models import Feedback, FeedbackTheme
 from tillit.feedback.overview import theme_overview
@@ -14,6 +13,7 @@ from tillit.feedback.service import (
     split_persisted_theme,
 )
 from tillit.insight.embeddings import E5Embedder
+from tillit.privacy.areas import ERASERS
 
 STAFF = Actor(type="staff", id="1", label="ada@example.com")
 

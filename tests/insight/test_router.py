@@ -1,5 +1,5 @@
+from tillit.demo.feedback_comments import demo_feedback
 from tillit.insight import FeedbackComment, analyse
-from tillit.insight.demo_feedback import demo_feedback
 from tillit.insight.embeddings import E5Embedder
 from tillit.insight.router import ThemeRouter, hashed_features
 
@@ -11,7 +11,7 @@ def test_hashed_features_are_stable_and_unit_length() -> None:
     assert abs(float((first**2).sum()) - 1.0) < 1e-5
 
 
-def test_router_round_trips_and_falls_back_to_e5(e5: E5Embedder) -> None:
+def test_router_round_trips_falls_back_to_e5_and_keeps_the_one_sentiment(e5: E5Embedder) -> None:
     demo = [FeedbackComment(c.comment_id, c.text, c.locale, nps=c.nps) for c in demo_feedback()]
     built = analyse(demo[:300], embedder=e5, theme_count=8, calibrate=False)
     assert built.theme_space is not None
@@ -26,8 +26,19 @@ def test_router_round_trips_and_falls_back_to_e5(e5: E5Embedder) -> None:
         later, embedder=e5, themes=built.themes, theme_space=built.theme_space, router=router
     )
     plain = analyse(later, embedder=e5, themes=built.themes, theme_space=built.theme_space)
-    # Some comments are routed without e5, the unsure rest are embedded.
-    assert 0 < len(routed.vectors) < len(later)
+    # Some comments are routed, the unsure rest assigned by e5; every comment is embedded,
+    # because its sentiment is the shipped head's over its own vector, as without a router.
+    confident = [
+        p >= router.min_confidence
+        for _, p in router.predict(
+            [c.text for c in later], [i.language.language for i in routed.insights]
+        )
+    ]
+    assert 0 < sum(confident) < len(later)
+    assert len(routed.vectors) == len(later)
+    assert [(i.sentiment.label, i.sentiment.score) for i in routed.insights] == [
+        (i.sentiment.label, i.sentiment.score) for i in plain.insights
+    ]
     same = sum(
         a.theme_id == b.theme_id for a, b in zip(routed.insights, plain.insights, strict=True)
     )

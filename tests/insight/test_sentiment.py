@@ -123,7 +123,9 @@ def test_hidden_layer_learns_what_a_linear_calibrator_cannot() -> None:
     rng = np.random.default_rng(3)
     features, labels = _xor(rng, 400)
     unseen, truth = _xor(rng, 200)
-    network = SentimentCalibrator(hidden=16, l2=1e-4, epochs=60, seed=1).fit(features, labels)
+    # 120 passes: at 60 both scikit-learn's Adam and the hand-written one it replaced
+    # depended on the seed (0.74-0.97 and 0.83-0.98 over seeds 1-3); at 120 both >= 0.96.
+    network = SentimentCalibrator(hidden=16, l2=1e-4, epochs=120, seed=1).fit(features, labels)
     linear = SentimentCalibrator().fit(features, labels)
 
     def accuracy(calibrator: SentimentCalibrator) -> float:

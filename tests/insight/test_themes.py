@@ -11,6 +11,7 @@ from tillit.insight import (
     split_theme,
 )
 from tillit.insight.embeddings import E5Embedder
+from tillit.insight.themes import choose_theme_count, silhouette, spherical_kmeans
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -105,3 +106,45 @@ def test_rename_merge_and_split() -> None:
         [sorted(first.member_ids), sorted(second.member_ids)]
     )
     assert {p.theme_id for p in parts} == {f"{first.theme_id}-1", f"{first.theme_id}-2"}
+
+
+def test_greetings_and_filler_are_not_theme_keywords() -> None:
+    """Customers open with "Hej," / "Hei," and write "de andre" in every theme; such words
+    made labels like "hej · pakke · sent"."""
+    rows = [
+        ("da", "Hej, min pakke kom for sent, ligesom de andre pakker."),
+        ("da", "Hej, pakke kom sent igen, de andre også."),
+        ("nb", "Hei, pakken kom for sent, som de andre."),
+        ("nb", "Hei, pakke kom sent igjen, de andre også."),
+    ]
+    comments = _comments(rows, "g")
+    vectors = unit([1.0, 0.1], [1.0, 0.0], [0.9, 0.1], [1.0, 0.05])
+    [theme] = discover_themes(comments, vectors, theme_count=1)
+    words = {word for keywords in theme.keywords.values() for word in keywords}
+    assert "pakke" in words or "pakken" in words
+    assert not words & {"hej", "hei", "andre"}
+    assert not {"hej", "hei", "andre"} & set(theme.label.split(" · "))
+
+
+def test_silhouette_is_the_cosine_silhouette_computed_by_hand() -> None:
+    # Cosine distances: a-b 0.4, a-c 1.0, b-c 0.2; c is alone in its cluster (scores 0).
+    # s(a) = (1.0 - 0.4) / 1.0 = 0.6, s(b) = (0.2 - 0.4) / 0.4 = -0.5; mean 0.1 / 3.
+    vectors = np.array([[2.0, 0.0], [0.6, 0.8], [0.0, 3.0]], dtype=np.float32)
+    assert silhouette(vectors, np.array([0, 0, 1])) == pytest.approx(0.1 / 3, abs=1e-6)
+    assert silhouette(vectors, np.array([0, 0, 0])) == -1.0  # nothing to compare with
+    assert silhouette(vectors, np.array([0, 1, 2])) == 0.0  # every comment alone
+
+
+def test_kmeans_finds_directions_and_repeated_texts_are_no_error() -> None:
+    rng = np.random.default_rng(5)
+    directions = np.eye(3, dtype=np.float32)
+    vectors = np.vstack([d + rng.normal(0, 0.1, (20, 3)) for d in directions]).astype(np.float32)
+    # Length does not matter, only direction: scale half the rows.
+    vectors[::2] *= 5.0
+    assignment = spherical_kmeans(vectors, 3, seed=1)
+    assert [len(set(assignment[i * 20 : (i + 1) * 20])) for i in range(3)] == [1, 1, 1]
+    assert np.array_equal(assignment, spherical_kmeans(vectors, 3, seed=1))
+    assert choose_theme_count(vectors) == 3
+    # Two distinct texts asked for three themes: two clusters, no warning (errors in tests).
+    repeated = np.array([[1.0, 0.0, 0.0]] * 4 + [[0.0, 1.0, 0.0]] * 4, dtype=np.float32)
+    assert len(set(spherical_kmeans(repeated, 3))) == 2

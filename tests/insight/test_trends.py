@@ -78,7 +78,7 @@ def test_unspoken_needs_are_negative_frequent_and_uncovered() -> None:
 
 
 def test_demo_late_delivery_surge_is_the_only_growth_alert() -> None:
-    from tillit.insight.demo_feedback import demo_feedback
+    from tillit.demo.feedback_comments import demo_feedback
 
     demo = demo_feedback()
     observations = [

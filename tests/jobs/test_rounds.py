@@ -12,12 +12,12 @@ from tillit.audit.service import Actor
 from tillit.config import Settings
 from tillit.customers.service import Defaults
 from tillit.events.lake import connect
-from tillit.events.models import Channel
 from tillit.events.sources import create_source
 from tillit.identity.rules import load_rules
 from tillit.jobs import rounds
 from tillit.jobs.rounds import JobContext, run_rounds
 from tillit.storage.session import SessionFactory
+from tillit.vocabulary import SourceChannel
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def jobs(sessions: SessionFactory, settings: Settings, defaults: Defaults, tmp_p
 def _track(client: TestClient, sessions: SessionFactory, count: int) -> None:
     with sessions() as session, session.begin():
         _, key = create_source(
-            session=session, name="web shop", channel=Channel.web, actor=Actor.system("test")
+            session=session, name="web shop", channel=SourceChannel.web, actor=Actor.system("test")
         )
     batch = [
         {
@@ -64,6 +64,15 @@ def test_the_lake_round_leaves_out_events_younger_than_the_settle_time(client, s
 
 def test_a_failing_round_is_counted_and_the_next_still_runs(client, sessions, jobs):
     broken = replace(jobs, settings=jobs.settings.model_copy(update={"data_dir": None}))
-    counts = run_rounds(broken)  # the import round needs a data directory
-    assert counts["failed_rounds"] == 1
+    # The import round, the lake round (its snapshots), the analytics pages' warm-up and the
+    # promises round need a data directory.
+    counts = run_rounds(broken)
+    assert counts["failed_rounds"] == 4
     assert "sent" in counts and "escalated" in counts  # dialogues still ran
+
+
+def test_the_lake_round_writes_the_snapshots_once_until_a_table_changes(jobs):
+    first = rounds._lake(jobs, settle_seconds=0)
+    assert first["lake_snapshots_written"] > 0
+    assert (jobs.settings.data_dir / "lake" / "customers" / "data.parquet").exists()
+    assert rounds._lake(jobs, settle_seconds=0)["lake_snapshots_written"] == 0

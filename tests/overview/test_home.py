@@ -11,14 +11,13 @@ from sqlalchemy import func, select
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
-from tillit.consent.data_requests import open_request
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import DataRequestKind, Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.contact.service import decide_for
 from tillit.customers.schemas import CustomerCreate, IdentityCreate
 from tillit.customers.service import Defaults, create_customer
-from tillit.dialogues import asks, catalogue
+from tillit.dialogues import catalogue, in_place
 from tillit.dialogues.responses import Answer, submit
 from tillit.overview.service import build_overview
 from tillit.overview.store import (
@@ -27,6 +26,8 @@ from tillit.overview.store import (
     measure_overview,
     measure_overview_if_due,
 )
+from tillit.privacy.data_requests import open_request
+from tillit.privacy.models import DataRequestKind
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
 from tillit.storage.snapshots import Snapshot
@@ -58,7 +59,7 @@ def _world(sessions: SessionFactory, settings: Settings, defaults: Defaults) -> 
                 session=session,
                 customer_id=freja,
                 purpose_key=purpose,
-                decision=Decision.granted,
+                decision=ConsentDecision.granted,
                 method=Method.form,
                 actor=ACTOR,
                 evidence=Evidence(),
@@ -80,7 +81,7 @@ def _world(sessions: SessionFactory, settings: Settings, defaults: Defaults) -> 
             channel="e-mail",
             actor=ACTOR,
         )
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=freja,

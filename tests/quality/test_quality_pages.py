@@ -15,8 +15,8 @@ def test_quality_page_needs_sign_in_and_shows_bars(client, staff_as, dataset):  
     staff_as("analyst")  # an agent may not: quality is for analysts (README, Staff roles)
     page = client.get("/staff/quality?source=web")
     assert page.status_code == 200
-    assert "traits.email" in page.text and '<svg class="q-bar"' in page.text
-    assert "profile.locale" not in page.text  # only the asked source
+    assert "Trait: email" in page.text and '<svg class="q-bar"' in page.text
+    assert "Profile: locale" not in page.text  # only the asked source
     assert 'href="/staff/quality"' in page.text  # the nav link
 
 

@@ -67,7 +67,7 @@ def test_the_page_measures_once_then_reads_and_staff_can_measure_now(
 ):
     _analyst, csrf = staff_as("analyst")
     first = client.get("/staff/quality")
-    assert first.status_code == 200 and "traits.email" in first.text
+    assert first.status_code == 200 and "Trait: email" in first.text
     assert _count(sessions) == 1
     again = client.get("/staff/quality?source=web")
     assert again.status_code == 200 and "every 10 minutes" in again.text

@@ -1,6 +1,7 @@
 """GroupCommit (tillit.storage.group): concurrent callers share SQLite transactions yet each
-gets its own outcome; a failing piece is rolled back alone; submit's writer thread comes and goes;
-on PostgreSQL a call that loses a race runs again and sees the winner's rows."""
+gets its own outcome; a failing piece is rolled back alone; a failed commit fails every piece;
+submit's writer thread comes and goes; a leader takes at most max_group pieces; on PostgreSQL
+a call that loses a race runs again and sees the winner's rows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from tillit.customers.models import Customer, Identity, IdentityType
 from tillit.storage.group import GroupCommit, _Piece
@@ -161,3 +162,32 @@ def test_a_leader_takes_at_most_max_group_pieces_oldest_first(sessions: SessionF
     first = writes._take()
     assert [piece.work(None) for piece in first] == [0, 1, 2, 3]
     assert len(writes._queue) == 6
+
+
+def test_a_failed_commit_fails_every_piece_of_the_group(
+    sessions: SessionFactory, engine: Engine
+) -> None:
+    """When the commit itself fails, nothing of the group is stored, so no caller may hear that
+    its piece was: each gets the commit's error, none a result."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL each call is a transaction of its own: no groups")
+
+    def refuse(_session: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    def piece(n: int) -> Any:
+        def work(session: Any) -> int:
+            session.add(Customer(name=f"f{n}", locale="en", time_zone="UTC", traits={}))
+            session.flush()
+            if n == 2:  # the commit will fail, whichever piece set it up
+                event.listen(session, "before_commit", refuse, once=True)
+            return n
+
+        return _Piece(work)
+
+    group = [piece(n) for n in range(3)]
+    GroupCommit(sessions)._commit(group)
+    assert [p.result for p in group] == [None, None, None]
+    assert all(isinstance(p.error, RuntimeError) and p.done for p in group)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 0

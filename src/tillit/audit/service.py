@@ -3,13 +3,15 @@ audited change and its audit entry commit (or roll back) together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.models import AuditEntry
+from tillit.storage.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,41 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_many(
+    *,
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entries: Sequence[tuple[object, dict[str, Any] | None]],
+) -> None:
+    """:func:`record` for many entities at once, each ``(entity_id, after)``: one statement on
+    the session's connection, for a batch (an outbox sender issues a link per message)."""
+    if not entries:
+        return
+    session.connection().execute(
+        insert(_ENTRIES),
+        [
+            {
+                "at": utcnow(),
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "actor_label": actor.label,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": None if entity_id is None else str(entity_id),
+                "before": None,
+                "after": after,
+                "ip": actor.ip,
+            }
+            for entity_id, after in entries
+        ],
+    )
+
+
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def entries_for(

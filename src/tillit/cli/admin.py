@@ -89,14 +89,10 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list() -> None:
     """List API tokens (never their secrets)."""
-    from sqlalchemy import select
-
-    from tillit.staff.models import ApiToken
-
     ctx = context()
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "state")
     with ctx.sessions() as session:
-        for token in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+        for token in staff.list_tokens(session=session):
             state = "revoked" if token.revoked_at else "active"
             table.add_row(
                 str(token.id),

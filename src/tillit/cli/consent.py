@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from tillit.audit.service import Actor
-from tillit.consent import data_requests, erasure, ledger, links, receipts
-from tillit.consent.models import ConsentRecord, Purpose
+from tillit.consent import ledger, links, receipts
 from tillit.errors import TillitError
+from tillit.privacy import erasure
+from tillit.privacy.export import export_customer
 
 from .context import console, context, fail
 
@@ -43,10 +44,10 @@ def receipt(
     """Print the signed JSON receipt of one consent record."""
     ctx = context()
     with ctx.sessions() as session:
-        entry = session.get(ConsentRecord, record_id)
-        if entry is None:
+        found = ledger.record_with_purpose(session=session, record_id=record_id)
+        if found is None:
             raise fail(f"no consent record {record_id}")
-        purpose = session.query(Purpose).filter_by(key=entry.purpose_key).one()
+        entry, purpose = found
         document = receipts.build_receipt(
             entry=entry,
             purpose=purpose,
@@ -89,7 +90,7 @@ def export(customer_id: int) -> None:
     ctx = context()
     with ctx.sessions() as session:
         try:
-            document = data_requests.export_customer(session=session, customer_id=customer_id)
+            document = export_customer(session=session, customer_id=customer_id)
         except TillitError as error:
             raise fail(error.detail) from error
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))

@@ -12,11 +12,11 @@ from rich.table import Table
 from tillit.audit.service import Actor
 from tillit.errors import Conflict
 from tillit.events.import_jobs import run_queued
-from tillit.events.importer import import_file, write_rejects
+from tillit.events.importing import import_file, write_rejects
 from tillit.events.lake import connect, export_events
-from tillit.events.models import Channel
 from tillit.events.sources import create_source, get_or_create_source, list_sources
 from tillit.identity.rules import load_rules
+from tillit.vocabulary import SourceChannel
 
 from .context import console, context, fail, work_progress
 from .imports import import_app
@@ -29,8 +29,8 @@ events_app = typer.Typer(help="The event lake.", no_args_is_help=True)
 def sources_create(
     name: Annotated[str, typer.Argument(help="A name staff recognise, e.g. 'web shop'.")],
     channel: Annotated[
-        Channel, typer.Option(help="Channel of events that name none.")
-    ] = Channel.web,
+        SourceChannel, typer.Option(help="Channel of events that name none.")
+    ] = SourceChannel.web,
 ) -> None:
     """Create a source and print its write key (shown once)."""
     ctx = context()
@@ -70,7 +70,9 @@ def import_events(
         ),
     ],
     source: Annotated[str, typer.Option(help="Source name; made if missing.")] = "import",
-    channel: Annotated[Channel, typer.Option(help="Channel for a new source.")] = Channel.web,
+    channel: Annotated[
+        SourceChannel, typer.Option(help="Channel for a new source.")
+    ] = SourceChannel.web,
     rejects: Annotated[
         Path | None,
         typer.Option(help="Bad lines (line, reason) as JSON Lines. Default: FILE.rejects.jsonl"),

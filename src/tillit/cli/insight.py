@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from tillit.audit.service import Actor
 from tillit.cli.context import console, context, fail, work_progress
@@ -19,13 +18,11 @@ insight_app = typer.Typer(
 
 def load_demo_feedback_once() -> int:
     """Load the five-language demo feedback unless some is already stored; returns how many."""
-    from tillit.feedback.demo import DEMO_SOURCE, load_demo_feedback
-    from tillit.feedback.models import Feedback
+    from tillit.feedback.demo import load_demo_feedback, stored_demo_feedback
 
     ctx = context()
     with ctx.sessions() as session, session.begin():
-        stored = session.scalar(select(func.count()).where(Feedback.source == DEMO_SOURCE))
-        if stored:
+        if stored_demo_feedback(session=session):
             return 0
         with console.status("Analysing the demo feedback (languages, sentiment, themes)…"):
             return load_demo_feedback(

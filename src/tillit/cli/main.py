@@ -8,12 +8,17 @@ import typer
 
 from tillit import __version__
 from tillit.cli import admin, consent, imports
+from tillit.cli import campaigns as campaigns_cli
 from tillit.cli import dialogues as dialogues_cli
 from tillit.cli import events as events_cli
+from tillit.cli import experiments as experiments_cli
 from tillit.cli import insight as insight_cli
+from tillit.cli.analytics import analytics_app
 from tillit.cli.context import console, context
 from tillit.cli.jobs import jobs_app
 from tillit.cli.match import match_app
+from tillit.cli.outbox import outbox_app
+from tillit.cli.promises import promises_app
 from tillit.cli.quality import quality
 from tillit.config import Settings
 from tillit.demo.simulation.options import DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED
@@ -36,7 +41,12 @@ app.add_typer(match_app, name="match")
 app.add_typer(dialogues_cli.dialogues_app, name="dialogues")
 app.add_typer(dialogues_cli.cases_app, name="cases")
 app.add_typer(insight_cli.insight_app, name="insight")
+app.add_typer(experiments_cli.experiments_app, name="experiments")
+app.add_typer(campaigns_cli.campaigns_app, name="campaigns")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(promises_app, name="promises")
 app.command("quality")(quality)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import ConsentRecord, Decision, Method
+from tillit.consent.models import ConsentDecision, ConsentRecord, Method
 from tillit.customers.models import Customer, CustomerStatus
 
 GPC_PURPOSE = "partner_sharing"
@@ -56,7 +56,7 @@ def honour_gpc(
         )
     )
     latest = records[-1] if records else None
-    if latest is None or latest.decision != Decision.granted:
+    if latest is None or latest.decision != ConsentDecision.granted:
         return None  # nothing granted: nothing to withdraw, and no noise in the ledger
     if _regranted_after_signal(records, user_agent=evidence.short_user_agent):
         return None
@@ -64,7 +64,7 @@ def honour_gpc(
         session=session,
         customer_id=customer_id,
         purpose_key=GPC_PURPOSE,
-        decision=Decision.withdrawn,
+        decision=ConsentDecision.withdrawn,
         method=Method.gpc,
         actor=actor,
         channel=channel,

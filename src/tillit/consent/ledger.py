@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.consent.evidence import Evidence, evidence_digest
-from tillit.consent.models import ConsentRecord, Decision, Method
+from tillit.consent.models import ConsentDecision, ConsentRecord, Method, Purpose
 from tillit.consent.notices import current_notice, get_purpose
 from tillit.customers.models import Customer, CustomerStatus
 from tillit.errors import Conflict, NotFound
@@ -55,7 +55,7 @@ def record_consent(
     session: Session,
     customer_id: int,
     purpose_key: str,
-    decision: Decision,
+    decision: ConsentDecision,
     method: Method,
     actor: Actor,
     channel: str | None = None,
@@ -124,6 +124,16 @@ def _tip(session: Session, customer_id: int) -> ConsentRecord | None:
         .order_by(ConsentRecord.sequence.desc())
         .limit(1)
     )
+
+
+def record_with_purpose(
+    *, session: Session, record_id: int
+) -> tuple[ConsentRecord, Purpose] | None:
+    """One consent record and the purpose it is about (what a receipt shows), or None."""
+    entry = session.get(ConsentRecord, record_id)
+    if entry is None:
+        return None
+    return entry, get_purpose(session=session, key=entry.purpose_key)
 
 
 def history(*, session: Session, customer_id: int) -> list[ConsentRecord]:
@@ -197,7 +207,3 @@ def verify_all(*, session: Session) -> tuple[int, list[ChainBreak]]:
         if (found := verify_chain(session=session, customer_id=customer_id))
     ]
     return len(customers), breaks
-
-
-def count_records(*, session: Session) -> int:
-    return session.scalar(select(func.count(ConsentRecord.id))) or 0

@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.config import Settings
-from tillit.consent.decision_log import record_send
 from tillit.consent.links import DEFAULT_DAYS, create_link
-from tillit.contact.models import Kind
+from tillit.contact.log import record_send
 from tillit.contact.reasons import staff_label
 from tillit.contact.service import decide_for
 from tillit.customers.models import Customer
 from tillit.customers.service import email_address
 from tillit.i18n import negotiate, translations
 from tillit.mail import Deliver, new_message
+from tillit.vocabulary import MessageKind
 
 PURPOSE = "service"  # a service message needs no consent; the key names it in the log
 
@@ -41,7 +41,7 @@ def send_link(
         session=session,
         customer_id=customer_id,
         purpose=PURPOSE,
-        kind=Kind.SERVICE,
+        kind=MessageKind.service,
         channel="email",
         topic=None,
         settings=settings,
@@ -80,7 +80,7 @@ def send_link(
         session=session,
         customer_id=customer_id,
         channel="email",
-        kind=Kind.SERVICE,
+        kind=MessageKind.service,
         decision_id=decided.logged_id,
     )
     record(

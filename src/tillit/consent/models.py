@@ -3,24 +3,20 @@ added, never updated, so history is the data and the current state is derived fr
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tillit.storage.base import Base, BigId, JsonDoc, UtcDateTime, utcnow
+from tillit.vocabulary import LegalBasis
 
 
-class LegalBasis(StrEnum):
-    consent = "consent"
-    legitimate_interest = "legitimate_interest"
-    contract = "contract"
-    legal_obligation = "legal_obligation"
+class ConsentDecision(StrEnum):
+    """What a customer decided about one purpose: an entry in their consent ledger."""
 
-
-class Decision(StrEnum):
     granted = "granted"
     withdrawn = "withdrawn"
     denied = "denied"
@@ -86,7 +82,7 @@ class ConsentRecord(Base):
     purpose_key: Mapped[str] = mapped_column(String(64))
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("consent_notice.id"))
     notice_version: Mapped[int | None] = mapped_column(Integer)
-    decision: Mapped[Decision] = mapped_column(String(16))
+    decision: Mapped[ConsentDecision] = mapped_column(String(16))
     method: Mapped[Method] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))
     shown_text_hash: Mapped[str | None] = mapped_column(String(64))
@@ -122,42 +118,6 @@ class PreferenceVersion(Base):
     __table_args__ = (UniqueConstraint("customer_id", "version"),)
 
 
-class ContactDecision(Base):
-    """A contact-policy answer for a real (or intended) send, kept to explain it later."""
-
-    __tablename__ = "contact_decision"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    purpose_key: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))  # marketing | transactional | service | dialogue
-    channel: Mapped[str] = mapped_column(String(16))
-    topic: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))  # allowed | deferred | denied
-    reasons: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
-    defer_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    sent: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    __table_args__ = (Index("ix_contact_decision_customer_at", "customer_id", "decided_at"),)
-
-
-class Send(Base):
-    """A message that went out; counts toward the customer's and the company's caps."""
-
-    __tablename__ = "contact_send"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    decision_id: Mapped[int | None] = mapped_column(ForeignKey("contact_decision.id"))
-    channel: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(32))
-    topic: Mapped[str | None] = mapped_column(String(64))
-    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-    __table_args__ = (Index("ix_contact_send_customer_at", "customer_id", "channel", "sent_at"),)
-
-
 class PersonalLink(Base):
     """A customer's way into the preference centre. Only a keyed hash of the secret is kept."""
 
@@ -185,29 +145,6 @@ class UnsubscribeList(Base):
     __table_args__ = (UniqueConstraint("customer_id", "scope"),)
 
 
-class DataRequestKind(StrEnum):
-    access = "access"  # GDPR 15
-    erasure = "erasure"  # GDPR 17
-    portability = "portability"  # GDPR 20
-    objection = "objection"  # GDPR 21
-
-
-class DataRequest(Base):
-    __tablename__ = "data_request"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer.id", ondelete="SET NULL"), index=True
-    )
-    kind: Mapped[DataRequestKind] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | rejected
-    channel: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    due_on: Mapped[date] = mapped_column(Date)
-    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
-
-
 class Suppression(Base):
     """Keyed hashes of erased contact points: never contacted again, never readable again."""
 
@@ -220,16 +157,3 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("identity_type", "value_hash"),)
-
-
-class ErasureProof(Base):
-    """Non-personal proof that an erasure happened: when, what was touched, counts."""
-
-    __tablename__ = "erasure_proof"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(BigId)  # the tombstone's id, no foreign key
-    request_id: Mapped[int | None] = mapped_column(BigId)
-    erased_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    counts: Mapped[dict[str, int]] = mapped_column(JsonDoc, default=dict)
-    suppressed: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
-from tillit.config import LANGUAGES
 from tillit.consent.evidence import sha256_text
 from tillit.consent.models import Notice, Purpose, Topic
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.i18n import LANGUAGES
 
 
 @dataclass(frozen=True)

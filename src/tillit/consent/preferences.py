@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from calendar import monthrange
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.core import get_global
@@ -19,24 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
-from tillit.config import LANGUAGES
 from tillit.consent.models import PreferenceVersion
 from tillit.customers.models import Customer
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.i18n import LANGUAGES
 from tillit.storage.base import utcnow
+from tillit.vocabulary import OutboundChannel, Period
 
-
-class Channel(StrEnum):
-    email = "email"
-    sms = "sms"
-    push = "push"
-    phone = "phone"
-    post = "post"
-    social = "social"
-    in_app = "in_app"
-
-
-CHANNELS = tuple(Channel)
 # A pause may end at most this many days ahead (a year, leap day included): a longer one is a
 # withdrawal in disguise, and a date near the calendar's end broke the policy's arithmetic.
 PAUSE_MAX_DAYS = 366
@@ -47,7 +35,7 @@ class Cap(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     count: int = Field(ge=0, le=1000)
-    period: Literal["day", "week", "month"]
+    period: Period
 
 
 class QuietHours(BaseModel):
@@ -61,15 +49,17 @@ class QuietHours(BaseModel):
 class PreferenceDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channels: dict[Channel, bool] = Field(default_factory=lambda: dict.fromkeys(CHANNELS, True))
-    caps: dict[Channel, Cap] = Field(default_factory=dict)
+    channels: dict[OutboundChannel, bool] = Field(
+        default_factory=lambda: dict.fromkeys(OutboundChannel, True)
+    )
+    caps: dict[OutboundChannel, Cap] = Field(default_factory=dict)
     overall_cap: Cap | None = None
     quiet_hours: QuietHours | None = None
     time_zone: str | None = None  # None: the customer's profile zone
     topics: list[str] | None = None  # None: every topic in the catalogue
     paused_until: date | None = None
     language: str | None = None
-    channel_order: list[Channel] = Field(default_factory=list)
+    channel_order: list[OutboundChannel] = Field(default_factory=list)
     dialogues: bool = True
 
     @field_validator("time_zone")
@@ -91,7 +81,7 @@ class PreferenceDocument(BaseModel):
 
     @field_validator("channel_order")
     @classmethod
-    def _unique_order(cls, value: list[Channel]) -> list[Channel]:
+    def _unique_order(cls, value: list[OutboundChannel]) -> list[OutboundChannel]:
         return list(dict.fromkeys(value))
 
 

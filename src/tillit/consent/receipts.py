@@ -19,14 +19,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tillit.consent.models import ConsentRecord, Decision, Purpose
+from tillit.consent.models import ConsentDecision, ConsentRecord, Purpose
 
 KEY_LABEL = b"tillit consent receipt signing key v1"
 EVENT_TYPES = {
-    Decision.granted: "given",
-    Decision.withdrawn: "withdrawn",
-    Decision.denied: "refused",
-    Decision.objected: "objected",
+    ConsentDecision.granted: "given",
+    ConsentDecision.withdrawn: "withdrawn",
+    ConsentDecision.denied: "refused",
+    ConsentDecision.objected: "objected",
 }
 
 
@@ -82,7 +82,7 @@ def build_receipt(
             "pii_principal_id": f"customer:{entry.customer_id}",
             "legal_basis": str(purpose.legal_basis),
             "event": {
-                "event_type": EVENT_TYPES[Decision(entry.decision)],
+                "event_type": EVENT_TYPES[ConsentDecision(entry.decision)],
                 "event_time": entry.recorded_at.isoformat(),
                 "event_state": str(entry.decision),
             },

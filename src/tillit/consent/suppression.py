@@ -32,15 +32,3 @@ def suppress(
         return False
     session.add(Suppression(identity_type=identity_type, value_hash=value_hash, reason=reason))
     return True
-
-
-def is_suppressed(*, session: Session, identity_type: str, value: str, secret_key: str) -> bool:
-    value_hash = contact_point_hash(identity_type, value, secret_key)
-    return (
-        session.scalar(
-            select(Suppression.id).where(
-                Suppression.identity_type == identity_type, Suppression.value_hash == value_hash
-            )
-        )
-        is not None
-    )

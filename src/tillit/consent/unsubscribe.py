@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
 from tillit.consent.ledger import current_consents, record_consent
-from tillit.consent.models import Decision, Method, Topic, UnsubscribeList
+from tillit.consent.models import ConsentDecision, Method, Topic, UnsubscribeList
 from tillit.consent.notices import current_notice, get_purpose, topic_name
 from tillit.consent.preferences import current_preferences, update_preferences
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.storage.upsert import upsert
 
 
 def _mac(secret_key: str, list_id: int) -> str:
@@ -42,6 +44,35 @@ def unsubscribe_token(*, session: Session, customer_id: int, scope: str, secret_
         session.add(entry)
         session.flush()
     return f"{entry.id}.{_mac(secret_key, entry.id)}"
+
+
+def unsubscribe_tokens(
+    *, session: Session, wanted: Iterable[tuple[int, str]], secret_key: str
+) -> dict[tuple[int, str], str]:
+    """:func:`unsubscribe_token` for many (customer, scope) pairs in two statements, for a
+    sender's batch. A scope not in the catalogue is left out of the answer."""
+    pairs = list(dict.fromkeys(wanted))
+    valid = set()
+    for scope in {scope for _, scope in pairs}:
+        try:
+            _check_scope(session, scope)
+        except InvalidInput:
+            continue
+        valid.add(scope)
+    pairs = [pair for pair in pairs if pair[1] in valid]
+    if not pairs:
+        return {}
+    table: Table = UnsubscribeList.__table__  # type: ignore[assignment]
+    session.execute(  # the rows another sender has not made already
+        upsert(session, table).on_conflict_do_nothing(index_elements=["customer_id", "scope"]),
+        [{"customer_id": customer, "scope": scope} for customer, scope in pairs],
+    )
+    rows = session.execute(
+        select(UnsubscribeList.id, UnsubscribeList.customer_id, UnsubscribeList.scope).where(
+            tuple_(UnsubscribeList.customer_id, UnsubscribeList.scope).in_(pairs)
+        )
+    )
+    return {(customer, scope): f"{id_}.{_mac(secret_key, id_)}" for id_, customer, scope in rows}
 
 
 def unsubscribe_url(base_url: str, token: str) -> str:
@@ -86,13 +117,16 @@ def apply_unsubscribe(
         )
         return True
     latest = current_consents(session=session, customer_id=entry.customer_id).get(key)
-    if latest is not None and latest.decision in (Decision.withdrawn, Decision.objected):
+    if latest is not None and latest.decision in (
+        ConsentDecision.withdrawn,
+        ConsentDecision.objected,
+    ):
         return False
     record_consent(
         session=session,
         customer_id=entry.customer_id,
         purpose_key=key,
-        decision=Decision.withdrawn,
+        decision=ConsentDecision.withdrawn,
         method=Method.unsubscribe,
         actor=actor,
         channel="email",

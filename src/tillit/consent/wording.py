@@ -14,7 +14,6 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, get_timezone_location
 
 from tillit.consent.preferences import (
-    CHANNELS,
     Cap,
     PreferenceDocument,
     QuietHours,
@@ -22,26 +21,10 @@ from tillit.consent.preferences import (
     zones_for_country,
 )
 from tillit.i18n import N_, translations
+from tillit.vocabulary import OutboundChannel
 
-CHANNEL_NAMES: dict[str, str] = {
-    "email": N_("E-mail"),
-    "sms": N_("Text message (SMS)"),
-    "push": N_("App notifications"),
-    "phone": N_("Phone calls"),
-    "post": N_("Letters by post"),
-    "social": N_("Social media"),
-    "in_app": N_("Messages in the app"),
-}
-# How each channel reaches the customer, as the start of a summary sentence.
-CHANNEL_VERBS: dict[str, str] = {
-    "email": N_("We will e-mail you"),
-    "sms": N_("We will text you"),
-    "push": N_("We will send you app notifications"),
-    "phone": N_("We will phone you"),
-    "post": N_("We will write to you by post"),
-    "social": N_("We will contact you on social media"),
-    "in_app": N_("We will message you in the app"),
-}
+# Keyed by the stored string, for templates that look up a logged decision's channel.
+CHANNEL_NAMES: dict[str, str] = {channel.value: channel.label for channel in OutboundChannel}
 IDENTITY_NAMES: dict[str, str] = {
     "email": N_("E-mail"),
     "phone": N_("Phone"),
@@ -120,17 +103,16 @@ def _channel_sentences(
 ) -> list[str]:
     _ = translations(language).gettext
     sentences = []
-    for channel in CHANNELS:
+    for channel in OutboundChannel:
         on = after.channels.get(channel, True)
         was_on = before.channels.get(channel, True)
         cap, old_cap = after.caps.get(channel), before.caps.get(channel)
         if not on and was_on:
             sentences.append(
-                _("%(channel)s: we will not contact you this way.")
-                % {"channel": _(CHANNEL_NAMES[channel])}
+                _("%(channel)s: we will not contact you this way.") % {"channel": _(channel.label)}
             )
         elif on and (not was_on or cap != old_cap):
-            sentence = _(CHANNEL_VERBS[channel])
+            sentence = _(channel.reaches)
             sentence += f" {cap_phrase(cap, language)}" if cap else ""
             quiet = after.quiet_hours
             sentence += f", {_quiet_clause(quiet, language)}" if quiet else ""

@@ -11,9 +11,8 @@ a batch table that does not match :data:`STATE_SCHEMA`); nothing else is raised 
 
 from tillit.contact.batch import RESULT_SCHEMA, decide_batch
 from tillit.contact.models import (
-    CHANNELS,
     DIALOGUE_PURPOSE,
-    Channel,
+    CappedSend,
     Check,
     CheckStatus,
     CompanyCap,
@@ -23,12 +22,8 @@ from tillit.contact.models import (
     Decision,
     FrequencyCap,
     Intent,
-    Kind,
-    LegalBasis,
     Outcome,
-    Period,
     QuietHours,
-    Send,
 )
 from tillit.contact.policy import APPLIES, decide
 from tillit.contact.reasons import (
@@ -42,14 +37,13 @@ from tillit.contact.schema import STATE_SCHEMA, states_to_table
 
 __all__ = [
     "APPLIES",
-    "CHANNELS",
     "CHECK_ORDER",
     "DIALOGUE_PURPOSE",
     "MESSAGES_EN",
     "REASON_CODES",
     "RESULT_SCHEMA",
     "STATE_SCHEMA",
-    "Channel",
+    "CappedSend",
     "Check",
     "CheckStatus",
     "CompanyCap",
@@ -59,12 +53,8 @@ __all__ = [
     "Decision",
     "FrequencyCap",
     "Intent",
-    "Kind",
-    "LegalBasis",
     "Outcome",
-    "Period",
     "QuietHours",
-    "Send",
     "decide",
     "decide_batch",
     "explain",

@@ -8,7 +8,8 @@ Result (:data:`RESULT_SCHEMA`), one row per input row, in input order:
 
 customer_id   string
 outcome       dictionary<int8, string>: allowed | deferred | denied
-reason        dictionary<int8, string>: a code from REASON_CODES; null when allowed
+reason        dictionary<int8, string>: a code from REASON_CODES, or promise:<key> for a
+              company promise (numbered after them); null when allowed
 defer_until   timestamp[us, UTC]; null unless deferred
 """
 
@@ -27,21 +28,14 @@ import pyarrow.compute as pc
 
 from tillit.contact import _vector as vec
 from tillit.contact import clock, reasons
-from tillit.contact.models import (
-    CompanyPolicy,
-    Intent,
-    Kind,
-    LegalBasis,
-    Outcome,
-    Period,
-)
-from tillit.contact.policy import APPLIES
+from tillit.contact.models import CompanyPolicy, Intent, Outcome
+from tillit.contact.policy import APPLIES, company_cap_code, quiet_hours_code
 from tillit.contact.schema import STATE_SCHEMA, UTC_US, cap_column
 from tillit.cores import available_cores
+from tillit.vocabulary import LegalBasis, MessageKind, Period
 
 OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
 _ALLOWED, _DEFERRED, _DENIED = (OUTCOMES.index(o.value) for o in Outcome)
-_CODE = {code: index for index, code in enumerate(reasons.REASON_CODES)}
 
 RESULT_SCHEMA = pa.schema(
     [
@@ -110,18 +104,18 @@ def _erasure(batch: _Batch) -> list[_Verdict]:
 def _legal_basis(batch: _Batch) -> list[_Verdict]:
     rows = batch.table.num_rows
     verdicts = []
-    if batch.intent.kind is Kind.MARKETING:
+    if batch.intent.kind is MessageKind.marketing:
         objected = vec.bools(_column(batch.table, "objected_to_marketing"))
         verdicts.append(_Verdict(objected, reasons.OBJECTED))
     basis = batch.policy.purposes.get(batch.intent.purpose)
     verdicts.append(_Verdict(np.full(rows, basis is None), reasons.NO_LEGAL_BASIS))
-    if batch.intent.kind is Kind.DIALOGUE and "dialogues_off" in batch.table.column_names:
+    if batch.intent.kind is MessageKind.dialogue and "dialogues_off" in batch.table.column_names:
         off = vec.bools(_column(batch.table, "dialogues_off"))
         verdicts.append(_Verdict(off, reasons.DIALOGUES_OFF))
-    if basis is LegalBasis.CONSENT:
+    if basis is LegalBasis.consent:
         granted = vec.list_contains(_column(batch.table, "granted_purposes"), batch.intent.purpose)
         verdicts.append(_Verdict(~granted, reasons.NO_CONSENT))
-    if basis is LegalBasis.LEGITIMATE_INTEREST:
+    if basis is LegalBasis.legitimate_interest:
         refused = vec.list_contains(_column(batch.table, "refused_purposes"), batch.intent.purpose)
         verdicts.append(_Verdict(refused, reasons.OBJECTED))
     return verdicts
@@ -184,7 +178,7 @@ def _quiet_hours(batch: _Batch) -> list[_Verdict]:
     codes, names = _time_zones(batch.table)
     start, end = _quiet_window(batch.table)
     quiet, until = vec.quiet_hours(codes, names, start, end, batch.at_us)
-    return [_Verdict(quiet, reasons.QUIET_HOURS, until)]
+    return [_Verdict(quiet, quiet_hours_code(batch.intent, batch.policy), until)]
 
 
 def _send_history(table: pa.Table, at_us: int, rows: vec.Ints) -> vec.SendHistory:
@@ -212,24 +206,29 @@ def _send_history(table: pa.Table, at_us: int, rows: vec.Ints) -> vec.SendHistor
     return vec.SendHistory(at=at, channel=channel, offsets=offsets, at_us=at_us)
 
 
-def _cap_verdicts(
-    batch: _Batch, caps: list[tuple[int, vec.Ints, Period]], code: str
-) -> list[_Verdict]:
-    """Deny where any cap is zero and full; else defer until the last full cap frees."""
+def _cap_verdicts(batch: _Batch, caps: list[tuple[int, vec.Ints, Period, str]]) -> list[_Verdict]:
+    """Deny where any cap is zero and full; else defer until the last full cap frees. Each cap
+    has its code: the first cap (in order) that denies, else that defers, names the reason."""
     history, rows = batch.history, batch.capped_rows
-    denied = np.zeros(len(rows), dtype=np.bool_)
-    deferred = np.zeros(len(rows), dtype=np.bool_)
     until = np.full(len(rows), history.at_us, dtype=np.int64)
-    for channel_code, limits, period in caps:
+    denials, deferrals = [], []
+    for channel_code, limits, period, code in caps:
         length = clock.duration_us(period.length)
         cap_denied, cap_deferred, frees = history.cap(limits[rows], channel_code, length)
-        denied |= cap_denied
-        deferred |= cap_deferred
+        denials.append((cap_denied, code))
+        deferrals.append((cap_deferred, code))
         np.maximum(until, frees, out=until)
-    return [
-        _spread(batch, rows, denied, code),
-        _spread(batch, rows, deferred, code, until),
-    ]
+    verdicts = [_spread(batch, rows, mask, code) for mask, code in _merged(denials)]
+    verdicts += [_spread(batch, rows, mask, code, until) for mask, code in _merged(deferrals)]
+    return verdicts
+
+
+def _merged(masks: list[tuple[vec.Bools, str]]) -> list[tuple[vec.Bools, str]]:
+    """Masks with the same code joined, in the order each code first comes."""
+    joined: dict[str, vec.Bools] = {}
+    for mask, code in masks:
+        joined[code] = joined[code] | mask if code in joined else mask.copy()
+    return list((mask, code) for code, mask in joined.items())
 
 
 def _spread(
@@ -259,8 +258,8 @@ def _customer_cap(batch: _Batch) -> list[_Verdict]:
             limits = vec.ints(_column(batch.table, cap_column(channel, period)), null=-1)
             if np.any(limits < -1):
                 raise ValueError(f"{cap_column(channel, period)} cannot be negative")
-            caps.append((code, limits, period))
-    return _cap_verdicts(batch, caps, reasons.CUSTOMER_CAP)
+            caps.append((code, limits, period, reasons.CUSTOMER_CAP))
+    return _cap_verdicts(batch, caps)
 
 
 def _company_cap(batch: _Batch) -> list[_Verdict]:
@@ -269,11 +268,12 @@ def _company_cap(batch: _Batch) -> list[_Verdict]:
             -1 if cap.channel is None else cap.channel.code,
             np.full(batch.table.num_rows, cap.limit),
             cap.period,
+            company_cap_code(cap),
         )
         for cap in batch.policy.caps
         if cap.channel is None or cap.channel is batch.intent.channel
     ]
-    return _cap_verdicts(batch, caps, reasons.COMPANY_CAP)
+    return _cap_verdicts(batch, caps)
 
 
 _RULES: dict[str, _Rule] = {
@@ -288,7 +288,19 @@ _RULES: dict[str, _Rule] = {
 }
 
 
-def _result(table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bools) -> pa.Table:
+def _codes(policy: CompanyPolicy) -> tuple[str, ...]:
+    """Every reason code a decision under ``policy`` can give: the fixed ones, then one per
+    company promise the policy holds to."""
+    promises = [cap.promise for cap in policy.caps if cap.promise]
+    if policy.quiet_hours_promise:
+        promises.append(policy.quiet_hours_promise)
+    extra = tuple(dict.fromkeys(reasons.promise_reason(key) for key in promises))
+    return reasons.REASON_CODES + extra
+
+
+def _result(
+    table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bools, codes: tuple[str, ...]
+) -> pa.Table:
     outcome = np.full(len(reason), _ALLOWED, dtype=np.int8)
     outcome[reason >= 0] = _DENIED
     outcome[deferred] = _DEFERRED
@@ -297,7 +309,7 @@ def _result(table: pa.Table, reason: vec.Ints, until: vec.Ints, deferred: vec.Bo
         pa.DictionaryArray.from_arrays(pa.array(outcome), pa.array(OUTCOMES)),
         pa.DictionaryArray.from_arrays(
             pa.array(reason.astype(np.int8), mask=reason < 0),
-            pa.array(reasons.REASON_CODES),
+            pa.array(codes),
         ),
         pa.array(until, type=UTC_US, mask=~deferred),
     ]
@@ -347,14 +359,16 @@ def _decide_slice(states: pa.Table, intent: Intent, policy: CompanyPolicy) -> pa
     deferred = np.zeros(rows, dtype=np.bool_)
     open_rows = np.ones(rows, dtype=np.bool_)
     batch = _Batch(states, intent, policy, at_us, open_rows)
+    codes = _codes(policy)
+    number = {code: index for index, code in enumerate(codes)}
     for name in reasons.CHECK_ORDER:
         if intent.kind not in APPLIES[name]:
             continue
         for verdict in _RULES[name](batch):
             hit = verdict.mask & open_rows
-            reason[hit] = _CODE[verdict.code]
+            reason[hit] = number[verdict.code]
             if verdict.until is not None:
                 until[hit] = verdict.until[hit]
                 deferred |= hit
             open_rows &= ~hit
-    return _result(states, reason, until, deferred)
+    return _result(states, reason, until, deferred, codes)

@@ -10,71 +10,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from tillit.vocabulary import LegalBasis, MessageKind, OutboundChannel, Period
+
 DIALOGUE_PURPOSE = "research"  # the consent catalogue's research / dialogue purpose
-
-
-class Kind(enum.StrEnum):
-    TRANSACTIONAL = "transactional"  # about a transaction: receipt, shipping notice
-    SERVICE = "service"  # asked for right now: password reset, one-time code
-    MARKETING = "marketing"
-    DIALOGUE = "dialogue"  # survey invitations; capped like marketing
-
-
-CAPPED_KINDS = frozenset({Kind.MARKETING, Kind.DIALOGUE})
-
-
-class Channel(enum.StrEnum):
-    """Outbound channels. The order is part of the batch schema (bit and code numbers)."""
-
-    EMAIL = "email"
-    SMS = "sms"
-    PUSH = "push"
-    SOCIAL = "social"  # a direct message on a social network or chat app
-    PHONE = "phone"
-    POST = "post"
-    IN_APP = "in_app"
-
-    @property
-    def code(self) -> int:
-        return CHANNELS.index(self)
-
-
-CHANNELS: tuple[Channel, ...] = tuple(Channel)
-
-
-class LegalBasis(enum.StrEnum):
-    CONSENT = "consent"
-    LEGITIMATE_INTEREST = "legitimate_interest"
-    CONTRACT = "contract"
-    LEGAL_OBLIGATION = "legal_obligation"
+CAPPED_KINDS = frozenset({MessageKind.marketing, MessageKind.dialogue})
 
 
 class ConsentStatus(enum.StrEnum):
     GRANTED = "granted"
     DENIED = "denied"
     WITHDRAWN = "withdrawn"
-
-
-class Period(enum.StrEnum):
-    """Rolling windows; a month is 30 days so a cap never depends on the calendar."""
-
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-    @property
-    def length(self) -> timedelta:
-        return _PERIOD_LENGTHS[self]
-
-
-_PERIOD_LENGTHS = {
-    Period.DAY: timedelta(days=1),
-    Period.WEEK: timedelta(days=7),
-    Period.MONTH: timedelta(days=30),
-}
 
 
 class Outcome(enum.StrEnum):
@@ -126,7 +74,7 @@ class QuietHours:
 class FrequencyCap:
     """At most ``limit`` capped sends per rolling ``period``; ``channel=None`` is overall."""
 
-    channel: Channel | None
+    channel: OutboundChannel | None
     limit: int
     period: Period
 
@@ -136,14 +84,14 @@ class FrequencyCap:
 
 
 @dataclass(frozen=True, slots=True)
-class Send:
+class CappedSend:
     """One earlier marketing or dialogue send (the only kinds that count towards caps)."""
 
     at: datetime
-    channel: Channel
+    channel: OutboundChannel
 
     def __post_init__(self) -> None:
-        _require_aware("Send.at", self.at)
+        _require_aware("CappedSend.at", self.at)
 
 
 @dataclass(frozen=True)
@@ -157,14 +105,14 @@ class ContactState:
     consents: Mapping[str, ConsentStatus] = field(default_factory=dict)
     objected_to_marketing: bool = False
     dialogues_off: bool = False  # the customer turned dialogue questions off
-    allowed_channels: frozenset[Channel] = frozenset()
-    reachable_channels: frozenset[Channel] = frozenset()
+    allowed_channels: frozenset[OutboundChannel] = frozenset()
+    reachable_channels: frozenset[OutboundChannel] = frozenset()
     opted_out_topics: frozenset[str] = frozenset()
     chosen_topics: frozenset[str] | None = None  # None: never chose, so every topic is fine
     pause_until: datetime | None = None
     quiet_hours: QuietHours | None = None
     caps: tuple[FrequencyCap, ...] = ()
-    capped_sends: tuple[Send, ...] = ()
+    capped_sends: tuple[CappedSend, ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware("pause_until", self.pause_until)
@@ -179,15 +127,15 @@ class Intent:
     """One intended message. ``priority`` orders a sender's queue; it never overrides a rule."""
 
     purpose: str
-    kind: Kind
-    channel: Channel
+    kind: MessageKind
+    channel: OutboundChannel
     topic: str
     at: datetime
     priority: int = 0
 
     def __post_init__(self) -> None:
         _require_aware("Intent.at", self.at)
-        if self.kind is Kind.DIALOGUE and self.purpose != DIALOGUE_PURPOSE:
+        if self.kind is MessageKind.dialogue and self.purpose != DIALOGUE_PURPOSE:
             raise ValueError(f"dialogue messages use the {DIALOGUE_PURPOSE!r} purpose")
 
 
@@ -195,9 +143,10 @@ class Intent:
 class CompanyCap:
     """Company-wide cap on capped sends per customer, e.g. two marketing emails a week."""
 
-    channel: Channel | None
+    channel: OutboundChannel | None
     limit: int
     period: Period
+    promise: str | None = None  # the company promise it keeps; holds say ``promise:<key>``
 
     def __post_init__(self) -> None:
         if self.limit < 0:
@@ -208,6 +157,10 @@ class CompanyCap:
 class CompanyPolicy:
     purposes: Mapping[str, LegalBasis]
     caps: tuple[CompanyCap, ...] = ()
+    # The key of the company's quiet-hours promise: a marketing or dialogue message inside the
+    # customer's quiet hours is then held with ``promise:<key>`` (the company's rule), not
+    # ``quiet_hours`` (the customer's own).
+    quiet_hours_promise: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

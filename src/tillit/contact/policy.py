@@ -12,6 +12,10 @@ decision is the first rule that denies or defers.
 7. customer_cap own caps per channel and overall                -> deferred until a slot frees
 8. company_cap  company-wide caps                               -> deferred likewise
 
+The company's promises (``tillit.promises``) are its company rules: where the company promised
+quiet hours, a marketing or dialogue message inside them is held with ``promise:<key>``, and a
+company cap that a promise carries holds with ``promise:<key>`` instead of ``company_cap``.
+
 Which rules apply to which kind of message is in :data:`APPLIES`.
 """
 
@@ -23,28 +27,26 @@ from datetime import datetime
 from tillit.contact import clock, reasons
 from tillit.contact.models import (
     CAPPED_KINDS,
-    Channel,
     Check,
     CheckStatus,
+    CompanyCap,
     CompanyPolicy,
     ConsentStatus,
     ContactState,
     Decision,
     Intent,
-    Kind,
-    LegalBasis,
     Outcome,
-    Period,
 )
+from tillit.vocabulary import LegalBasis, MessageKind, OutboundChannel, Period
 
-_ALL = frozenset(Kind)
-_NOT_SERVICE = frozenset({Kind.TRANSACTIONAL, Kind.MARKETING, Kind.DIALOGUE})
+_ALL = frozenset(MessageKind)
+_NOT_SERVICE = frozenset({MessageKind.transactional, MessageKind.marketing, MessageKind.dialogue})
 
 # Transactional and service messages skip consent, topics, pause and caps, never erasure or
 # channel validity. Service messages (password resets, one-time codes) are answers to
 # something the customer is doing now, so they also skip quiet hours; a shipping notice can
 # wait until morning.
-APPLIES: dict[str, frozenset[Kind]] = {
+APPLIES: dict[str, frozenset[MessageKind]] = {
     reasons.CHECK_ERASURE: _ALL,
     reasons.CHECK_LEGAL_BASIS: CAPPED_KINDS,
     reasons.CHECK_CHANNEL: _ALL,
@@ -73,18 +75,18 @@ def _erasure(state: ContactState) -> _Verdict:
 
 def _legal_basis(state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
     # GDPR 21(3): an objection to direct marketing is absolute, whatever the basis.
-    if intent.kind is Kind.MARKETING and state.objected_to_marketing:
+    if intent.kind is MessageKind.marketing and state.objected_to_marketing:
         return _deny(reasons.OBJECTED)
     basis = policy.purposes.get(intent.purpose)
     if basis is None:
         return _deny(reasons.NO_LEGAL_BASIS)
-    if intent.kind is Kind.DIALOGUE and state.dialogues_off:
+    if intent.kind is MessageKind.dialogue and state.dialogues_off:
         return _deny(reasons.DIALOGUES_OFF)
     consent = state.consents.get(intent.purpose)
-    if basis is LegalBasis.CONSENT and consent is not ConsentStatus.GRANTED:
+    if basis is LegalBasis.consent and consent is not ConsentStatus.GRANTED:
         return _deny(reasons.NO_CONSENT)
     refused = consent in (ConsentStatus.DENIED, ConsentStatus.WITHDRAWN)
-    if basis is LegalBasis.LEGITIMATE_INTEREST and refused:
+    if basis is LegalBasis.legitimate_interest and refused:
         return _deny(reasons.OBJECTED)  # GDPR 21(1): objection to a legitimate interest
     return _OK
 
@@ -114,12 +116,20 @@ def _pause(state: ContactState, at_us: int) -> _Verdict:
     return (CheckStatus.DEFER, reasons.PAUSED, until) if until > at_us else _OK
 
 
-def _quiet_hours(state: ContactState, at_us: int) -> _Verdict:
+def quiet_hours_code(intent: Intent, policy: CompanyPolicy) -> str:
+    """The reason a message inside quiet hours is held with: the company's promise for the
+    kinds it promised about (all but transactional), else the customer's own rule."""
+    if policy.quiet_hours_promise and intent.kind in CAPPED_KINDS:
+        return reasons.promise_reason(policy.quiet_hours_promise)
+    return reasons.QUIET_HOURS
+
+
+def _quiet_hours(state: ContactState, at_us: int, code: str) -> _Verdict:
     window = state.quiet_hours
     if window is None:
         return _OK
     end = clock.quiet_hours_end_us(state.time_zone, at_us, window.start_minute, window.end_minute)
-    return _OK if end is None else (CheckStatus.DEFER, reasons.QUIET_HOURS, end)
+    return _OK if end is None else (CheckStatus.DEFER, code, end)
 
 
 def cap_frees_at_us(
@@ -141,22 +151,29 @@ def cap_frees_at_us(
 
 
 def _caps(
-    caps: Iterable[tuple[Channel | None, int, Period]],
+    caps: Iterable[tuple[OutboundChannel | None, int, Period, str]],
     state: ContactState,
     intent: Intent,
     at_us: int,
-    code: str,
 ) -> _Verdict:
-    latest = at_us
-    for channel, limit, period in caps:
+    """Deny where a zero cap is full; else defer until the last full cap frees, with the code
+    of the first cap (in order) that is full."""
+    latest, held = at_us, None
+    for channel, limit, period, code in caps:
         if channel is not None and channel is not intent.channel:
             continue
         sends = (clock.to_us(s.at) for s in state.capped_sends if channel in (None, s.channel))
         frees = cap_frees_at_us(sends, at_us=at_us, limit=limit, period=period)
         if frees is None:
             return _deny(code)
+        if frees > at_us and held is None:
+            held = code
         latest = max(latest, frees)  # no sends happen meanwhile, so every cap frees by then
-    return _OK if latest == at_us else (CheckStatus.DEFER, code, latest)
+    return _OK if held is None else (CheckStatus.DEFER, held, latest)
+
+
+def company_cap_code(cap: CompanyCap) -> str:
+    return reasons.promise_reason(cap.promise) if cap.promise else reasons.COMPANY_CAP
 
 
 def _evaluate(name: str, state: ContactState, intent: Intent, policy: CompanyPolicy) -> _Verdict:
@@ -172,12 +189,12 @@ def _evaluate(name: str, state: ContactState, intent: Intent, policy: CompanyPol
     if name == reasons.CHECK_PAUSE:
         return _pause(state, at_us)
     if name == reasons.CHECK_QUIET_HOURS:
-        return _quiet_hours(state, at_us)
+        return _quiet_hours(state, at_us, quiet_hours_code(intent, policy))
     if name == reasons.CHECK_CUSTOMER_CAP:
-        own = ((c.channel, c.limit, c.period) for c in state.caps)
-        return _caps(own, state, intent, at_us, reasons.CUSTOMER_CAP)
-    company = ((c.channel, c.limit, c.period) for c in policy.caps)
-    return _caps(company, state, intent, at_us, reasons.COMPANY_CAP)
+        own = ((c.channel, c.limit, c.period, reasons.CUSTOMER_CAP) for c in state.caps)
+        return _caps(own, state, intent, at_us)
+    company = ((c.channel, c.limit, c.period, company_cap_code(c)) for c in policy.caps)
+    return _caps(company, state, intent, at_us)
 
 
 def _as_datetime(us: int | None) -> datetime | None:

@@ -28,6 +28,22 @@ COMPANY_CAP = "company_cap"
 # The customer turned dialogue questions off in their preferences: said as such, everywhere
 # (it was a withdrawn consent to the policy and "dialogues_off" to the dialogue rules).
 DIALOGUES_OFF = "dialogues_off"
+# Not a rule of the policy: an audience id with no customer behind it is never contacted.
+UNKNOWN_CUSTOMER = "unknown_customer"
+# A company promise (tillit.promises) the message would break: ``promise:<key>``, one code per
+# promise, made by :func:`promise_reason`; the batch form numbers them after REASON_CODES.
+PROMISE_PREFIX = "promise:"
+PROMISE = "promise"  # the message id's name for every promise code
+
+
+def promise_reason(key: str) -> str:
+    return f"{PROMISE_PREFIX}{key}"
+
+
+def promise_of(code: str) -> str | None:
+    """The promise key of a ``promise:<key>`` code; None for any other code."""
+    return code.removeprefix(PROMISE_PREFIX) if code.startswith(PROMISE_PREFIX) else None
+
 
 # The index of each code is its number in the batch result's dictionary column.
 REASON_CODES: tuple[str, ...] = (
@@ -85,6 +101,7 @@ MESSAGES_EN: dict[str, str] = {
     "contact.reason.customer_cap": "You would get more messages than you asked for.",
     "contact.reason.company_cap": "We promised not to send more than our limit.",
     "contact.reason.dialogues_off": "You turned off questions from us.",
+    "contact.reason.promise": "We promised you not to send this now (promise {check}).",
     "contact.check.ok": "{check}: fine.",
     "contact.check.skip": "{check}: does not apply to this kind of message.",
 }
@@ -110,6 +127,24 @@ STAFF_LABELS: dict[str, str] = {
 }
 
 
+class _ByCode(dict[str, str]):
+    """Texts by reason code, where every ``promise:<key>`` code reads as the promise text."""
+
+    def __init__(self, texts: dict[str, str], promise: str) -> None:
+        super().__init__(texts)
+        self.promise = promise
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and (
+            promise_of(code) is not None or super().__contains__(code)
+        )
+
+    def __missing__(self, code: str) -> str:
+        if promise_of(code) is not None:
+            return self.promise
+        raise KeyError(code)
+
+
 # What the customer reads in their message log, looked back on (msgids for the catalogs).
 CUSTOMER_LOG: dict[str, str] = {
     ERASED: N_("You asked us to erase your data."),
@@ -127,15 +162,19 @@ CUSTOMER_LOG: dict[str, str] = {
     COMPANY_CAP: N_("We promised not to send more than our limit."),
     DIALOGUES_OFF: N_("You had turned off questions from us."),
 }
+CUSTOMER_LOG = _ByCode(CUSTOMER_LOG, N_("We held it back to keep a promise we made to you."))
 
 
 def staff_label(code: str) -> str:
     """A reason in plain words for staff; an unknown code is shown readable, never raw."""
+    promise = promise_of(code)
+    if promise is not None:
+        return f"Held to keep the company promise {promise.replace('-', ' ')!r}"
     return STAFF_LABELS.get(code) or code.replace("_", " ").capitalize()
 
 
 def message_id(code: str) -> str:
-    return f"contact.reason.{code}"
+    return f"contact.reason.{PROMISE if promise_of(code) is not None else code}"
 
 
 def _format(msg_id: str, catalogue: dict[str, str], until: datetime | None, check: str) -> str:
@@ -150,7 +189,9 @@ def explain(decision: Decision, *, catalogue: dict[str, str] | None = None) -> l
     lines = [_format(head, texts, decision.defer_until, "")]
     for check in decision.checks:
         if check.reason is not None:
-            lines.append(_format(message_id(check.reason), texts, check.until, check.name))
+            promise = promise_of(check.reason)
+            name = check.name if promise is None else promise
+            lines.append(_format(message_id(check.reason), texts, check.until, name))
         else:
             lines.append(_format(f"contact.check.{check.status.value}", texts, None, check.name))
     return lines

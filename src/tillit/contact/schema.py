@@ -8,8 +8,8 @@ objected_to_marketing       bool, not null                          GDPR 21 obje
 dialogues_off               bool, optional (absent or null = false)  questions turned off
 granted_purposes            list<string>, not null                  consent granted
 refused_purposes            list<string>, not null                  consent denied or withdrawn
-allowed_channels            uint8, not null     bit ``Channel.code`` set: customer allows it
-reachable_channels          uint8, not null     bit ``Channel.code`` set: a valid address
+allowed_channels            uint8, not null     bit ``channel.code`` set: customer allows it
+reachable_channels          uint8, not null     bit ``channel.code`` set: a valid address
 opted_out_topics            list<string>, not null
 chosen_topics               list<string>, null = never chose (every topic is fine)
 pause_until                 timestamp[us, UTC], null = not paused
@@ -20,8 +20,9 @@ cap_<scope>_<period>        int32, null = no cap   scope: a channel or ``all``;
 capped_sends                list<struct<at: timestamp[us, UTC], channel: uint8>>, not null;
                             marketing and dialogue sends only, ascending by ``at`` per row
 
-Channel codes (bit numbers and ``channel`` values) follow :data:`CHANNELS`:
-email=0, sms=1, push=2, social=3, phone=4, post=5, in_app=6.
+Channel codes (bit numbers and ``channel`` values) follow the order of
+:class:`tillit.vocabulary.OutboundChannel`: email=0, sms=1, push=2, phone=3, post=4, social=5,
+in_app=6.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from tillit.contact import clock
-from tillit.contact.models import CHANNELS, Channel, ConsentStatus, ContactState, Period
+from tillit.contact.models import ConsentStatus, ContactState
+from tillit.vocabulary import OutboundChannel, Period
 
 UTC_US = pa.timestamp("us", tz="UTC")
 SEND_TYPE = pa.struct([("at", UTC_US), ("channel", pa.uint8())])
-CAP_SCOPES: tuple[str, ...] = (*(c.value for c in CHANNELS), "all")
+CAP_SCOPES: tuple[str, ...] = (*(c.value for c in OutboundChannel), "all")
 
 
-def cap_column(channel: Channel | None, period: Period) -> str:
+def cap_column(channel: OutboundChannel | None, period: Period) -> str:
     scope = "all" if channel is None else channel.value
     return f"cap_{scope}_{period.value}"
 
@@ -70,7 +72,7 @@ STATE_SCHEMA = pa.schema(
 )
 
 
-def channel_mask(channels: Iterable[Channel]) -> int:
+def channel_mask(channels: Iterable[OutboundChannel]) -> int:
     return sum(1 << channel.code for channel in set(channels))
 
 

@@ -69,5 +69,9 @@ class Identity(Base):
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
-    # One value of one type belongs to one person; the index also serves look-ups by value.
-    __table_args__ = (UniqueConstraint("type", "value"),)
+    # One value of one type belongs to one person. The search box finds values by their start
+    # (a prefix is a range of the value index; PostgreSQL's pattern operators order by bytes).
+    __table_args__ = (
+        UniqueConstraint("type", "value"),
+        Index("ix_identity_value", "value", postgresql_ops={"value": "varchar_pattern_ops"}),
+    )

@@ -43,7 +43,7 @@ def normalise(identity_type: IdentityType | str, value: str, *, default_country:
 # lowercase their domain. It takes ~17 us an address (the fast path 0.7 us), as much as
 # validating four events, and every identify call carries one. Anything else goes to
 # email_validator. The rule is tested against email_validator on thousands of generated
-# addresses (tests/test_normalise.py).
+# addresses (tests/customers/test_normalise.py).
 _PLAIN_EMAIL = re.compile(
     r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@"
     r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,63}))"

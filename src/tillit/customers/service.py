@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -85,6 +85,10 @@ def create_customer(
         },
     )
     return customer
+
+
+def find_customer(*, session: Session, customer_id: int) -> Customer | None:
+    return session.get(Customer, customer_id)
 
 
 def get_customer(*, session: Session, customer_id: int) -> Customer:
@@ -218,7 +222,10 @@ def search_customers(
     _check_search(query, identity, traits)
     statement: Select[Customer] = select(Customer).options(selectinload(Customer.identities))
     if query:
-        statement = statement.where(_matches_text(query.strip(), defaults))
+        dialect = session.get_bind().dialect.name
+        below = _decode_cursor(cursor) if cursor else None
+        found = _matches_text(query.strip(), defaults, dialect, below=below, wanted=limit + 1)
+        statement = statement.where(found)
     if identity:
         identity_type, value = identity
         try:
@@ -247,32 +254,56 @@ def search_customers(
 PART_OF_EMAIL_MIN = 3
 
 
-def _matches_text(text: str, defaults: Defaults) -> Any:
-    """A search box: an exact identity (e-mail, phone) or a name / identity prefix."""
+def _matches_text(
+    text: str, defaults: Defaults, dialect: str, *, below: int | None, wanted: int
+) -> Any:
+    """A search box: an exact identity (e-mail, phone), an identity's start, a customer id (each
+    found through an index), or, from three characters on, part of an e-mail address or of a
+    name. Bounded: each way of matching an identity gives only the ``wanted`` newest customers
+    it finds (the page shows no more), walking the customer index from the newest, so a text
+    most people match ("example.com") stops early, and only a rare one reads every row."""
     candidates = [text]
     for kind in (IdentityType.email, IdentityType.phone):
         with suppress(InvalidIdentity):  # not every search text is an e-mail or a phone
             candidates.append(normalise(kind, text, default_country=defaults.country))
-    literal = _like_literal(text)
-    found_by: list[ColumnElement[bool]] = [
-        Identity.value.in_(candidates),
-        Identity.value.ilike(f"{literal}%", escape="\\"),
-    ]
+    # Identities are stored normalised (e-mail in lower case), so a start is looked for as
+    # typed and in lower case, each as a range of the value index.
+    found_by: list[ColumnElement[bool]] = [Identity.value.in_(candidates)]
+    found_by += [_starts_with(Identity.value, start, dialect) for start in {text, text.lower()}]
     if len(text) >= PART_OF_EMAIL_MIN:  # part of an address: "berg@", "example.com"
-        found_by.append(
-            and_(
-                Identity.type == IdentityType.email,
-                Identity.value.ilike(f"%{literal}%", escape="\\"),
-            )
-        )
-    by_identity = select(Identity.customer_id).where(or_(*found_by))
-    conditions: list[Any] = [
-        Customer.id.in_(by_identity),
-        Customer.name.ilike(f"%{literal}%", escape="\\"),
-    ]
+        # lower() keeps SQLite off the (type, value) index, which would read every e-mail
+        # before sorting; walking the customer index instead stops at the newest ``wanted``.
+        is_email = func.lower(Identity.type) == IdentityType.email.value
+        found_by.append(and_(is_email, _contains(Identity.value, text, dialect)))
+    conditions: list[Any] = []
+    for condition in found_by:
+        newest = select(Identity.customer_id).where(condition)
+        if below is not None:
+            newest = newest.where(Identity.customer_id < below)
+        newest = newest.distinct().order_by(Identity.customer_id.desc()).limit(wanted)
+        conditions.append(Customer.id.in_(newest))
+    conditions.append(_contains(Customer.name, text, dialect))
     if text.isdecimal() and int(text) <= ID_MAX:  # a longer number is no id (nor bindable)
         conditions.append(Customer.id == int(text))
     return or_(*conditions)
+
+
+def _starts_with(column: Any, start: str, dialect: str) -> ColumnElement[bool]:
+    """Values that begin with ``start``, case as typed: on SQLite a range of the index (which
+    orders by bytes: no UTF-8 sequence sorts above U+10FFFF's), elsewhere LIKE 'start%', which
+    PostgreSQL answers from the index's pattern operators."""
+    if dialect == "sqlite":
+        return and_(column >= start, column < start + "\U0010ffff")
+    return column.like(f"{_like_literal(start)}%", escape="\\")
+
+
+def _contains(column: Any, text: str, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive "contains": SQLite's LIKE already ignores case (lower() would fold the
+    same ASCII letters again on every row), PostgreSQL's needs ILIKE."""
+    pattern = f"%{_like_literal(text)}%"
+    if dialect == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
 
 
 def _like_literal(text: str) -> str:

@@ -40,6 +40,22 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() or ch == ".")
 
 
+def typo(rng: random.Random, text: str) -> str:
+    """One slip a person or an old till makes: two letters swapped, one dropped, a diacritic
+    lost."""
+    if len(text) < 3:
+        return text
+    i = rng.randrange(len(text) - 1)
+    kind = rng.random()
+    if kind < 0.4:  # swap two letters
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if kind < 0.7:  # drop one
+        return text[:i] + text[i + 1 :]
+    # a diacritic lost on the way through an old till: ø → o, ä → a
+    plain = str.maketrans("æøåäöüéÆØÅÄÖÜ", "aoaaoueAOAAOU")
+    return text.translate(plain) if text != text.translate(plain) else text[:i] + text[i:].upper()
+
+
 def generate_customers(count: int, *, seed: int = 2010) -> Iterator[dict[str, str]]:
     rng = random.Random(seed)
     weights = (24, 24, 18, 20, 14)  # a Nordic company with Dutch and British customers

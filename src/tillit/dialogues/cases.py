@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.config import Settings
-from tillit.dialogues import asks, catalogue
+from tillit.dialogues import asks, catalogue, in_place, scheduling
 from tillit.dialogues.models import (
     Ask,
     Case,
@@ -46,6 +46,8 @@ def rule_words(rule: str) -> str:
         return f"The comment mentions “{rule.removeprefix('word:')}”"
     if rule == "never":
         return "Answered “never”, with a comment"
+    if rule.startswith("promise:"):
+        return f"The customer reports a broken promise ({rule.removeprefix('promise:')})"
     return rule.replace("_", " ")
 
 
@@ -99,6 +101,34 @@ def open_for_response(
     session.add(case)
     session.flush()
     _note(session, case, "open", f"opened by rule {rule}", "system", now)
+    return case
+
+
+def open_for_customer(
+    *,
+    session: Session,
+    settings: Settings,
+    customer_id: int,
+    rule: str,
+    body: str,
+    priority: str = "normal",
+    now: datetime | None = None,
+) -> Case:
+    """A case the customer opened themselves (e.g. about a broken promise), with the usual SLAs."""
+    now = now or utcnow()
+    first, resolution = _due(settings, priority, now)
+    case = Case(
+        customer_id=customer_id,
+        rule=rule,
+        priority=priority,
+        status=CaseStatus.open,
+        first_response_due=first,
+        resolution_due=resolution,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _note(session, case, "open", body, "customer", now)
     return case
 
 
@@ -201,7 +231,7 @@ def recovery_ask(*, session: Session, settings: Settings, case: Case, now: datet
     reason = f"asked because: case #{case.id} was resolved (recovery question)"
     ask: Ask | None
     if channel in asks.OUTBOUND:
-        ask = asks.schedule(
+        ask = scheduling.schedule(
             session=session,
             customer_id=case.customer_id,
             question=question,
@@ -213,7 +243,7 @@ def recovery_ask(*, session: Session, settings: Settings, case: Case, now: datet
             expires_days=settings.dialogue_ask_days,
         )
     else:
-        issued = asks.ask_in_place(
+        issued = in_place.ask_in_place(
             session=session,
             settings=settings,
             customer_id=case.customer_id,

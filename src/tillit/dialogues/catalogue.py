@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
-from tillit.config import LANGUAGES
 from tillit.dialogues.models import Question, QuestionType, QuestionVersion
 from tillit.errors import FieldError, InvalidInput, NotFound
+from tillit.i18n import LANGUAGES
 
 RECOVERY = "recovery"
 SCALES: dict[str, tuple[int, int]] = {
@@ -65,6 +65,7 @@ def _add(session: Session, spec: dict[str, Any], *, author: str) -> Question:
         priority=spec.get("priority", 1),
         recontact_days=spec.get("recontact_days", 90),
         trigger_event=spec.get("trigger_event"),
+        segment_key=spec.get("segment_key"),  # ask only this segment's members (audience.py)
         delay_hours=spec.get("delay_hours", 0),
         period_days=spec.get("period_days"),
         profiling=spec.get("profiling", False),
@@ -164,3 +165,10 @@ def text_in(texts: dict[str, str] | None, language: str) -> str:
 
 def options_in(version: QuestionVersion, language: str) -> list[tuple[str, str]]:
     return [(str(o["value"]), text_in(o["labels"], language)) for o in version.options]
+
+
+def texts_in_english(*, session: Session) -> list[str]:
+    """The English text of every version of every question: what the company already asks
+    about (the explorer's unspoken needs are the themes none of these covers)."""
+    texts = session.scalars(select(QuestionVersion.texts))
+    return [t.get("en", "") for t in texts if isinstance(t, dict) and t.get("en")]

@@ -54,9 +54,3 @@ def blocked_by(
     ):
         return "recontact"
     return None
-
-
-def cooldown_ends(history: Iterable[PastAsk], *, now: datetime, cooldown: timedelta) -> datetime:
-    """When the next non-exempt ask may reach this customer (``now`` if it may already)."""
-    latest = max((a.created_at for a in history if a.status in COUNTED), default=None)
-    return now if latest is None else max(now, latest + cooldown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tillit.dialogues.asks import on_event
+from tillit.dialogues.scheduling import on_event
 from tillit.dialogues.triggers import TriggerNames
 from tillit.events import hooks
 from tillit.events.hooks import StoredEvent

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tillit.config import Settings
-from tillit.dialogues import asks, cases, mail
+from tillit.dialogues import asks, cases, delivery, mail, scheduling
 from tillit.storage.base import utcnow
 from tillit.storage.session import SessionFactory
 
@@ -44,12 +44,12 @@ def send_due_invitations(
     through the fatigue rules and the contact policy. Commits as it goes."""
     now = now or utcnow()
     counts = {
-        "planned": asks.schedule_periodic(session=session, now=now),
+        "planned": scheduling.schedule_periodic(session=session, now=now),
         "expired": asks.expire_overdue(session=session, now=now),
     }
     session.commit()
     counts.update(
-        asks.deliver_due(
+        delivery.deliver_due(
             session=session,
             settings=settings,
             now=now,

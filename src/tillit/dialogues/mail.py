@@ -16,7 +16,8 @@ from tillit.consent.unsubscribe import unsubscribe_token, unsubscribe_url
 from tillit.contact.models import DIALOGUE_PURPOSE
 from tillit.customers.service import email_address
 from tillit.dialogues import catalogue
-from tillit.dialogues.asks import Sender, ask_url
+from tillit.dialogues.ask_links import ask_url
+from tillit.dialogues.delivery import Sender
 from tillit.dialogues.models import Ask, QuestionVersion
 from tillit.errors import Conflict
 from tillit.i18n import translations
@@ -63,7 +64,7 @@ def build_invitation(*, session: Session, settings: Settings, ask: Ask, token: s
 
 
 def smtp_sender(*, session: Session, settings: Settings) -> Sender:
-    """A :data:`Sender` for :func:`tillit.dialogues.asks.deliver_due` that uses SMTP."""
+    """A :data:`Sender` for :func:`tillit.dialogues.delivery.deliver_due` that uses SMTP."""
 
     deliver = smtp(settings)
 

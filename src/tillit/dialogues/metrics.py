@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from tillit.customers.models import Customer
@@ -59,14 +59,21 @@ def nps_interval(scores: Iterable[int]) -> tuple[float, float, float] | None:
     return (100 * nps, max(-100.0, 100 * (nps - Z95 * se)), min(100.0, 100 * (nps + Z95 * se)))
 
 
-def _group(dimension: str, ask: Ask, customer: Customer | None, trait: str, at: datetime) -> str:
+def _group(
+    dimension: str,
+    channel: str,
+    language: str,
+    traits: dict[str, Any] | None,
+    trait: str,
+    at: datetime,
+) -> str:
     if dimension == "channel":
-        return ask.channel
+        return channel
     if dimension == "language":
-        return ask.language
+        return language
     if dimension == "month":
         return at.strftime("%Y-%m")
-    value = (customer.traits or {}).get(trait) if customer else None
+    value = (traits or {}).get(trait)
     return str(value) if value not in (None, "") else "(none)"
 
 
@@ -77,30 +84,43 @@ def compute(
     trait: str = "segment",
     since: datetime | None = None,
 ) -> list[Row]:
+    """Asks, answers and scores per group. Only the columns a group needs are read (loading
+    every ask, answer and customer as objects took most of the metrics page's time)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
+    by_segment = dimension == "segment"
     query = (
-        select(Ask, Response, Question.type, Customer)
+        select(
+            Ask.channel,
+            Ask.language,
+            Ask.status,
+            Ask.created_at,
+            Response.answered_at,
+            Response.score,
+            Question.type,
+            Customer.traits if by_segment else literal(None),
+        )
         .join(Question, Question.id == Ask.question_id)
         .outerjoin(Response, Response.ask_id == Ask.id)
-        .outerjoin(Customer, Customer.id == Ask.customer_id)
         .where(Ask.status.in_(list(COUNTED)))
     )
+    if by_segment:
+        query = query.outerjoin(Customer, Customer.id == Ask.customer_id)
     if since is not None:
         query = query.where(Ask.created_at >= since)
     groups: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"asks": 0, "answers": 0, "nps": [], "csat": [], "ces": []}
     )
-    for ask, response, qtype, customer in session.execute(query):
-        key = _group(
-            dimension, ask, customer, trait, response.answered_at if response else ask.created_at
-        )
+    for channel, language, status, created_at, answered_at, score, qtype, traits in session.execute(
+        query
+    ):
+        key = _group(dimension, channel, language, traits, trait, answered_at or created_at)
         bucket = groups[key]
         bucket["asks"] += 1
-        if ask.status == AskStatus.answered and response is not None:
+        if status == AskStatus.answered and answered_at is not None:
             bucket["answers"] += 1
-            if qtype in ("nps", "csat", "ces") and response.score is not None:
-                bucket[qtype].append(response.score)
+            if qtype in ("nps", "csat", "ces") and score is not None:
+                bucket[qtype].append(score)
     return [_row(key, groups[key]) for key in sorted(groups)]
 
 

@@ -56,6 +56,8 @@ class Question(Base):
     priority: Mapped[int] = mapped_column(Integer, default=1)  # 0-10
     recontact_days: Mapped[int] = mapped_column(Integer, default=90)
     trigger_event: Mapped[str | None] = mapped_column(String(100))  # e.g. "Order Completed"
+    # Ask only the members of this analytics segment (its key); None: anyone (audience.py).
+    segment_key: Mapped[str | None] = mapped_column(String(64))
     delay_hours: Mapped[int] = mapped_column(Integer, default=0)
     period_days: Mapped[int | None] = mapped_column(Integer)  # periodic, e.g. relationship NPS
     profiling: Mapped[bool] = mapped_column(Boolean, default=False)  # progressive profiling

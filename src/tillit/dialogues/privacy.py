@@ -2,7 +2,8 @@
 blanks every free text they wrote or that was written about them, and keeps the scores, asks
 and case timings (no longer personal once the customer is a tombstone) for the metrics. An
 ask's link to the contact decision that held or sent it goes with the decision (see
-``tillit.consent.erasure.delete_rows``)."""
+``tillit.privacy.rows.delete_rows``). Listed in
+``tillit.privacy.areas``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tillit.consent.data_requests import register_exporter
-from tillit.consent.erasure import register_eraser
 from tillit.dialogues.models import Case, CaseNote, Response
 
+ERASED_TABLES = ("dialogue_ask", "dialogue_response", "dialogue_case", "dialogue_case_note")
 
-@register_exporter("dialogues")
+
 def export_dialogues(session: Session, customer_id: int) -> dict[str, Any]:
     responses = session.scalars(
         select(Response).where(Response.customer_id == customer_id).order_by(Response.answered_at)
@@ -49,10 +49,6 @@ def export_dialogues(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-@register_eraser(
-    "dialogues",
-    tables=("dialogue_ask", "dialogue_response", "dialogue_case", "dialogue_case_note"),
-)
 def erase_dialogues(session: Session, customer_id: int, needles: list[str]) -> int:
     answers = session.execute(
         update(Response)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from tillit.audit.service import Actor, record
 from tillit.customers.service import Defaults
 from tillit.errors import FieldError, InvalidInput, NotFound, TillitError
-from tillit.events.importer import file_key, import_file, write_rejects
+from tillit.events.importing import file_key, import_file, write_rejects
 from tillit.events.models import EventImport, ImportCheckpoint, ImportStatus, Source
 from tillit.identity.rules import IdentityRules
 from tillit.storage.base import utcnow
@@ -76,7 +76,6 @@ def format_of(*, given: str | None, media_type: str | None, file_name: str | Non
 
 
 class FileTooLarge(TillitError):
-    status = 413
     title = "Content too large"
     slug = "content-too-large"
 

@@ -3,8 +3,9 @@
 The whole batch is one transaction and one ``executemany`` INSERT, so a 2xx from the API means
 every accepted message is committed, and none is stored twice: the unique (source, messageId)
 constraint with ``ON CONFLICT DO NOTHING`` catches even two concurrent resends. The resend check
-and the insert are plain DBAPI statements (``tillit.storage.bulk``): with SQLAlchemy's compiler
-and per-value type processing they cost more than the rest of the batch.
+and the insert are plain DBAPI statements (tillit.events.repository): with SQLAlchemy's compiler
+and per-value type processing they cost more than the rest of the batch. Callers go through
+tillit.events.tracking.receive_batch, which also runs what other areas do after a store.
 """
 
 from __future__ import annotations
@@ -12,46 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
 from tillit.customers.service import Defaults
-from tillit.events.models import Channel, Event
+from tillit.events import repository
 from tillit.events.spec import InvalidMessage, Message, parse_message
 from tillit.identity.resolve import Key, Link, Resolver, links_for
 from tillit.identity.rules import IdentityRules
 from tillit.storage.bulk import Bulk
-
-CHUNK = 2000
-EVENTS = cast(Table, Event.__table__)
-# Statement templates for tillit.storage.bulk.Bulk.
-RESENDS = "SELECT message_id FROM event WHERE source_id = {p} AND message_id {in_list}"
-INSERT = (
-    "INSERT INTO event (source_id, message_id, type, name, channel, anonymous_id, user_id, "
-    "customer_id, timestamp, received_at, payload) "
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {json}) ON CONFLICT DO NOTHING"
-)
-# A staged chunk's owners (see store_staged), in the connection's own temporary schema.
-STAGED_OWNERS = (
-    "CREATE TEMP TABLE import_owner (kind TEXT NOT NULL, value TEXT NOT NULL, "
-    "customer_id INTEGER NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID"
-)
-# In the staging file's order (its rowid), so ids follow the file as with INSERT. The staged
-# table is the outer loop of its LEFT JOINs, each a primary-key look-up. "WHERE true": SQLite
-# reads ON CONFLICT after a bare FROM ... JOIN as the join's constraint.
-INSERT_STAGED = (
-    "INSERT INTO event (source_id, message_id, type, name, channel, anonymous_id, user_id, "
-    "customer_id, timestamp, received_at, payload) "
-    "SELECT {p}, s.message_id, s.type, s.name, s.channel, s.anonymous_id, s.user_id, "
-    "coalesce(u.customer_id, a.customer_id), s.timestamp, {p}, s.payload "
-    "FROM staged.chunk AS s "  # tillit.events.staging's schema and table
-    "LEFT JOIN temp.import_owner AS u ON u.kind = 'user_id' AND u.value = s.user_id "
-    "LEFT JOIN temp.import_owner AS a ON a.kind = 'anonymous_id' AND a.value = s.anonymous_id "
-    "WHERE true ORDER BY s.rowid ON CONFLICT DO NOTHING"
-)
+from tillit.vocabulary import SourceChannel
 
 
 class ResendsFound(Exception):
@@ -74,20 +47,24 @@ class IngestResult:
     merges: int = 0
     # The accepted messages with the person each was attributed to, as inserted.
     stored: list[tuple[Message, int | None]] = field(default_factory=list)
+    copied: int = 0  # stored by store_staged's copy, which names no messages
+
+    @property
+    def stored_count(self) -> int:
+        return len(self.accepted) + self.copied
 
 
 def parse_all(
     items: Sequence[object],
     *,
     type_: str | None,
-    channel: Channel,
+    channel: SourceChannel,
     received_at: datetime,
     sent_at: datetime | None = None,
-    bind_timestamp: Callable[[datetime], Any] | None = None,
     may_hold_nul: bool = True,
 ) -> tuple[list[tuple[int, Message]], list[Rejection]]:
     """The valid messages (with their index in ``items``) and a rejection for each other one.
-    ``bind_timestamp``, ``may_hold_nul``: see ``parse_message``."""
+    ``may_hold_nul``: see ``parse_message``."""
     messages: list[tuple[int, Message]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(items):
@@ -98,7 +75,6 @@ def parse_all(
                 default_channel=channel,
                 received_at=received_at,
                 batch_sent_at=sent_at,
-                bind_timestamp=bind_timestamp,
                 may_hold_nul=may_hold_nul,
             )
         except InvalidMessage as error:
@@ -127,10 +103,16 @@ def store(
     rules: IdentityRules,
     defaults: Defaults,
     actor: Actor,
+    bind_timestamp: Callable[[datetime], Any],
     links: list[Link] | None = None,
+    timestamps: Sequence[Any] | None = None,
     assume_new: bool = False,
 ) -> IngestResult:
-    """``links``: ``links_for`` of all ``messages``, when the caller made them already (the
+    """``bind_timestamp``: the writer's (tillit.storage.writer). ``timestamps``: the
+    messages' timestamps already bound so (the API binds them before the write), in the order
+    of ``messages``.
+
+    ``links``: ``links_for`` of all ``messages``, when the caller made them already (the
     importer does, in its parsing workers). They stand only if no message turns out to be a
     resend: links_for leaves out a link it has seen, and the one it kept may be the resend's.
 
@@ -147,16 +129,19 @@ def store(
         source_name=f"source:{source_name}",
     )
     bulk = resolver.bulk
-    fresh = (
-        without_repeats(messages, result.duplicates)
-        if assume_new
-        else _without_resends(bulk, source_id, messages, result)
-    )
+    seen = set() if assume_new else repository.stored_ids(bulk, source_id, _ids(messages))
+    kept = _kept(messages, result.duplicates, seen)
+    fresh = [messages[at][1] for at in kept]
     if links is None or result.duplicates:
         links = links_for(fresh, rules=rules, default_country=defaults.country)
     _resolve(resolver, links, event_keys(fresh))
     result.stored = [(m, resolver.attribute(m)) for m in fresh]
-    inserted = _insert(bulk, source_id, received_at, result.stored)
+    when = (
+        [bind_timestamp(m.timestamp) for m in fresh]
+        if timestamps is None
+        else [timestamps[at] for at in kept]
+    )
+    inserted = _insert(bulk, source_id, bind_timestamp(received_at), result.stored, when)
     if assume_new and inserted != len(result.stored):
         raise ResendsFound(f"{len(result.stored) - inserted} of the messages were stored before")
     result.accepted = [m.message_id for m in fresh]
@@ -182,7 +167,7 @@ def _resolve(resolver: Resolver, links: list[Link], keys: Iterable[Key]) -> None
     )
     for link in links:
         resolver.apply(link)
-    resolver.stitch()
+    repository.attribute_unowned(resolver.bulk, resolver.settle())
 
 
 def store_staged(
@@ -197,6 +182,7 @@ def store_staged(
     rules: IdentityRules,
     defaults: Defaults,
     actor: Actor,
+    bind_timestamp: Callable[[datetime], Any],
 ) -> int:
     """``store(assume_new=True)`` of the ``count`` messages of a staging file attached to the
     session's SQLite connection (tillit.events.staging), without a Python object per event:
@@ -215,54 +201,44 @@ def store_staged(
     bulk = resolver.bulk
     owned = resolver.owners
     owners = [(kind, value, owned[(kind, value)]) for kind, value in keys if (kind, value) in owned]
-    bulk.execute(STAGED_OWNERS)
-    bulk.many("INSERT INTO temp.import_owner VALUES ({p}, {p}, {p})", owners)
-    when = bulk.bind(EVENTS.c.timestamp) or (lambda value: value)
-    inserted = bulk.execute(INSERT_STAGED, (source_id, when(received_at)))
-    bulk.execute("DROP TABLE temp.import_owner")
+    inserted = repository.copy_staged(bulk, source_id, bind_timestamp(received_at), owners)
     if inserted != count:
         raise ResendsFound(f"{count - inserted} of the messages were stored before")
     return inserted
 
 
-def _without_resends(
-    bulk: Bulk, source_id: int, messages: list[tuple[int, Message]], result: IngestResult
-) -> list[Message]:
-    seen: set[str] = set()
-    ids = list({m.message_id for _, m in messages})
-    for start in range(0, len(ids), CHUNK):
-        rows = bulk.rows(RESENDS, (source_id, bulk.list_param(ids[start : start + CHUNK])))
-        seen.update(message_id for (message_id,) in rows)
-    return without_repeats(messages, result.duplicates, seen)
+def _ids(messages: list[tuple[int, Message]]) -> list[str]:
+    return list({m.message_id: None for _, m in messages})
 
 
-def without_repeats(
-    messages: list[tuple[int, Message]], duplicates: list[str], seen: set[str] | None = None
-) -> list[Message]:
-    """The messages whose id is neither in ``seen`` nor earlier in the batch; the ids of the
-    others are added to ``duplicates``."""
-    seen = set() if seen is None else seen
-    fresh = []
-    for _, message in messages:
+def _kept(messages: list[tuple[int, Message]], duplicates: list[str], seen: set[str]) -> list[int]:
+    """The places in ``messages`` of those whose id is neither in ``seen`` nor earlier in the
+    batch; the ids of the others are added to ``duplicates``."""
+    kept = []
+    for at, (_, message) in enumerate(messages):
         if message.message_id in seen:
             duplicates.append(message.message_id)
         else:
             seen.add(message.message_id)
-            fresh.append(message)
-    return fresh
+            kept.append(at)
+    return kept
+
+
+def without_repeats(messages: list[tuple[int, Message]], duplicates: list[str]) -> list[Message]:
+    """The messages whose id is not earlier in the batch; the ids of the others are added to
+    ``duplicates``."""
+    return [messages[at][1] for at in _kept(messages, duplicates, set())]
 
 
 def _insert(
     bulk: Bulk,
     source_id: int,
-    received_at: datetime,
+    received: Any,
     stored: list[tuple[Message, int | None]],
+    timestamps: list[Any],
 ) -> int:
-    """One executemany of plain tuples; the datetimes go through the column type's own bind
-    processor and the payload is the JSON text parse_message already made for the size check.
-    ON CONFLICT DO NOTHING: a resend racing this batch in another transaction is no error."""
-    when = bulk.bind(EVENTS.c.timestamp) or (lambda value: value)
-    received = when(received_at)
+    """One executemany of plain tuples: the datetimes already bound, the payload the JSON text
+    parse_message made for the size check."""
     rows = [
         (
             source_id,
@@ -273,10 +249,10 @@ def _insert(
             m.anonymous_id,
             m.user_id,
             customer_id,
-            when(m.timestamp) if m.bound_timestamp is None else m.bound_timestamp,
+            timestamp,
             received,
             m.raw_json,
         )
-        for m, customer_id in stored
+        for (m, customer_id), timestamp in zip(stored, timestamps, strict=True)
     ]
-    return bulk.many(INSERT, rows)
+    return repository.insert(bulk, rows)

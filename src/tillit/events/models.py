@@ -10,18 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tillit.storage.base import Base, BigId, JsonDoc, UtcDateTime, utcnow
-
-
-class Channel(StrEnum):
-    web = "web"
-    app = "app"
-    store = "store"
-    email = "email"
-    sms = "sms"
-    social = "social"
-    chat = "chat"
-    phone = "phone"
-    post = "post"
+from tillit.vocabulary import SourceChannel
 
 
 class EventType(StrEnum):
@@ -42,7 +31,7 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     # SHA-256 of the write key: keys are 32 random bytes, so a fast hash is enough (no guessing).
     write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    channel: Mapped[Channel] = mapped_column(String(16))
+    channel: Mapped[SourceChannel] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -67,7 +56,7 @@ class Event(Base):
     message_id: Mapped[str] = mapped_column(String(200))
     type: Mapped[EventType] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(200))  # track event, page or screen name
-    channel: Mapped[Channel] = mapped_column(String(16))
+    channel: Mapped[SourceChannel] = mapped_column(String(16))
     anonymous_id: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[str | None] = mapped_column(String(200))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))

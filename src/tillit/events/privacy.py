@@ -1,6 +1,6 @@
 """Events in data requests: what the export shows, and how erasure reaches events, merges,
-match suggestions, the Parquet lake and the rejects files of imports. Registered with the
-consent area's registries."""
+match suggestions, the Parquet lake and the rejects files of imports. Listed in
+``tillit.privacy.areas``."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ import pyarrow.parquet as pq
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from tillit.consent.data_requests import register_exporter
-from tillit.consent.erasure import delete_rows, register_eraser, register_file_eraser
 from tillit.customers.models import Identity
 from tillit.events.import_jobs import imports_dir
 from tillit.events.lake import lake_root
 from tillit.events.models import Event
 from tillit.identity.models import MatchSuggestion, Merge
+from tillit.privacy.rows import delete_rows
+
+ERASED_TABLES = ("event", "identity_merge", "identity_match_suggestion")
 
 
-@register_exporter("events")
 def export_events(session: Session, customer_id: int) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Event).where(Event.customer_id == customer_id).order_by(Event.timestamp)
@@ -43,7 +43,6 @@ def export_events(session: Session, customer_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@register_eraser("events", tables=("event", "identity_merge", "identity_match_suggestion"))
 def erase_events(session: Session, customer_id: int, needles: list[str]) -> int:
     """Events go whole: their payloads are free-form and cannot be trusted to anonymise."""
     keys = list(
@@ -84,7 +83,6 @@ def erase_events(session: Session, customer_id: int, needles: list[str]) -> int:
     return events + merges + suggestions
 
 
-@register_file_eraser("event_lake")
 def erase_from_lake(data_dir: Path, customer_id: int, needles: list[str]) -> int:
     """Rewrite every lake file holding the person's rows (by customer, user or anonymous id,
     or any contact point in the payload) without them; each file is replaced atomically."""
@@ -112,7 +110,6 @@ def erase_from_lake(data_dir: Path, customer_id: int, needles: list[str]) -> int
 ERASED_REASON = "(erased)"
 
 
-@register_file_eraser("import_rejects")
 def erase_from_rejects(data_dir: Path, customer_id: int, needles: list[str]) -> int:
     """Rejects files keep a line number and a reason, and a reason may quote the value it
     refused (a contact point typed where a date belongs): such reasons become "(erased)".

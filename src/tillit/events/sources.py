@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
 from tillit.errors import Conflict, Unauthenticated
-from tillit.events.models import Channel, Source
+from tillit.events import repository
+from tillit.events.models import Source
 from tillit.storage.bulk import Bulk
+from tillit.vocabulary import SourceChannel
 
 WRITE_KEY_PREFIX = "tlw_"
 
@@ -22,13 +24,18 @@ def hash_write_key(write_key: str) -> str:
 
 
 def create_source(
-    *, session: Session, name: str, channel: Channel, actor: Actor, write_key: str | None = None
+    *,
+    session: Session,
+    name: str,
+    channel: SourceChannel,
+    actor: Actor,
+    write_key: str | None = None,
 ) -> tuple[Source, str]:
     """Returns the source and its write key (given, or a new random one)."""
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
         raise Conflict(f"a source named {name!r} already exists")
     key = write_key or WRITE_KEY_PREFIX + secrets.token_urlsafe(32)
-    source = Source(name=name, channel=Channel(channel), write_key_hash=hash_write_key(key))
+    source = Source(name=name, channel=SourceChannel(channel), write_key_hash=hash_write_key(key))
     session.add(source)
     session.flush()
     record(
@@ -48,21 +55,20 @@ class SourceRef:
 
     id: int
     name: str
-    channel: Channel
+    channel: SourceChannel
 
 
 def source_for_key(*, session: Session, write_key: str) -> SourceRef:
-    rows = Bulk(session).rows(
-        "SELECT id, name, channel, active FROM event_source WHERE write_key_hash = {p}",
-        (hash_write_key(write_key),),
-    )
-    if not rows or not rows[0][3]:
+    row = repository.source_row(Bulk(session), hash_write_key(write_key))
+    if row is None or not row[3]:
         raise Unauthenticated("unknown or disabled write key")
-    source_id, name, channel, _ = rows[0]
-    return SourceRef(id=source_id, name=name, channel=Channel(channel))
+    source_id, name, channel, _ = row
+    return SourceRef(id=source_id, name=name, channel=SourceChannel(channel))
 
 
-def get_or_create_source(*, session: Session, name: str, channel: Channel, actor: Actor) -> Source:
+def get_or_create_source(
+    *, session: Session, name: str, channel: SourceChannel, actor: Actor
+) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
         source, _ = create_source(session=session, name=name, channel=channel, actor=actor)

@@ -9,13 +9,14 @@ that message alone (docs/events.md lists the rules).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
 
-from tillit.events.models import Channel, EventType
+from tillit.events.models import EventType
+from tillit.vocabulary import SourceChannel
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -34,7 +35,11 @@ MAX_AHEAD = timedelta(days=1)
 NUL_ESCAPE = b"\\u0000"
 NUL_REASON = "must not contain the NUL character (U+0000)"
 # Segment libraries name the runtime in context.channel; map the ones that say where it ran.
-CONTEXT_CHANNELS = {"browser": Channel.web, "mobile": Channel.app, "client": Channel.web}
+CONTEXT_CHANNELS = {
+    "browser": SourceChannel.web,
+    "mobile": SourceChannel.app,
+    "client": SourceChannel.web,
+}
 REQUIRED = {
     EventType.track: ("event",),
     EventType.group: ("groupId",),
@@ -82,16 +87,13 @@ class Message(NamedTuple):
     message_id: str
     type: EventType
     name: str | None
-    channel: Channel
+    channel: SourceChannel
     anonymous_id: str | None
     user_id: str | None
     timestamp: datetime
     raw: Mapping[str, Any]
     # ``raw`` as the compact JSON text that is stored: serialised once, for the size check.
     raw_json: str
-    # ``timestamp`` as the database binds it, when the importer's parsing worker already did
-    # that (see tillit.events.importer); None: bind ``timestamp`` when storing.
-    bound_timestamp: Any = None
 
     @property
     def traits(self) -> dict[str, Any]:
@@ -207,12 +209,12 @@ def _refuse_nul(message: dict[str, Any]) -> None:
             pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
-def _channel(raw: dict[str, Any], default: Channel) -> Channel:
+def _channel(raw: dict[str, Any], default: SourceChannel) -> SourceChannel:
     context = raw.get("context")
     named = context.get("channel") if isinstance(context, dict) else None
     if isinstance(named, str):
-        if named in Channel.__members__:
-            return Channel(named)
+        if named in SourceChannel.__members__:
+            return SourceChannel(named)
         if named in CONTEXT_CHANNELS:
             return CONTEXT_CHANNELS[named]
     return default
@@ -226,15 +228,12 @@ def parse_message(
     raw: object,
     *,
     type_: str | None,
-    default_channel: Channel,
+    default_channel: SourceChannel,
     received_at: datetime,
     batch_sent_at: datetime | None = None,
-    bind_timestamp: Callable[[datetime], Any] | None = None,
     may_hold_nul: bool = True,
 ) -> Message:
     """Check one message; ``type_`` is fixed by the endpoint, or None inside a batch.
-    ``bind_timestamp``: the database's bind processor for the timestamp column, to fill
-    ``bound_timestamp`` now (outside the write transaction) rather than when storing.
     ``may_hold_nul``: False when the JSON the message came in has no NUL_ESCAPE."""
     if not isinstance(raw, dict):
         raise InvalidMessage("must be a JSON object")
@@ -280,5 +279,4 @@ def parse_message(
         timestamp,
         raw,
         text.decode(),
-        None if bind_timestamp is None else bind_timestamp(timestamp),
     )

@@ -6,29 +6,30 @@ storing them: unpickling a chunk, then rebuilding its messages, took ~0.75 s of 
 200,000 events. A worker instead writes its chunk's valid messages to a file of its own
 (no journal, no sync: if the import stops, the chunk is parsed again). On SQLite the storing
 process attaches that file and copies the rows into ``event`` with one INSERT ... SELECT, in C,
-never building a Python object per event (tillit.events.ingest.store_staged); on PostgreSQL,
-or to look resends up, it reads the messages back (``read``).
+never building a Python object per event (tillit.events.ingest.store_staged; the writer,
+tillit.storage.writer, attaches it); on PostgreSQL, or to look resends up, it reads the
+messages back (``read``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tillit.events.models import Channel
 from tillit.events.spec import TYPES, JsonText, Message
+from tillit.vocabulary import SourceChannel
 
-# Attached as "staged", the table is "staged.chunk" (tillit.events.ingest.INSERT_STAGED).
+# Attached as "staged", the table is "staged.chunk" (tillit.events.repository.INSERT_STAGED).
 CREATE = (
     "CREATE TABLE chunk (message_id TEXT NOT NULL, type TEXT NOT NULL, name TEXT, "
     "channel TEXT NOT NULL, anonymous_id TEXT, user_id TEXT, timestamp TEXT NOT NULL, "
     "payload TEXT NOT NULL)"
 )
-CHANNELS = {str(c): c for c in Channel}
+CHANNELS = {str(c): c for c in SourceChannel}
 
 
 def write(
@@ -61,12 +62,13 @@ def write(
     return len(rows)
 
 
-def read(path: Path, *, bound: bool) -> list[Message]:
+def read(path: Path, *, bound: bool) -> tuple[list[Message], list[str] | None]:
     """The messages of a file ``write`` made, in their order. ``bound``: the timestamps were
-    written bound for SQLite (see ``write``), so they can be stored as they are."""
+    written bound for SQLite (see ``write``), and come back as such too, to be stored as they
+    are (else None)."""
     with closing(sqlite3.connect(path)) as connection:
         rows = connection.execute("SELECT * FROM chunk ORDER BY rowid").fetchall()
-    return [
+    messages = [
         Message(
             message_id,
             TYPES[kind],
@@ -77,23 +79,12 @@ def read(path: Path, *, bound: bool) -> list[Message]:
             _utc(datetime.fromisoformat(timestamp)),
             JsonText(payload),
             payload,
-            timestamp if bound else None,
         )
         for message_id, kind, name, channel, anonymous_id, user_id, timestamp, payload in rows
     ]
+    return messages, [row[6] for row in rows] if bound else None
 
 
 def _utc(value: datetime) -> datetime:
     """SQLite's bound form has no offset: it is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@contextmanager
-def attached(driver_connection: sqlite3.Connection, path: Path) -> Iterator[None]:
-    """``path`` attached as "staged" to an SQLite connection that is in no transaction (SQLite
-    attaches and detaches only between transactions)."""
-    driver_connection.execute("ATTACH DATABASE ? AS staged", (str(path),))
-    try:
-        yield
-    finally:
-        driver_connection.execute("DETACH DATABASE staged")

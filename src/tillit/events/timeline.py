@@ -12,9 +12,10 @@ from sqlalchemy import Select, and_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from tillit.errors import FieldError, InvalidInput
-from tillit.events.models import Channel, Event
+from tillit.events.models import Event
 from tillit.identity.merge import merges_for
 from tillit.identity.models import Merge
+from tillit.vocabulary import SourceChannel
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def timeline(
     *,
     session: Session,
     customer_id: int,
-    channel: Channel | None = None,
+    channel: SourceChannel | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> TimelinePage:
@@ -40,14 +41,14 @@ def timeline(
         conditions.append(
             or_(Event.timestamp < at, and_(Event.timestamp == at, Event.id < event_id))
         )
-    channels = [channel] if channel else list(Channel)
+    channels = [channel] if channel else list(SourceChannel)
     rows = list(session.scalars(_newest(conditions, channels, limit + 1)))
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
     merges = merges_for(session=session, customer_id=customer_id) if cursor is None else []
     return TimelinePage(rows[:limit], merges, next_cursor, {})
 
 
-def _newest(conditions: list[Any], channels: list[Channel], count: int) -> Select[Event]:
+def _newest(conditions: list[Any], channels: list[SourceChannel], count: int) -> Select[Event]:
     """The ``count`` newest events meeting ``conditions`` on any of ``channels``.
 
     ``event`` has one customer index, (customer, channel, timestamp, id): one index fewer for

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
+from tillit.demo.feedback_comments import demo_feedback
+from tillit.feedback.models import Feedback
 from tillit.feedback.overview import refresh_alerts
 from tillit.feedback.service import FeedbackIn, ingest_feedback, rediscover_themes
-from tillit.insight.demo_feedback import demo_feedback
 from tillit.insight.embeddings import Embedder
 
 DEMO_SOURCE = "demo"
+
+
+def stored_demo_feedback(*, session: Session) -> int:
+    """How many demo comments are stored already (loading them twice would double them)."""
+    return session.scalar(select(func.count()).where(Feedback.source == DEMO_SOURCE)) or 0
 
 
 def load_demo_feedback(

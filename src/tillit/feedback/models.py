@@ -19,7 +19,8 @@ class FeedbackTheme(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(200))
-    # Keyword labels per language ({"da": "pakke · levering"}); ``label`` is what staff see.
+    # The plain-words name per staff language ({"da": "Levering og forsinkelser"}), as
+    # discovered; ``label`` is what staff see (the staff language's, or their own rename).
     labels: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     keywords: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     # Unit float32 vector (384 values, little-endian) in the model state's ThemeSpace.

@@ -4,13 +4,14 @@ language, alerts and unspoken needs. Read-only, except ``refresh_alerts``."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tillit.feedback.browse import FeedbackFilter
 from tillit.feedback.models import Feedback, ThemeAlert
 from tillit.feedback.service import _pure_theme, active_themes
 from tillit.insight import ThemeObservation, detect_alerts, find_unspoken_needs, theme_trends
@@ -36,8 +37,11 @@ class ThemeSummary:
     unspoken: bool = False
 
 
-def _observations(session: Session) -> list[tuple[Feedback, ThemeObservation]]:
-    rows = session.scalars(select(Feedback).where(Feedback.theme_id.is_not(None)))
+def _observations(
+    session: Session, where: FeedbackFilter = FeedbackFilter()
+) -> list[tuple[Feedback, ThemeObservation]]:
+    query = where.applied(select(Feedback).where(Feedback.theme_id.is_not(None)))
+    rows: Iterable[Feedback] = session.scalars(query)
     return [(f, ThemeObservation(f.created_at, str(f.theme_id), f.sentiment_label)) for f in rows]  # type: ignore[arg-type]
 
 
@@ -73,11 +77,15 @@ def refresh_alerts(*, session: Session) -> list[ThemeAlert]:
     return alerts
 
 
-def theme_overview(*, session: Session, coverage: Sequence[str] = ()) -> list[ThemeSummary]:
+def theme_overview(
+    *, session: Session, coverage: Sequence[str] = (), where: FeedbackFilter = FeedbackFilter()
+) -> list[ThemeSummary]:
     """Active themes, biggest first. ``coverage``: question/topic/goal texts already asked
-    about; frequent negative themes none of them covers are flagged as unspoken needs."""
+    about; frequent negative themes none of them covers are flagged as unspoken needs.
+    ``where``: only the comments it lets through count (volume, share, trend, examples); a
+    theme none of them is in is left out."""
     themes = active_themes(session)
-    pairs = _observations(session)
+    pairs = _observations(session, where)
     if not themes:
         return []
     by_theme: dict[int, list[Feedback]] = defaultdict(list)
@@ -102,12 +110,16 @@ def theme_overview(*, session: Session, coverage: Sequence[str] = ()) -> list[Th
     for row in themes:
         members = by_theme[row.id]
         volume = len(members)
+        if where.narrows and not volume:
+            continue
         negative = sum(f.sentiment_label == "negative" for f in members)
         per_week = {p.period_start: p for p in points if p.theme_id == str(row.id)}
         examples: dict[str, list[str]] = defaultdict(list)
         for f in sorted(members, key=lambda f: -(f.theme_similarity or 0)):
-            if f.text and len(examples[f.language]) < EXAMPLES_PER_LANGUAGE:
-                examples[f.language].append(f.text)
+            # The same comment often comes in several times ("Thanks!"): show it once.
+            shown = examples[f.language]
+            if f.text and f.text not in shown and len(shown) < EXAMPLES_PER_LANGUAGE:
+                shown.append(f.text)
         summaries.append(
             ThemeSummary(
                 id=row.id,

@@ -1,4 +1,4 @@
-"""Erasure and export hooks for feedback, registered with the consent area.
+"""Erasure and export hooks for feedback, listed in ``tillit.privacy.areas``.
 
 Erasure removes the free text and the phrases quoted from it and unlinks the person;
 the language, sentiment label and theme stay as anonymous counts, so theme volumes and
@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tillit.consent.data_requests import register_exporter
-from tillit.consent.erasure import register_eraser
 from tillit.feedback.models import Feedback
 
+ERASED_TABLES = ("insight_feedback",)
 
-@register_eraser("insight_feedback", tables=("insight_feedback",))
+
 def erase_feedback(session: Session, customer_id: int, needles: list[str]) -> int:
     result = session.execute(
         update(Feedback)
@@ -27,7 +26,6 @@ def erase_feedback(session: Session, customer_id: int, needles: list[str]) -> in
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-@register_exporter("feedback")
 def export_feedback(session: Session, customer_id: int) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Feedback).where(Feedback.customer_id == customer_id).order_by(Feedback.id)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -32,6 +31,7 @@ from tillit.insight import (
     split_theme,
 )
 from tillit.insight.embeddings import Embedder
+from tillit.insight.languages import UNKNOWN
 from tillit.insight.router import ThemeRouter
 from tillit.storage.base import utcnow
 
@@ -43,6 +43,8 @@ class FeedbackIn:
     channel: str | None = None
     customer_id: int | None = None
     locale: str | None = None
+    # ISO 3166-1 country of the channel the comment came through (shop, web domain).
+    country: str | None = None
     nps: int | None = None
     csat: int | None = None
     created_at: datetime | None = None
@@ -99,7 +101,8 @@ def _store_theme(session: Session, theme: Theme, *, label: str | None = None) ->
     row = FeedbackTheme(
         key=theme.theme_id,
         label=label or theme.label,
-        labels={lang: " · ".join(words[:3]) for lang, words in theme.keywords.items() if words},
+        # The plain-words name in each staff language (insight.theme_names).
+        labels=dict(theme.names),
         keywords={lang: list(words) for lang, words in theme.keywords.items()},
         centroid=theme.centroid.astype(np.float32).tobytes(),
     )
@@ -117,8 +120,14 @@ def _refuse_bad_items(session: Session, items: Sequence[FeedbackIn]) -> None:
     errors = [
         error
         for index, item in enumerate(items)
-        for name in ("text", "source", "channel", "locale")
+        for name in ("text", "source", "channel", "locale", "country")
         if (error := check_text(getattr(item, name), f"items[{index}].{name}"))
+    ]
+    errors += [
+        FieldError(f"items[{index}].country", "country must be two letters (ISO 3166-1)")
+        for index, item in enumerate(items)
+        if item.country is not None
+        and not (len(item.country) == 2 and item.country.isascii() and item.country.isalpha())
     ]
     wanted = {item.customer_id for item in items if item.customer_id is not None}
     known = set(session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
@@ -131,15 +140,51 @@ def _refuse_bad_items(session: Session, items: Sequence[FeedbackIn]) -> None:
         raise InvalidInput(errors)
 
 
+# How many of a customer's latest comments inform the language prior of the next one.
+EARLIER_COMMENTS = 20
+
+
+def _comments_with_context(session: Session, items: Sequence[FeedbackIn]) -> list[FeedbackComment]:
+    """Each item with what is known about its writer, for the language identification: the
+    item's locale or else the customer's, the channel's country or else the customer's,
+    and the languages of the customer's latest stored comments."""
+    wanted = {item.customer_id for item in items if item.customer_id is not None}
+    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
+    earlier: dict[int, tuple[str, ...]] = {}
+    for customer_id in wanted:
+        languages = session.scalars(
+            select(Feedback.language)
+            .where(Feedback.customer_id == customer_id, Feedback.language != UNKNOWN)
+            .order_by(Feedback.id.desc())
+            .limit(EARLIER_COMMENTS)
+        )
+        earlier[customer_id] = tuple(languages)
+    comments = []
+    for index, item in enumerate(items):
+        customer = customers.get(item.customer_id) if item.customer_id is not None else None
+        comments.append(
+            FeedbackComment(
+                str(index),
+                item.text,
+                item.locale or (customer.locale if customer else None),
+                item.nps,
+                item.csat,
+                item.created_at,
+                country=item.country or (customer.country if customer else None),
+                earlier_languages=earlier.get(item.customer_id, ())
+                if item.customer_id is not None
+                else (),
+            )
+        )
+    return comments
+
+
 def ingest_feedback(
     *, session: Session, items: Sequence[FeedbackIn], embedder: Embedder | None = None
 ) -> list[Feedback]:
     """Analyse and store comments, assigning them to the current themes if there are any."""
     _refuse_bad_items(session, items)
-    comments = [
-        FeedbackComment(str(i), item.text, item.locale, item.nps, item.csat, item.created_at)
-        for i, item in enumerate(items)
-    ]
+    comments = _comments_with_context(session, items)
     rows = active_themes(session)
     model = current_model(session)
     if rows and model is not None:
@@ -151,21 +196,19 @@ def ingest_feedback(
             theme_space=_space_from(model.space),
             router=router,
             embedder=embedder,
-            calibrate=False,
         )
         by_key = {row.key: row for row in rows}
         for theme in result.themes:
             by_key[theme.theme_id].centroid = theme.centroid.astype(np.float32).tobytes()
         theme_of = {key: row.id for key, row in by_key.items()}
     else:
-        # No themes yet: language and sentiment only; themes come with rediscover_themes.
+        # No themes yet: language and sentiment only, the same sentiment as every other path
+        # (the shipped head needs the comment's e5 vector); themes come with rediscover_themes.
         result = analyse(
             comments,
             themes=[],
             theme_space=ThemeSpace({}, np.zeros(384, np.float32)),
-            embedder=_NoEmbedder(),
-            calibrate=False,
-            sentiment_head=None,  # zero vectors: the lexicon alone
+            embedder=embedder,
         )
         theme_of = {}
     stored = []
@@ -192,15 +235,6 @@ def ingest_feedback(
     return stored
 
 
-class _NoEmbedder:
-    """Stands in when there are no themes to assign to: nothing needs a vector."""
-
-    dimension = 384
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return np.zeros((len(texts), self.dimension), dtype=np.float32)
-
-
 # ---- discovery and staff operations -----------------------------------------------------------
 
 
@@ -212,7 +246,8 @@ def rediscover_themes(
     embedder: Embedder | None = None,
 ) -> list[FeedbackTheme]:
     """Cluster all stored feedback afresh; staff labels carry over to the theme that kept
-    most of their comments. Retrains the router and the calibrated sentiment."""
+    most of their comments. Retrains the router. Sentiment is left as stored at import (the
+    shipped head, per comment), so rediscovery never changes it."""
     feedback = list(
         session.scalars(select(Feedback).where(Feedback.text.is_not(None)).order_by(Feedback.id))
     )
@@ -231,14 +266,7 @@ def rediscover_themes(
     by_id = {f.id: f for f in feedback}
     stored = []
     for theme in result.themes:
-        theme = Theme(
-            f"{stamp}-{theme.theme_id}",
-            theme.label,
-            theme.centroid,
-            theme.member_ids,
-            theme.keywords,
-            theme.representatives,
-        )
+        theme = replace(theme, theme_id=f"{stamp}-{theme.theme_id}")
         kept = _staff_label(theme.member_ids, old, old_theme_of)
         row = _store_theme(session, theme, label=kept)
         row.staff_renamed = kept is not None
@@ -246,9 +274,8 @@ def rediscover_themes(
             by_id[int(member)].theme_id = row.id
         stored.append(row)
     for insight in result.insights:
-        f = by_id[int(insight.comment_id)]
-        f.sentiment_label, f.sentiment_score = insight.sentiment.label, insight.sentiment.score
-        f.theme_similarity = insight.theme_similarity
+        # Sentiment stays as stored at import: the same head gave it, per comment.
+        by_id[int(insight.comment_id)].theme_similarity = insight.theme_similarity
     assert result.theme_space is not None
     keys = [f"{stamp}-{i.theme_id}" if i.theme_id else None for i in result.insights]
     _save_model(session, result.theme_space, feedback, keys)

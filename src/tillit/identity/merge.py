@@ -7,18 +7,49 @@ moves back those identities, wherever later merges took them, and the events the
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor, record
-from tillit.customers.models import Customer, Identity, IdentityType
+from tillit.customers.models import Customer, Identity
 from tillit.customers.service import snapshot
 from tillit.errors import Conflict, NotFound
-from tillit.events.models import Event
 from tillit.identity.models import Merge
+from tillit.late_registry import LateRegistry
 from tillit.storage.base import utcnow
+
+CUSTOMERS = cast(Table, Customer.__table__)
+IDENTITIES = cast(Table, Identity.__table__)
+MERGES = cast(Table, Merge.__table__)
+AUDIT_ENTRIES = cast(Table, AuditEntry.__table__)
+
+
+class Followers(Protocol):
+    """An area whose rows belong to a profile through its identifiers (events do): it moves
+    them when identity moves the identifiers. Identity resolves owners and never writes the
+    other areas' tables itself."""
+
+    def merged(self, session: Session, *, from_id: int, into_id: int) -> None:
+        """Everything of ``from_id`` now belongs to ``into_id``."""
+
+    def merged_many(self, session: Session, *, moves: Sequence[tuple[int, int]]) -> None:
+        """``merged`` for each (from, into) pair, in order, in bulk."""
+
+    def unmerged(
+        self, session: Session, *, keys: list[tuple[str, str]], holders: set[int], owner: int
+    ) -> None:
+        """What ``keys`` (moved back to ``owner``) explain, wherever among ``holders`` it is,
+        belongs to ``owner`` again."""
+
+
+# Areas whose modules register followers; imported by name when first needed (no cycle).
+FOLLOWERS: LateRegistry[Followers] = LateRegistry("tillit.events.ownership")
+follow = FOLLOWERS.add
 
 
 def merge_profiles(
@@ -57,7 +88,8 @@ def merge_profiles(
     session.execute(
         update(Identity).where(Identity.customer_id == from_id).values(customer_id=into_id)
     )
-    session.execute(update(Event).where(Event.customer_id == from_id).values(customer_id=into_id))
+    for followers in FOLLOWERS.entries():
+        followers.merged(session, from_id=from_id, into_id=into_id)
     if added_traits:
         target.traits = {**(target.traits or {}), **added_traits}
     if target.name is None and source.name:
@@ -72,6 +104,155 @@ def merge_profiles(
         after={"merge_id": entry.id, "from": from_id, "reason": reason, "identities": moved},
     )
     return entry
+
+
+def current_holder(*, session: Session, customer_id: int) -> int:
+    """The profile that holds ``customer_id``'s identities now: itself, or, where it was merged
+    away, the profile it went into, followed through later merges (each step only through a
+    merge made after the one before it, so a profile merged away and merged back ends where its
+    identities are). Undone merges are not followed."""
+    holder, after = customer_id, 0
+    while True:
+        step = session.execute(
+            select(Merge.id, Merge.into_customer_id)
+            .where(
+                Merge.from_customer_id == holder,
+                Merge.undone_at.is_(None),
+                Merge.id > after,
+            )
+            .order_by(Merge.id)
+            .limit(1)
+        ).first()
+        if step is None:
+            return holder
+        after, holder = step
+
+
+@dataclass(frozen=True)
+class PlannedMerge:
+    from_id: int
+    into_id: int
+    reason: str
+
+
+def merge_many(
+    *, session: Session, merges: Sequence[PlannedMerge], actor: Actor, chunk: int = 1000
+) -> list[int]:
+    """``merge_profiles`` for many pairs at once, in order (a profile may receive merges and
+    later merge on): the same Merge rows, moves and audit entries, written as a few bulk
+    statements (Core, no ORM objects) instead of a few queries per pair. Returns the Merge ids
+    in the order given. Profiles it changes must not be loaded, changed, in ``session``."""
+    if not merges:
+        return []
+    ids = sorted({i for m in merges for i in (m.from_id, m.into_id)})
+    profiles: dict[int, dict[str, Any]] = {}
+    held: dict[int, list[list[str]]] = {i: [] for i in ids}
+    table = CUSTOMERS
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        for row in session.execute(select(table).where(table.c.id.in_(part))).mappings():
+            profiles[row["id"]] = {  # customers.service.snapshot's shape, from the row
+                "name": row["name"],
+                "locale": row["locale"],
+                "time_zone": row["time_zone"],
+                "country": row["country"],
+                "traits": dict(row["traits"] or {}),
+                "status": str(row["status"]),
+            }
+        for customer_id, kind, value in session.execute(
+            select(Identity.customer_id, Identity.type, Identity.value)
+            .where(Identity.customer_id.in_(part))
+            .order_by(Identity.id)
+        ):
+            held[customer_id].append([str(kind), value])
+    if missing := [i for i in ids if i not in profiles]:
+        raise NotFound(f"customer {missing[0]} does not exist")
+    before = {i: (p["traits"], p["name"]) for i, p in profiles.items()}
+    rows, moves, now = [], [], utcnow()
+    for m in merges:
+        source, target = profiles[m.from_id], profiles[m.into_id]
+        moved = held[m.from_id]
+        added = {k: v for k, v in source["traits"].items() if k not in target["traits"]}
+        rows.append(
+            {
+                "from_customer_id": m.from_id,
+                "into_customer_id": m.into_id,
+                "reason": m.reason[:200],
+                "message_id": None,
+                "by": actor.label,
+                "at": now,
+                "moved_identities": moved,
+                "from_snapshot": {"profile": dict(source), "added_traits": sorted(added)},
+            }
+        )
+        moves.append({"f": m.from_id, "t": m.into_id})
+        held[m.into_id], held[m.from_id] = held[m.into_id] + moved, []
+        target["traits"] = {**target["traits"], **added}
+        target["name"] = target["name"] or source["name"]
+    # One executemany, then the ids read back: RETURNING in parameter order makes SQLite
+    # insert row by row. A profile merges away once per batch, so (from, at) is one row.
+    session.execute(insert(MERGES), rows)
+    merged_away: dict[int, int] = {}
+    froms = [m.from_id for m in merges]
+    for start in range(0, len(froms), chunk):
+        merged_away.update(
+            (from_id, merge_id)
+            for merge_id, from_id in session.execute(
+                select(MERGES.c.id, MERGES.c.from_customer_id).where(
+                    MERGES.c.from_customer_id.in_(froms[start : start + chunk]),
+                    MERGES.c.at == now,
+                )
+            )
+        )
+    merge_ids = [merged_away[m.from_id] for m in merges]
+    connection = session.connection()
+    if moves:
+        connection.execute(
+            IDENTITIES.update()
+            .where(IDENTITIES.c.customer_id == bindparam("f"))
+            .values(customer_id=bindparam("t")),
+            moves,
+        )
+    for followers in FOLLOWERS.entries():
+        followers.merged_many(session, moves=[(m.from_id, m.into_id) for m in merges])
+    changed = [
+        {"i": i, "traits": p["traits"], "name": p["name"], "now": now}
+        for i, p in profiles.items()
+        if (p["traits"], p["name"]) != before[i]
+    ]
+    if changed:
+        connection.execute(
+            table.update()
+            .where(table.c.id == bindparam("i"))
+            .values(
+                traits=bindparam("traits"), name=bindparam("name"), updated_at=bindparam("now")
+            ),
+            changed,
+        )
+    connection.execute(
+        insert(AUDIT_ENTRIES),
+        [
+            {
+                "at": now,
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "actor_label": actor.label,
+                "action": "customer.merge",
+                "entity_type": "customer",
+                "entity_id": str(m.into_id),
+                "before": None,
+                "after": {
+                    "merge_id": merge_id,
+                    "from": m.from_id,
+                    "reason": m.reason,
+                    "identities": row["moved_identities"],
+                },
+                "ip": actor.ip,
+            }
+            for m, merge_id, row in zip(merges, merge_ids, rows, strict=True)
+        ],
+    )
+    return merge_ids
 
 
 def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:
@@ -93,7 +274,8 @@ def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:
             .where(tuple_(Identity.type, Identity.value).in_(keys))
             .values(customer_id=entry.from_customer_id)
         )
-    _reattribute_events(session, keys, holders, entry.from_customer_id)
+    for followers in FOLLOWERS.entries():
+        followers.unmerged(session, keys=keys, holders=holders, owner=entry.from_customer_id)
     _restore_traits(session, entry)
     entry.undone_at = utcnow()
     entry.undone_by = actor.label
@@ -107,26 +289,6 @@ def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:
         after={"merge_id": entry.id, "restored": entry.from_customer_id},
     )
     return entry
-
-
-def _reattribute_events(
-    session: Session, keys: list[tuple[str, str]], holders: set[int], owner: int
-) -> None:
-    """Events follow the identifiers that explain them: the moved user and anonymous ids."""
-    users = [v for t, v in keys if t == IdentityType.user_id]
-    anonymous = [v for t, v in keys if t == IdentityType.anonymous_id]
-    conditions: list[Any] = []
-    if users:
-        conditions.append(Event.user_id.in_(users))
-    if anonymous:
-        # An event with a user id belongs to that user's profile, whatever device sent it.
-        conditions.append(Event.anonymous_id.in_(anonymous) & Event.user_id.is_(None))
-    if conditions:
-        session.execute(
-            update(Event)
-            .where(Event.customer_id.in_(holders), or_(*conditions))
-            .values(customer_id=owner)
-        )
 
 
 def _restore_traits(session: Session, entry: Merge) -> None:

@@ -46,5 +46,8 @@ class MatchSuggestion(Base):
     merge_id: Mapped[int | None] = mapped_column(ForeignKey("identity_merge.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(320))
+    # Per compared field: {"level": Splink's words, "verdict": agree|close|differ|missing,
+    # "weight": match weight}; None on suggestions made before evidence was kept.
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
     __table_args__ = (Index("ix_identity_match_status", "status", "probability"),)

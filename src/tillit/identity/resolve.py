@@ -26,10 +26,9 @@ from tillit.events.models import EventType
 from tillit.events.spec import Message
 from tillit.identity.merge import merge_profiles
 from tillit.identity.rules import LINKABLE_TRAITS, IdentityRules
-from tillit.storage.bulk import Bulk
+from tillit.storage.bulk import LOOKUP_CHUNK, Bulk, lookups
 
 Key = tuple[str, str]
-PREFETCH_CHUNK = 2000
 KEY_CACHE_SIZE = 100_000
 EXPLICIT = (EventType.identify, EventType.alias)  # the calls that link even without a userId
 # Core tables: inserting through them skips the ORM's bulk-insert bookkeeping.
@@ -38,36 +37,6 @@ IDENTITIES = cast(Table, Identity.__table__)
 # Statement templates for tillit.storage.bulk.Bulk.
 OWNERS = "SELECT type, value, customer_id FROM identity WHERE type = {p} AND value {in_list}"
 PROFILES = "SELECT id, name, traits FROM customer WHERE id {in_list}"
-# Unattributed events of user ids, and anonymous events (no user id) of anonymous ids: no event
-# is found by both. Each condition is word for word that of a partial index on ``event``
-# (ix_event_unowned_user, ix_event_unowned_anonymous), which holds only such events: the
-# databases use a partial index only for a query whose conditions include the index's own.
-UNOWNED_EVENTS = {
-    "user_id": "SELECT 'user_id', user_id, id FROM event "
-    "WHERE customer_id IS NULL AND user_id IS NOT NULL AND user_id {in_list}",
-    "anonymous_id": "SELECT 'anonymous_id', anonymous_id, id FROM event "
-    "WHERE customer_id IS NULL AND user_id IS NULL AND anonymous_id {in_list}",
-}
-UNION_PARTS = 8  # look-ups (a type and a chunk of values) per statement, joined by UNION ALL
-
-
-def _union(
-    bulk: Bulk, templates: dict[str, str], wanted: dict[str, list[str]], *, typed: bool
-) -> Iterable[tuple[Any, ...]]:
-    """Rows of ``templates[kind]`` for each kind's values, in as few statements as it takes:
-    one per UNION_PARTS look-ups of at most PREFETCH_CHUNK values. ``typed`` templates take
-    the kind as their first parameter."""
-    parts = [
-        (kind, values[start : start + PREFETCH_CHUNK])
-        for kind, values in sorted(wanted.items())
-        for start in range(0, len(values), PREFETCH_CHUNK)
-    ]
-    for start in range(0, len(parts), UNION_PARTS):
-        group = parts[start : start + UNION_PARTS]
-        params: list[Any] = []
-        for kind, chunk in group:
-            params += [kind, bulk.list_param(chunk)] if typed else [bulk.list_param(chunk)]
-        yield from bulk.rows(" UNION ALL ".join(templates[kind] for kind, _ in group), params)
 
 
 @dataclass
@@ -177,8 +146,9 @@ class Resolver:
         self.source_name = source_name
         self.owners: dict[Key, int] = {}
         self.merges = 0
-        # Identifiers attached in this batch whose earlier events may wait for an owner; one
-        # query in ``stitch`` finds them all (usually none) instead of an UPDATE per person.
+        # Identifiers attached in this batch whose earlier events may wait for an owner:
+        # ``settle`` returns them, and events finds those events with one query (usually
+        # none) instead of an UPDATE per person.
         self.unstitched: set[Key] = set()
         # New people wait here under negative ids, and are inserted together by ``flush``:
         # one multi-row INSERT for the profiles and one for their identifiers, not two each.
@@ -193,7 +163,7 @@ class Resolver:
         for kind, value in {k for k in keys if k not in self.owners}:
             by_type.setdefault(kind, []).append(value)
         templates = dict.fromkeys(by_type, OWNERS)
-        for kind, value, customer_id in _union(self.bulk, templates, by_type, typed=True):
+        for kind, value, customer_id in lookups(self.bulk, templates, by_type, typed=True):
             self.owners[(str(kind), value)] = customer_id
 
     def prefetch_profiles(self, customer_ids: Iterable[int]) -> None:
@@ -201,8 +171,8 @@ class Resolver:
         chunk. Most identify calls repeat what the profile already holds (a sign-in sends the
         same traits each time); then ``_update_traits`` neither loads nor writes anything."""
         wanted = sorted({c for c in customer_ids if c > 0 and c not in self._profiles})
-        for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = self.bulk.list_param(wanted[start : start + PREFETCH_CHUNK])
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = self.bulk.list_param(wanted[start : start + LOOKUP_CHUNK])
             for customer_id, name, traits in self.bulk.rows(PROFILES, (chunk,)):
                 document = orjson.loads(traits) if isinstance(traits, str | bytes) else traits
                 self._profiles[int(customer_id)] = (name, document or {})
@@ -319,21 +289,14 @@ class Resolver:
             )
         return rejected
 
-    def stitch(self) -> None:
-        """Earlier events of the ids attached in this batch, that nobody owned yet, now belong
-        to whoever owns those ids at the end of the batch (merges included)."""
+    def settle(self) -> dict[Key, int]:
+        """Inserts the people still waiting, and returns the owner at the end of the batch
+        (merges included) of each user and anonymous id attached in it: their earlier events,
+        which nobody owned yet, now belong to that owner (the caller, who owns the events,
+        moves them)."""
         self.flush()
         keys, self.unstitched = sorted(self.unstitched), set()
-        wanted: dict[str, list[str]] = {}
-        for kind, value in keys:
-            if kind in UNOWNED_EVENTS:
-                wanted.setdefault(kind, []).append(value)
-        moves: list[tuple[int, int]] = []
-        for kind, value, event_id in _union(self.bulk, UNOWNED_EVENTS, wanted, typed=False):
-            owner = self.owners.get((kind, value))
-            if owner is not None:
-                moves.append((owner, event_id))
-        self.bulk.many("UPDATE event SET customer_id = {p} WHERE id = {p}", moves)
+        return {key: self.owners[key] for key in keys if key in self.owners}
 
     def _counts(self, customer_ids: list[int]) -> dict[tuple[int, str], int]:
         limited = list(self.rules.limits)

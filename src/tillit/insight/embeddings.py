@@ -47,6 +47,11 @@ class E5Embedder:
             self._model = OnnxE5(threads=self._threads)
         return self._model
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """How many tokens the model reads per text (with ``<s>``, ``</s>`` and the prefix)."""
+        vocabulary = self._loaded().model.vocabulary
+        return [len(vocabulary.content(f"query: {text}")) + 2 for text in texts]
+
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

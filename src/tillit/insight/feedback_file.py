@@ -45,6 +45,7 @@ def read_feedback(path: Path) -> FeedbackFile:
                     locale=record.get("locale") or None,
                     nps=_int(record.get("nps")),
                     csat=_int(record.get("csat")),
+                    country=str(record.get("country") or "").upper() or None,
                 )
             )
     return result
@@ -69,7 +70,9 @@ def _records(
         return
     reader = csv.DictReader(handle)
     if "text" not in (reader.fieldnames or []):
-        raise ValueError("line 1: the header needs a 'text' column (optional: locale, nps, csat)")
+        raise ValueError(
+            "line 1: the header needs a 'text' column (optional: locale, country, nps, csat)"
+        )
     for record in reader:
         yield reader.line_num, record
 
@@ -81,6 +84,9 @@ def _int(value: Any) -> int | None:
 def _problem(record: dict[str, Any]) -> str | None:
     if not str(record.get("text") or "").strip():
         return "text is empty"
+    country = str(record.get("country") or "")
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        return "country must be two letters (ISO 3166-1)"
     for name, low, high in (("nps", 0, 10), ("csat", 1, 5)):
         value = record.get(name)
         if value in (None, ""):

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from tillit.insight.embeddings import Embedder, default_embedder
 from tillit.insight.languages import SUPPORTED_LANGUAGES, LanguageGuess, detect_language
-from tillit.insight.router import ThemeRouter, hashed_features
+from tillit.insight.router import ThemeRouter
 from tillit.insight.sentiment import (
     SentimentCalibrator,
     SentimentResult,
@@ -50,6 +50,10 @@ class FeedbackComment:
     nps: int | None = None
     csat: int | None = None
     created_at: datetime | None = None
+    # The channel's country (ISO 3166-1 alpha-2) and the languages of the same customer's
+    # earlier comments: with ``locale``, the prior of the language identification.
+    country: str | None = None
+    earlier_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,22 @@ def _weak_label(comment: FeedbackComment) -> str | None:
     return None
 
 
+def identify_languages(
+    comments: Sequence[FeedbackComment], languages: Sequence[str]
+) -> list[LanguageGuess]:
+    """Each comment's language from its text and everything known about its writer."""
+    return [
+        detect_language(
+            c.text,
+            languages=languages,
+            locale=c.locale,
+            country=c.country,
+            earlier=c.earlier_languages,
+        )
+        for c in comments
+    ]
+
+
 # Texts per call to the embedder. The ONNX encoder sorts a call's texts by length and runs
 # them in padded runs of up to 16 (e5_onnx.MAX_BATCH): larger calls pad less
 # (benchmarks/insight_throughput.py's comments, 2 cores: 16 a call ~200-260/s, 64
@@ -96,25 +116,51 @@ def embed_in_batches(
     return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
-def _calibrated_sentiment(
+def comment_sentiments(
+    texts: Sequence[str],
+    codes: Sequence[str],
+    vectors: NDArray[np.float32],
+    head: SentimentCalibrator | None,
+) -> list[SentimentResult]:
+    """The one sentiment of each comment: the shipped head over the comment's own e5 vector
+    and lexicon features (the lexicon's hits explain it), or the lexicon alone when ``head``
+    is None. Row by row, so a comment's label never depends on its batch."""
+    lexical = [score_sentiment(t, language=code) for t, code in zip(texts, codes, strict=True)]
+    if head is None or not texts:
+        return lexical
+    return head.predict(sentiment_features(vectors, texts, codes), lexical)
+
+
+def _workspace_calibrated(
     comments: Sequence[FeedbackComment],
     features: NDArray[np.float64],
     lexical: list[SentimentResult],
+) -> tuple[list[SentimentResult], SentimentCalibrator] | None:
+    """Opt-in (``calibrate=True``): a calibrator fitted on this batch's scored comments. Its
+    labels depend on the batch by construction, so nothing that stores sentiment uses it."""
+    labelled = [(i, label) for i, c in enumerate(comments) if (label := _weak_label(c)) is not None]
+    if len(labelled) < MIN_SCORED_FOR_CALIBRATION or len({lb for _, lb in labelled}) < 2:
+        return None
+    rows = [i for i, _ in labelled]
+    calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
+    return calibrator.predict(features, lexical), calibrator
+
+
+def _sentiments(
+    comments: Sequence[FeedbackComment],
+    codes: Sequence[str],
+    vectors: NDArray[np.float32],
     head: SentimentCalibrator | None,
     *,
-    calibrate: bool = True,
+    calibrate: bool,
 ) -> tuple[list[SentimentResult], SentimentCalibrator | None]:
-    """The workspace's own calibrator when asked to and it has enough scored comments,
-    else ``head`` (the shipped model), else the lexicon."""
-    labelled = [(i, label) for i, c in enumerate(comments) if (label := _weak_label(c)) is not None]
-    enough = len(labelled) >= MIN_SCORED_FOR_CALIBRATION
-    if calibrate and enough and len({label for _, label in labelled}) >= 2:
-        rows = [i for i, _ in labelled]
-        calibrator = SentimentCalibrator().fit(features[rows], [label for _, label in labelled])
-        return calibrator.predict(features, lexical), calibrator
-    if head is not None and comments:
-        return head.predict(features, lexical), None
-    return lexical, None
+    texts = [c.text for c in comments]
+    if calibrate and comments:
+        lexical = [score_sentiment(t, language=code) for t, code in zip(texts, codes, strict=True)]
+        fitted = _workspace_calibrated(comments, sentiment_features(vectors, texts, codes), lexical)
+        if fitted is not None:
+            return fitted
+    return comment_sentiments(texts, codes, vectors, head), None
 
 
 def analyse(
@@ -124,7 +170,7 @@ def analyse(
     themes: Sequence[Theme] | None = None,
     theme_space: ThemeSpace | None = None,
     theme_count: int | None = None,
-    calibrate: bool = True,
+    calibrate: bool = False,
     embedder: Embedder | None = None,
     batch_size: int = EMBED_BATCH,
     progress: ProgressCallback | None = None,
@@ -135,11 +181,12 @@ def analyse(
 
     Without ``themes`` the batch's themes are discovered; with ``themes`` (and the
     ``theme_space`` they were built in) new comments are assigned incrementally and the
-    themes' centroids move to include them. Scored comments (NPS/CSAT) calibrate sentiment
-    (unless ``calibrate`` is false); otherwise ``sentiment_head`` (the shipped e5 + lexicon
-    model unless given, ``None`` for the lexicon alone) labels every embedded comment.
-    With ``router`` as well, comments the router is confident about skip the embedding
-    model (see ``analyse_routed``).
+    themes' centroids move to include them. Sentiment is ``sentiment_head`` (the shipped e5 +
+    lexicon model unless given, ``None`` for the lexicon alone) for every comment, wherever
+    it is analysed (``comment_sentiments``). ``calibrate=True`` instead fits a calibrator
+    on the batch's scored comments (NPS/CSAT) when there are enough: an experiment whose
+    labels depend on the batch, which no storing path uses. With ``router`` as well, the
+    router assigns the themes it is confident about (see ``analyse_routed``).
     """
     if router is not None and themes is not None:
         if theme_space is None:
@@ -158,21 +205,12 @@ def analyse(
         )
     head = default_sentiment_head() if sentiment_head == "default" else sentiment_head
     embedder = embedder or default_embedder()
-    guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
-    codes = [guess.language for guess in guesses]
+    guesses = identify_languages(comments, languages)
+    codes = [guess.best_guess for guess in guesses]
     vectors = embed_in_batches(
         [c.text for c in comments], embedder=embedder, batch_size=batch_size, progress=progress
     )
-    lexical = [
-        score_sentiment(c.text, language=code) for c, code in zip(comments, codes, strict=True)
-    ]
-    sentiments, calibrator = _calibrated_sentiment(
-        comments,
-        sentiment_features(vectors, [c.text for c in comments], codes),
-        lexical,
-        head,
-        calibrate=calibrate,
-    )
+    sentiments, calibrator = _sentiments(comments, codes, vectors, head, calibrate=calibrate)
     if not comments:
         return AnalysisResult([], list(themes or []), theme_space, calibrator, vectors)
     theme_comments = [
@@ -221,24 +259,20 @@ def analyse_routed(
     themes: Sequence[Theme],
     theme_space: ThemeSpace,
     router: ThemeRouter,
-    calibrate: bool = True,
+    calibrate: bool = False,
     embedder: Embedder | None = None,
     batch_size: int = EMBED_BATCH,
     progress: ProgressCallback | None = None,
     sentiment_head: SentimentCalibrator | Literal["default"] | None = "default",
 ) -> AnalysisResult:
-    """Assignment to existing themes, embedding only what the router is unsure about.
-
-    Routed comments join their theme without moving its centroid (they have no vector);
-    embedded ones move it as in ``analyse``. With enough scored comments, sentiment is
-    calibrated on the hashed features, which every comment has; otherwise embedded
-    comments get the shipped head's sentiment and routed ones the lexicon's (the price of
-    skipping the embedding). ``vectors`` in the result holds the embedded comments'
-    vectors only.
+    """Assignment to existing themes: the router assigns the comments it is confident
+    about without moving their theme's centroid; the unsure rest are assigned by e5 and move
+    it as in ``analyse``. Every comment is still embedded, because its sentiment is the
+    shipped head's over its own vector (one sentiment path); ``vectors`` holds them all.
     """
     head = default_sentiment_head() if sentiment_head == "default" else sentiment_head
-    guesses = [detect_language(c.text, languages=languages, locale=c.locale) for c in comments]
-    codes = [guess.language for guess in guesses]
+    guesses = identify_languages(comments, languages)
+    codes = [guess.best_guess for guess in guesses]
     texts = [c.text for c in comments]
     routed = router.predict(texts, codes)
     known = {theme.theme_id for theme in themes}
@@ -249,30 +283,13 @@ def analyse_routed(
         if p < router.min_confidence or (theme_id is not None and theme_id not in known)
     ]
     vectors = embed_in_batches(
-        [texts[i] for i in unsure],
-        embedder=embedder or default_embedder(),
-        batch_size=batch_size,
-        progress=progress,
+        texts, embedder=embedder or default_embedder(), batch_size=batch_size, progress=progress
     )
     assignments: list[tuple[str | None, float]] = list(routed)
-    spaced = theme_space.transform(vectors, [codes[i] for i in unsure])
+    spaced = theme_space.transform(vectors[unsure], [codes[i] for i in unsure])
     for i, assignment in zip(unsure, assign_to_themes(spaced, themes), strict=True):
         assignments[i] = assignment
-    lexical = [score_sentiment(t, language=code) for t, code in zip(texts, codes, strict=True)]
-    sentiments, calibrator = (
-        _calibrated_sentiment(
-            comments, hashed_features(texts, codes).astype(np.float64), lexical, None
-        )
-        if calibrate and comments
-        else (lexical, None)
-    )
-    if calibrator is None and head is not None and unsure:
-        embedded_texts = [texts[i] for i in unsure]
-        features = sentiment_features(vectors, embedded_texts, [codes[i] for i in unsure])
-        for i, result in zip(
-            unsure, head.predict(features, [lexical[i] for i in unsure]), strict=True
-        ):
-            sentiments[i] = result
+    sentiments, calibrator = _sentiments(comments, codes, vectors, head, calibrate=calibrate)
     embedded_position = {index: row for row, index in enumerate(unsure)}
     current = []
     for theme in themes:

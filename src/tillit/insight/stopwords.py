@@ -582,3 +582,16 @@ STOPWORDS: dict[str, frozenset[str]] = {
         ]
     ),
 }
+
+# Greetings, thanks and filler that customers add to any comment ("Hej, ...", "Hi, ...",
+# "Ærlig talt, ..."): frequent in every theme's comments, they made theme labels such as
+# "hej · pakke · sent". Not stop words in the grammatical sense, so kept apart.
+FILLER: dict[str, frozenset[str]] = {
+    "en": frozenset({"hi", "hello", "hey", "thanks", "thank", "honestly", "dear", "please"}),
+    "da": frozenset({"hej", "hejsa", "tak", "ærlig", "talt", "andre", "anden", "andet", "kære"}),
+    "sv": frozenset({"hej", "hejsan", "tack", "ärligt", "talat", "andra", "annan", "annat"}),
+    "nb": frozenset({"hei", "hallo", "takk", "ærlig", "talt", "andre", "annen", "annet", "kjære"}),
+    "nl": frozenset({"hoi", "hallo", "dank", "bedankt", "eerlijk", "gezegd", "andere", "beste"}),
+}
+for _code, _words in FILLER.items():
+    STOPWORDS[_code] = STOPWORDS[_code] | _words

@@ -14,14 +14,15 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from tillit.config import Settings
-from tillit.consent.models import ConsentRecord, ContactDecision, DataRequest, Decision, Purpose
-from tillit.consent.models import Send as SendRecord
-from tillit.contact.models import Kind
+from tillit.consent.models import ConsentDecision, ConsentRecord, Purpose
 from tillit.contact.service import allowed_by_channel
+from tillit.contact.tables import DecisionRecord, SendRecord
 from tillit.customers.models import Customer, CustomerStatus
 from tillit.dialogues import metrics
 from tillit.dialogues.models import Case, CaseStatus
 from tillit.feedback.overview import theme_overview
+from tillit.privacy.models import DataRequest
+from tillit.vocabulary import MessageKind
 
 MESSAGE_DAYS = 30  # the messages tile counts this many days back
 NEGATIVE_THEMES = 3
@@ -124,7 +125,7 @@ def consent_rates(*, session: Session, customers: int) -> list[PurposeRate]:
             )
             .join(Customer, Customer.id == ConsentRecord.customer_id)
             .where(
-                ConsentRecord.decision == Decision.granted,
+                ConsentRecord.decision == ConsentDecision.granted,
                 Customer.status != CustomerStatus.erased,
             )
             .group_by(ConsentRecord.purpose_key)
@@ -151,7 +152,7 @@ def reachable_by_channel(
         session=session,
         customer_ids=ids,
         purpose="marketing",
-        kind=Kind.MARKETING,
+        kind=MessageKind.marketing,
         at=now,
         settings=settings,
     )
@@ -165,8 +166,8 @@ def message_counts(*, session: Session, since: datetime) -> Messages:
     reasons: Counter[str] = Counter()
     held = 0
     for (found,) in session.execute(
-        select(ContactDecision.reasons).where(
-            ContactDecision.decided_at >= since, ContactDecision.outcome != "allowed"
+        select(DecisionRecord.reasons).where(
+            DecisionRecord.decided_at >= since, DecisionRecord.outcome != "allowed"
         )
     ):
         held += 1

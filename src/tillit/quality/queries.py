@@ -86,20 +86,23 @@ _FILLED = "o.value IS NOT NULL AND o.value <> '' AND o.kind <> 'null'"
 
 def values_query(dialect: str) -> TextClause:
     """Distinct non-empty values per field, with how many are recent and on a reachable,
-    active customer: the validators then run once per distinct value, in Python."""
+    active customer: the validators then run once per distinct value, in Python.
+
+    Reachable is looked up per observation through the identity table's customer index (a
+    join to a set of reachable customers left SQLite scanning that whole set for every
+    observation: minutes at 10,000 customers)."""
     return text(
         f"""
-        WITH o AS ({observations(dialect)}),
-        reachable AS (
-            SELECT DISTINCT r.customer_id FROM identity r
-            JOIN customer rc ON rc.id = r.customer_id
-            WHERE r.type IN ('email', 'phone') AND rc.status = 'active'
-        )
+        WITH o AS ({observations(dialect)})
         SELECT o.origin, o.source, o.field, o.value, o.kind,
                CASE WHEN o.seen_at >= :current_since THEN 1 ELSE 0 END AS fresh,
-               CASE WHEN reachable.customer_id IS NULL THEN 0 ELSE 1 END AS usable,
+               CASE WHEN EXISTS (
+                   SELECT 1 FROM identity r JOIN customer rc ON rc.id = r.customer_id
+                   WHERE r.customer_id = o.customer_id AND r.type IN ('email', 'phone')
+                     AND rc.status = 'active'
+               ) THEN 1 ELSE 0 END AS usable,
                count(*) AS n
-        FROM o LEFT JOIN reachable ON reachable.customer_id = o.customer_id
+        FROM o
         WHERE {_FILLED}
         GROUP BY o.origin, o.source, o.field, o.value, o.kind, 6, 7
         """

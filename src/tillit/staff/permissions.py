@@ -32,6 +32,16 @@ class Permission(StrEnum):
     consent_read = "consent:read"
     notices_manage = "notices:manage"
     data_requests_handle = "data-requests:handle"
+    experiments_read = "experiments:read"
+    experiments_draft = "experiments:draft"
+    experiments_run = "experiments:run"
+    segments_read = "segments:read"
+    segments_manage = "segments:manage"
+    analytics_read = "analytics:read"
+    campaigns_read = "campaigns:read"
+    campaigns_draft = "campaigns:draft"
+    campaigns_approve = "campaigns:approve"
+    promises_read = "promises:read"
 
 
 # What a person with the permission may do, in words (the README table's second column).
@@ -61,11 +71,31 @@ MEANING: dict[Permission, str] = {
     Permission.consent_read: "see purposes, notices, grant rates and a customer's consent history",
     Permission.notices_manage: "publish a new notice version",
     Permission.data_requests_handle: "see the data-request queue and mark a request done",
+    Permission.experiments_read: "see experiments, their status and who has been exposed",
+    Permission.experiments_draft: "draft an experiment (hypothesis, variants, goals, guardrails)",
+    Permission.experiments_run: "start and stop an experiment",
+    Permission.segments_read: (
+        "see the segments: members, purpose, those left out for lack of consent, freshness"
+    ),
+    Permission.segments_manage: (
+        "define a segment with the segment builder; save a funnel's drop-outs as a segment"
+    ),
+    Permission.analytics_read: "see goals, funnels and cohorts with their charts (CSV)",
+    Permission.campaigns_read: (
+        "see campaigns: previews, the funnel with hold-back reasons, relevance against the blast"
+    ),
+    Permission.campaigns_draft: "draft a campaign (content, audience, relevance, schedule)",
+    Permission.campaigns_approve: "approve a campaign and plan its messages",
+    Permission.promises_read: (
+        "see the company's promises against what was measured, and each broken instance"
+    ),
 }
 
 _P = Permission
-# Admins hold every permission. Analysts read (and curate the themes they analyse) but change
-# no customer data; agents work customers and cases; privacy officers own consent and requests.
+# Admins hold every permission. Analysts read (and curate the themes they analyse, and draft the
+# experiments they will analyse) but change no customer data; only admins start and stop
+# experiments, which change what customers are shown; agents work customers and cases;
+# privacy officers own consent and requests.
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.analyst: frozenset(
@@ -80,6 +110,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             _P.quality_read,
             _P.imports_read,
             _P.consent_read,
+            _P.experiments_read,
+            _P.experiments_draft,
+            _P.segments_read,
+            _P.segments_manage,
+            _P.analytics_read,
+            _P.campaigns_read,
+            _P.campaigns_draft,
+            _P.promises_read,
         }
     ),
     Role.agent: frozenset(
@@ -91,6 +129,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             _P.matches_decide,
             _P.cases_read,
             _P.cases_work,
+            _P.promises_read,
         }
     ),
     Role.privacy_officer: frozenset(
@@ -101,6 +140,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             _P.consent_read,
             _P.notices_manage,
             _P.data_requests_handle,
+            _P.promises_read,
         }
     ),
 }

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -190,6 +190,15 @@ def resolve_token(*, session: Session, plaintext: str) -> ApiToken:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
     return token
+
+
+def list_tokens(*, session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def touch_token(*, session: Session, token_id: int, at: datetime) -> None:
+    """Record when a token was last used (``resolve_token`` says when that is due)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
 
 
 def revoke_token(*, session: Session, token_id: int, actor: Actor) -> ApiToken:

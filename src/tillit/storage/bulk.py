@@ -141,6 +141,29 @@ class Bulk:
         return bind_processor(self.dialect, column)
 
 
+LOOKUP_CHUNK = 2000  # values in one list parameter
+UNION_PARTS = 8  # look-ups (a kind and a chunk of values) per statement, joined by UNION ALL
+
+
+def lookups(
+    bulk: Bulk, templates: dict[str, str], wanted: dict[str, list[str]], *, typed: bool
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``templates[kind]`` for each kind's values, in as few statements as it takes:
+    one per UNION_PARTS look-ups of at most LOOKUP_CHUNK values. ``typed`` templates take
+    the kind as their first parameter."""
+    parts = [
+        (kind, values[start : start + LOOKUP_CHUNK])
+        for kind, values in sorted(wanted.items())
+        for start in range(0, len(values), LOOKUP_CHUNK)
+    ]
+    for start in range(0, len(parts), UNION_PARTS):
+        group = parts[start : start + UNION_PARTS]
+        params: list[Any] = []
+        for kind, chunk in group:
+            params += [kind, bulk.list_param(chunk)] if typed else [bulk.list_param(chunk)]
+        yield from bulk.rows(" UNION ALL ".join(templates[kind] for kind, _ in group), params)
+
+
 @lru_cache(maxsize=512)
 def bind_processor(dialect: Dialect, column: Column[Any]) -> Any:
     """The function that turns a Python value of ``column`` into what ``dialect``'s driver is

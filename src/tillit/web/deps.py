@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -89,9 +88,7 @@ def _check_token(request: Request, plaintext: str) -> CheckedToken:
         session.rollback()
     if touched is not None:  # at most once a minute per token
         with request.app.state.sessions() as writer, writer.begin():
-            writer.execute(
-                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=touched)
-            )
+            staff.touch_token(session=writer, token_id=token_id, at=touched)
     return checked
 
 

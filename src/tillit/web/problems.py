@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from tillit.errors import InvalidInput, TillitError, Unauthenticated, field_path
+from tillit.consent.links import LinkGone
+from tillit.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TillitError,
+    Unauthenticated,
+    field_path,
+)
+from tillit.events.import_jobs import FileTooLarge
 
 MEDIA_TYPE = "application/problem+json"
 HTTP_TITLES = {
@@ -25,6 +35,16 @@ HTTP_TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+}
+# The HTTP status of each domain error: the nearest class listed wins, anything else is a 500.
+HTTP_STATUS: dict[type[TillitError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    PermissionDenied: 403,
+    Unauthenticated: 401,
+    LinkGone: 410,
+    FileTooLarge: 413,
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # A route's ``responses={409: PROBLEM}`` says "this status, as a problem";
@@ -94,6 +114,10 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def http_status(error: TillitError) -> int:
+    return next((HTTP_STATUS[kind] for kind in type(error).__mro__ if kind in HTTP_STATUS), 500)
+
+
 def _wants_html(request: Request) -> bool:
     path = request.url.path
     if path.startswith("/api/") or path.startswith("/v1/"):
@@ -111,13 +135,14 @@ def install(app: FastAPI) -> None:
                 from fastapi.responses import RedirectResponse
 
                 return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
-            return error_page(request, status=error.status, title=error.title, detail=error.detail)
+            status = http_status(error)
+            return error_page(request, status=status, title=error.title, detail=error.detail)
         extra: dict[str, Any] = {}
         if isinstance(error, InvalidInput):
             extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         return problem(
             request,
-            status=error.status,
+            status=http_status(error),
             title=error.title,
             detail=error.detail,
             slug=error.slug,

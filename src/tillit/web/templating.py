@@ -14,11 +14,26 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from tillit import __version__
+from tillit.contact.reasons import staff_label
 from tillit.dialogues.cases import rule_words
 from tillit.i18n import LANGUAGE_NAMES, translations
 from tillit.staff.models import StaffUser
 from tillit.staff.permissions import Permission, allowed
-from tillit.web.audit_words import action_words, changes
+from tillit.web.audit_words import action_words, changes, field_words, value_words
+from tillit.web.staff_words import (
+    case_note_name,
+    channel_name,
+    coded_value,
+    country_name,
+    data_request_kind,
+    data_request_status,
+    event_type_name,
+    identity_name,
+    language_name,
+    merge_reason,
+    quality_field_name,
+    readable,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -42,8 +57,25 @@ def _when(
     return format_datetime(local, "d MMM y, HH:mm zzz", locale=language or context["language"])
 
 
-environment.filters["when"] = _when
-environment.globals.update(action_words=action_words, audit_changes=changes, case_rule=rule_words)
+environment.filters.update(when=_when, field_words=field_words, reason_words=staff_label)
+environment.globals.update(
+    action_words=action_words,
+    audit_changes=changes,
+    case_rule=rule_words,
+    channel_name=channel_name,
+    language_name=language_name,
+    value_words=value_words,
+    readable=readable,
+    country_name=country_name,
+    event_type_name=event_type_name,
+    identity_name=identity_name,
+    quality_field_name=quality_field_name,
+    case_note_name=case_note_name,
+    coded_value=coded_value,
+    data_request_kind=data_request_kind,
+    data_request_status=data_request_status,
+    merge_reason=merge_reason,
+)
 
 
 def _can(staff: StaffUser | None, name: str) -> bool:

@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from tillit.demo.generator import ascii_fold, valid_phone
+from tillit.demo.generator import ascii_fold, typo, valid_phone
 from tillit.demo.people import COUNTRIES, Country
 from tillit.demo.simulation.rng import stream
-from tillit.identity.synthetic import typo
 
 CATEGORIES = ("outdoor", "kitchen", "fashion", "kids", "garden", "electronics", "beauty", "books")
 TOPICS = ("offers", "news", "events", "product_updates", "tips")  # the consent catalogue's

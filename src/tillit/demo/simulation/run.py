@@ -17,15 +17,20 @@ from tillit.config import Settings
 from tillit.customers.models import Customer
 from tillit.customers.service import Defaults
 from tillit.demo.simulation.acts import (
+    campaigns,
     consent,
     contact,
     customers,
     dialogues,
     events,
+    experiments,
     feedback,
+    goals,
     matching,
+    message_frequency,
     privacy,
     profiles,
+    promises,
 )
 from tillit.demo.simulation.clock import Clock
 from tillit.demo.simulation.options import Options
@@ -42,12 +47,20 @@ ACTS: tuple[tuple[str, Act], ...] = (
     ("Events on six channels", events.act),
     ("Profiles", profiles.act),
     ("Consents and preferences", consent.act),
-    # Before the messages: an erased person has no decisions yet (see acts.privacy).
-    ("Data requests", privacy.act),
+    # A harmful variant, for the jobs round's guardrail to stop: after the consents it acts
+    # on, before the messages that must respect its unsubscribes.
+    ("A harmful messaging experiment", message_frequency.act),
     ("Newsletters", contact.act),
+    ("Campaigns", campaigns.act),
     ("Dialogues and cases", dialogues.act),
     ("Feedback", feedback.act),
+    # At the year's end, after a life of messages and answers for the erasure to remove.
+    ("Data requests", privacy.act),
     ("Matching store and web shop", matching.act),
+    ("A checkout experiment", experiments.act),
+    ("Goals", goals.act),
+    # Last: known breaches of the company's promises, in the truth file for evaluation.
+    ("Broken promises", promises.act),
 )
 
 
@@ -145,6 +158,7 @@ def _write_truth(world: World, path: Path) -> None:
                     "customer_ids": ids,
                     "duplicate_of": ids if person.kind == "duplicate" and len(ids) == 2 else None,
                     "injected": dict(sorted(world.injected.get(person.index, {}).items())),
+                    "broken_promises": world.broken_promises.get(person.index, []),
                 }
             handle.write(orjson.dumps(line) + b"\n")
     path.chmod(0o600)

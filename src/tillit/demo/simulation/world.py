@@ -39,6 +39,8 @@ class World:
     injected: dict[int, Counter[str]] = field(default_factory=dict)
     orders: list[tuple[int, datetime, bool]] = field(default_factory=list)  # person, when, web
     erased: set[int] = field(default_factory=set)  # person indexes
+    # Person index -> the promises broken on purpose, each with its evidence (the truth).
+    broken_promises: dict[int, list[dict[str, object]]] = field(default_factory=dict)
 
     def rng(self, concern: str) -> random.Random:
         return stream(self.seed, concern)

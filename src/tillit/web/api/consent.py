@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from tillit.audit.service import Actor
-from tillit.consent import data_requests, ledger, links, unsubscribe
+from tillit.consent import ledger, links, unsubscribe
 from tillit.consent.evidence import Evidence
-from tillit.consent.models import Decision, Method
+from tillit.consent.models import ConsentDecision, Method
 from tillit.customers.validation import PlainText
+from tillit.privacy.export import export_customer
 from tillit.staff.scopes import CONSENT_READ, CONSENT_WRITE
 from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
@@ -34,7 +35,7 @@ class LinkPublic(BaseModel):
 
 class ConsentCreate(BaseModel):
     purpose: PlainText
-    decision: Decision
+    decision: ConsentDecision
     method: Method = Method.api
     channel: PlainText | None = None
     language: PlainText | None = None
@@ -133,4 +134,4 @@ def unsubscribe_link(
 
 @router.get("/customers/{customer_id}/export", summary="Everything held (GDPR 15 and 20)")
 def export(customer_id: EntityId, session: SessionDep, _actor: Reader) -> dict[str, Any]:
-    return data_requests.export_customer(session=session, customer_id=customer_id)
+    return export_customer(session=session, customer_id=customer_id)

@@ -15,17 +15,17 @@ from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
-from tillit.consent.decision_log import record_send
 from tillit.contact import explain
-from tillit.contact.models import Channel, Kind
+from tillit.contact.log import record_send
 from tillit.contact.service import Decided, decide_audience, decide_for, make_intent
 from tillit.customers.service import get_customer
 from tillit.customers.validation import check_text
 from tillit.errors import InvalidInput, TillitError
 from tillit.staff.scopes import CONTACT_DECIDE, CONTACT_SEND
 from tillit.storage.base import EntityId
+from tillit.vocabulary import MessageKind, OutboundChannel
 from tillit.web.deps import SessionDep, SettingsDep, require_scope
-from tillit.web.problems import problem_body
+from tillit.web.problems import http_status, problem_body
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/contact", tags=["contact policy"])
@@ -81,8 +81,8 @@ class SendCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: EntityId
-    channel: Channel  # what counts toward caps: the policy's own channels and kinds
-    kind: Kind
+    channel: OutboundChannel  # what counts toward caps: the policy's own channels and kinds
+    kind: MessageKind
     topic: str | None = Field(None, max_length=64)
     decision_id: EntityId | None = None
     sent_at: AwareDatetime | None = None
@@ -189,7 +189,7 @@ def _ended_by_error_line(
         detail = f"deciding stopped after {sent} of {total} customers; the answer is incomplete"
         problem = problem_body(
             request,
-            status=known.status,
+            status=http_status(known),
             title=known.title,
             detail=f"{detail}: {known.detail}" if known.detail else detail,
             slug=known.slug,

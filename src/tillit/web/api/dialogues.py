@@ -16,9 +16,8 @@ from pydantic import BaseModel, Field
 
 from tillit.audit.service import Actor
 from tillit.config import Settings
-from tillit.dialogues import asks, catalogue, widget
+from tillit.dialogues import ask_links, asks, catalogue, profiling, widget
 from tillit.dialogues.catalogue import SCALES
-from tillit.dialogues.models import Ask, Question, QuestionVersion
 from tillit.dialogues.responses import Answer, submit
 from tillit.errors import NotFound
 from tillit.i18n import negotiate, translations
@@ -58,11 +57,13 @@ class AnswerPublic(BaseModel):
 
 
 def public(
-    session: SessionDep, settings: Settings, issued: asks.IssuedAsk, language: str | None = None
+    session: SessionDep,
+    settings: Settings,
+    issued: ask_links.IssuedAsk,
+    language: str | None = None,
 ) -> QuestionPublic:
     ask = issued.ask
-    question = session.get_one(Question, ask.question_id)
-    version = session.get_one(QuestionVersion, ask.version_id)
+    question, version = asks.question_of(session=session, ask=ask)
     lang = negotiate(language, ask.language)
     low_high = SCALES.get(question.type)
     return QuestionPublic(
@@ -95,7 +96,7 @@ def next_for_customer(
     language: str | None = None,
 ) -> QuestionPublic | Response:
     asks.language_of(session, customer_id)  # 404 for an unknown customer
-    issued = asks.next_question(
+    issued = profiling.next_question(
         session=session,
         settings=settings,
         customer_id=customer_id,
@@ -115,7 +116,7 @@ def answer_ask(
     settings: SettingsDep,
     _caller: Caller,
 ) -> AnswerPublic:
-    ask = session.get(Ask, ask_id)
+    ask = asks.ask_by_id(session=session, ask_id=ask_id)
     if ask is None:
         raise NotFound(f"ask {ask_id} does not exist")
     response = submit(
@@ -139,7 +140,7 @@ def next_for_widget(
     widget_token: str, session: SessionDep, settings: SettingsDep, language: str | None = None
 ) -> QuestionPublic | Response:
     customer_id = widget.resolve_widget_token(widget_token, settings.secret_key)
-    issued = asks.next_question(
+    issued = profiling.next_question(
         session=session, settings=settings, customer_id=customer_id, channel="widget"
     )
     if issued is None:

@@ -30,7 +30,14 @@ class FeedbackCreate(BaseModel):
     source: str = Field("api", max_length=100, description="e.g. reviews, support, chat")
     channel: str | None = Field(None, max_length=16)
     customer_id: EntityId | None = None
-    locale: str | None = Field(None, description="The writer's locale: a prior for language")
+    locale: str | None = Field(
+        None, max_length=16, description="The writer's locale: a prior for language"
+    )
+    country: str | None = Field(
+        None,
+        pattern="^[A-Za-z]{2}$",
+        description="ISO 3166-1 country of the channel (shop, web domain): a weaker prior",
+    )
     nps: int | None = Field(None, ge=0, le=10)
     csat: int | None = Field(None, ge=1, le=5)
     created_at: datetime | None = None
@@ -42,7 +49,7 @@ class FeedbackBatch(BaseModel):
 
 class FeedbackPublic(BaseModel):
     id: int
-    language: str
+    language: str = Field(description='A language code, or "unknown" for a short, unclear text')
     sentiment: str
     sentiment_score: float
     theme_id: int | None

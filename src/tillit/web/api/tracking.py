@@ -17,16 +17,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tillit.audit.service import Actor
 from tillit.consent.evidence import Evidence
-from tillit.consent.gpc import honour_gpc
 from tillit.errors import FieldError, InvalidInput, Unauthenticated
-from tillit.events import hooks, ingest
-from tillit.events.models import Event, EventType
+from tillit.events.ingest import IngestResult
+from tillit.events.models import EventType
 from tillit.events.sources import SourceRef, source_for_key
 from tillit.events.spec import (
     MAX_BATCH_BYTES,
@@ -35,11 +32,10 @@ from tillit.events.spec import (
     InvalidMessage,
     parse_time,
 )
-from tillit.identity.resolve import links_for
+from tillit.events.tracking import Receiving, parse_batch, receive_batch
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
-from tillit.storage.bulk import bind_processor
-from tillit.storage.group import GroupCommit
+from tillit.storage.writer import Writer
 from tillit.web.api import tracking_docs
 from tillit.web.deps import client_ip, get_defaults
 from tillit.web.expiring import ExpiringCache
@@ -150,86 +146,37 @@ async def _store(
     received_at: datetime,
     sent_at: datetime | None,
     may_hold_nul: bool,
-) -> ingest.IngestResult:
-    """Returns once the batch is committed, with the batches of other requests that waited
-    meanwhile (see tillit.storage.group).
-
-    Everything that needs no write lock happens here, in the event loop, while the group
-    commit's writer thread writes other requests' batches (and other worker processes theirs):
-    the write key, validation, the timestamps as the database binds them, identity links.
-    Only the write itself goes to the writer, so a request costs no hop through a thread pool.
-    """
+) -> IngestResult:
+    """Returns once the batch is committed (tillit.events.tracking.receive_batch). Parsing,
+    identity links and binding happen here, in the event loop, while the writer writes other
+    requests' batches; only the write itself goes to the writer."""
     state = request.app.state
     source = await _source(request, key)
-    messages, rejected = ingest.parse_all(
+    receiving = Receiving(
+        source,
+        _rules(request),
+        get_defaults(state.settings),
+        Actor(type="source", id=str(source.id), label=f"source {source.name}"),
+    )
+    writer: Writer = state.writer
+    batch = parse_batch(
         items,
+        writer=writer,
+        receiving=receiving,
         type_=kind,
-        channel=source.channel,
         received_at=received_at,
         sent_at=sent_at,
-        bind_timestamp=bind_processor(state.engine.dialect, ingest.EVENTS.c.timestamp),
         may_hold_nul=may_hold_nul,
     )
-    if not messages:
-        return ingest.IngestResult(rejected=rejected)
-    rules = _rules(request)
-    defaults = get_defaults(state.settings)
-    links = links_for((m for _, m in messages), rules=rules, default_country=defaults.country)
-    actor = Actor(type="source", id=str(source.id), label=f"source {source.name}")
-
-    def work(session: Session) -> ingest.IngestResult:
-        stored = ingest.store(
-            session=session,
-            source_id=source.id,
-            source_name=source.name,
-            messages=messages,
-            received_at=received_at,
-            rules=rules,
-            defaults=defaults,
-            actor=actor,
-            links=links,
-        )
-        hooks.after_store(
-            session,
-            [
-                hooks.StoredEvent(customer_id, message.type, message.name, message.timestamp)
-                for message, customer_id in stored.stored
-            ],
-        )
-        if request.headers.get("sec-gpc") == "1":
-            _honour_gpc(session, request, source.id, [*stored.accepted, *stored.duplicates])
-        stored.rejected = rejected
-        return stored
-
-    writes: GroupCommit = state.group_commit
-    return await asyncio.wrap_future(writes.submit(work))
-
-
-def _honour_gpc(session: Session, request: Request, source_id: int, message_ids: list[str]) -> None:
-    """Global Privacy Control from the person's browser: withdraw partner sharing for whoever
-    these events belong to (see docs/consent.md for when an explicit choice wins)."""
-    customer_ids = set(
-        session.scalars(
-            select(Event.customer_id).where(
-                Event.source_id == source_id,
-                Event.message_id.in_(message_ids),
-                Event.customer_id.is_not(None),
-            )
-        )
+    gpc = (
+        Evidence(ip=client_ip(request), user_agent=request.headers.get("user-agent"), gpc=True)
+        if request.headers.get("sec-gpc") == "1"
+        else None
     )
-    evidence = Evidence(
-        ip=client_ip(request), user_agent=request.headers.get("user-agent"), gpc=True
-    )
-    for customer_id in sorted(c for c in customer_ids if c is not None):
-        honour_gpc(
-            session=session,
-            customer_id=customer_id,
-            evidence=evidence,
-            actor=Actor(type="customer", id=str(customer_id), label="GPC signal"),
-        )
+    return await asyncio.wrap_future(receive_batch(writer, batch, receiving, gpc=gpc))
 
 
-def _answer(request: Request, result: ingest.IngestResult, *, single: bool) -> Response:
+def _answer(request: Request, result: IngestResult, *, single: bool) -> Response:
     errors = [
         {
             "field": f"batch[{r.index}]" if not single else "body",

@@ -6,15 +6,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from tillit.config import LANGUAGES
-from tillit.consent import data_requests, ledger, notices, preferences, rates
-from tillit.consent.decision_log import decisions_since
+from tillit.consent import ledger, notices, preferences, rates
+from tillit.contact.log import decisions_since
 from tillit.customers.service import get_customer
+from tillit.i18n import LANGUAGES
+from tillit.privacy import data_requests
 from tillit.staff.permissions import Permission
-from tillit.storage.base import EntityId
+from tillit.storage.base import EntityId, utcnow
 from tillit.web.deps import SessionDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
+from tillit.web.staff_words import purpose_titles
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -23,12 +25,17 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 @router.get("/consent", response_class=HTMLResponse, dependencies=[allow(Permission.consent_read)])
 def overview(request: Request, session: SessionDep) -> HTMLResponse:
     purposes = notices.list_purposes(session=session, active_only=False)
+    titles = purpose_titles(session)
+    measured = rates.latest_weekly_rates(session=session)
+    if measured is None or any(p.key not in measured.by_purpose for p in purposes):
+        measured = rates.measure_weekly_rates(session=session, now=utcnow())  # once, then jobs
+        session.commit()
     charts = {}
     for purpose in purposes:
-        series = rates.weekly_grant_rates(session=session, purpose_key=purpose.key)
+        series = measured.by_purpose[purpose.key]
         charts[purpose.key] = (
             Markup(  # noqa: S704 - svg_line_chart builds from numbers and escapes the title
-                rates.svg_line_chart(series, title=f"Weekly grant rate, {purpose.key}")
+                rates.svg_line_chart(series, title=f"Weekly grant rate, {titles[purpose.key]}")
             ),
             series,
         )
@@ -38,8 +45,11 @@ def overview(request: Request, session: SessionDep) -> HTMLResponse:
         "consent/staff_overview.html",
         nav="consent",
         purposes=purposes,
+        purpose_titles=titles,
         versions=versions,
         charts=charts,
+        measured_at=measured.measured_at,
+        every_minutes=int(rates.MEASURE_EVERY.total_seconds() // 60),
         topics=notices.list_topics(session=session),
         languages=LANGUAGES,
     )
@@ -74,6 +84,7 @@ def customer_history(customer_id: EntityId, request: Request, session: SessionDe
         "consent/staff_customer.html",
         nav="customers",
         customer=customer,
+        purpose_titles=purpose_titles(session),
         records=ledger.history(session=session, customer_id=customer_id),
         broken=ledger.verify_chain(session=session, customer_id=customer_id),
         versions=preferences.preference_history(session=session, customer_id=customer_id),

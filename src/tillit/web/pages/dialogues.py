@@ -11,17 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from tillit.config import LANGUAGES
 from tillit.consent.links import LinkGone
-from tillit.dialogues import asks, cases, catalogue
+from tillit.dialogues import ask_links, asks, cases, catalogue
 from tillit.dialogues.catalogue import SCALES
-from tillit.dialogues.models import Ask, AskStatus, Question, QuestionVersion
+from tillit.dialogues.models import Ask, AskStatus
 from tillit.dialogues.responses import Answer, submit
 from tillit.errors import FieldError, InvalidInput, NotFound, TillitError
-from tillit.i18n import negotiate
+from tillit.i18n import LANGUAGES, negotiate
 from tillit.storage.base import EntityId
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep, gone_page
+from tillit.web.problems import http_status
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,8 +40,7 @@ CASE_STATUS = {
 
 
 def question_view(session: SessionDep, ask: Ask, language: str) -> dict[str, object]:
-    question = session.get_one(Question, ask.question_id)
-    version = session.get_one(QuestionVersion, ask.version_id)
+    question, version = asks.question_of(session=session, ask=ask)
     low, high = SCALES.get(question.type, (0, -1))
     return {
         "ask": ask,
@@ -83,7 +82,7 @@ def ask_page(
     error: str | None = None,
 ) -> Response:
     try:
-        ask = asks.resolve_token(session=session, token=token, secret_key=settings.secret_key)
+        ask = ask_links.resolve_token(session=session, token=token, secret_key=settings.secret_key)
     except LinkGone as gone:
         return gone_page(request, gone)
     language = _language(request, ask, lang)
@@ -124,7 +123,7 @@ def _replies(session: SessionDep, customer_id: int) -> dict[int, list[str]]:
 def _target(session: SessionDep, ask: Ask, ask_id: int | None) -> Ask:
     if ask_id is None or ask_id == ask.id:
         return ask
-    other = session.get(Ask, ask_id)
+    other = asks.ask_by_id(session=session, ask_id=ask_id)
     if other is None or other.customer_id != ask.customer_id:
         raise NotFound("no such question for you")
     return other
@@ -149,7 +148,7 @@ def answer(
 ) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
-        ask = asks.resolve_token(session=session, token=token, secret_key=settings.secret_key)
+        ask = ask_links.resolve_token(session=session, token=token, secret_key=settings.secret_key)
     except LinkGone as gone:
         if wants_json:
             return JSONResponse({"detail": gone.detail}, status_code=410)
@@ -163,7 +162,7 @@ def answer(
     except TillitError as problem:
         session.rollback()
         if wants_json:
-            return JSONResponse({"detail": problem.detail}, status_code=problem.status)
+            return JSONResponse({"detail": problem.detail}, status_code=http_status(problem))
         return _back(token, form, "invalid" if isinstance(problem, InvalidInput) else "closed")
     session.commit()
     if wants_json:

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from tillit.config import LANGUAGES
 from tillit.dialogues import cases, catalogue, metrics
 from tillit.dialogues.catalogue import Wording
 from tillit.errors import FieldError, InvalidInput
+from tillit.i18n import LANGUAGES
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId, utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
+from tillit.web.staff_words import question_words
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -47,6 +48,7 @@ def _questions_page(
         nav="dialogues",
         questions=found,
         versions=versions,
+        words=question_words(session),
         languages=LANGUAGES,
         options_in=catalogue.options_in,
         error=error,
@@ -155,6 +157,7 @@ def responses(
         "dialogues/staff_responses.html",
         nav="dialogues",
         rows=rows,
+        words=question_words(session),
         questions=catalogue.list_questions(session=session),
         languages=LANGUAGES,
         filters={
@@ -238,6 +241,7 @@ def case_page(case_id: EntityId, request: Request, session: SessionDep) -> HTMLR
         nav="cases",
         case=case,
         found=found,
+        words=question_words(session),
         notes=cases.notes(session=session, case_id=case_id),
     )
 

@@ -7,14 +7,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from tillit.audit.service import record
-from tillit.consent import notices, wording
+from tillit.consent import wording
 from tillit.contact.reasons import staff_label
 from tillit.dialogues.metrics import svg_nps_chart
 from tillit.overview.store import MEASURE_EVERY, latest_overview, measure_overview
+from tillit.promises.report import summaries
 from tillit.staff.permissions import Permission
 from tillit.storage.base import utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
+from tillit.web.staff_words import purpose_titles
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -26,10 +28,7 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLRe
     if overview is None:  # never measured: measure once, keep it for the next visit
         overview = measure_overview(session=session, settings=settings, now=utcnow())
         session.commit()
-    titles = {}
-    for purpose in notices.list_purposes(session=session):
-        notice = notices.current_notice(session=session, purpose=purpose, language="en")
-        titles[purpose.key] = notice.title if notice else purpose.key.replace("_", " ")
+    titles = purpose_titles(session)
     return render(
         request,
         "home.html",
@@ -39,6 +38,8 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLRe
         purpose_titles=titles,
         channel_labels=wording.CHANNEL_NAMES,
         reason_label=staff_label,
+        # The reality check's summary, read from what the promises round stored.
+        promises=summaries(session=session, settings=settings, active_only=True),
         nps_chart=Markup(  # noqa: S704 - svg_nps_chart escapes its text
             svg_nps_chart(overview.nps_by_month, title="NPS by month, with 95% intervals")
         ),

@@ -11,12 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from tillit.customers.validation import check_text
 from tillit.errors import Conflict, InvalidInput
 from tillit.events import import_jobs
-from tillit.events.models import Channel
 from tillit.events.sources import create_source, list_sources
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId
+from tillit.vocabulary import SourceChannel
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
+from tillit.web.problems import http_status
 from tillit.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -48,7 +49,7 @@ def _page(
         busy=any(state.busy for state in states),
         error=error,
         created=created,
-        channels=list(Channel),
+        channels=list(SourceChannel),
         nav="imports",
     )
 
@@ -68,13 +69,13 @@ def source_create(
     problem = nul.message if nul else None if name else "give the source a name"
     if not problem and len(name) > SOURCE_NAME_MAX:
         problem = f"a source name has at most {SOURCE_NAME_MAX} characters"
-    if not problem and channel not in Channel.__members__:
-        problem = f"choose a channel: {', '.join(Channel)}"
+    if not problem and channel not in SourceChannel.__members__:
+        problem = f"choose a channel: {', '.join(SourceChannel)}"
     if problem:
         return _page(request, session, error=f"No source made: {problem}.", status_code=422)
     try:
         source, key = create_source(
-            session=session, name=name, channel=Channel(channel), actor=actor
+            session=session, name=name, channel=SourceChannel(channel), actor=actor
         )
     except Conflict as error:
         return _page(request, session, error=f"No source made: {error.detail}.", status_code=409)
@@ -103,7 +104,7 @@ async def imports_send(
             actor=actor,
         )
     except (InvalidInput, import_jobs.FileTooLarge) as error:
-        return _page(request, session, error=error.detail, status_code=error.status)
+        return _page(request, session, error=error.detail, status_code=http_status(error))
     return RedirectResponse("/staff/imports", status_code=303)
 
 

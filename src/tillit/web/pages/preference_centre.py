@@ -7,7 +7,7 @@ link can only ever read or change its own customer's data.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -18,18 +18,26 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from tillit.audit.service import Actor
-from tillit.config import LANGUAGES, Settings
-from tillit.consent import data_requests, erasure, ledger, links, notices, preferences, wording
-from tillit.consent.decision_log import decisions_since
+from tillit.campaigns import service as campaigns
+from tillit.campaigns import words as campaign_words
+from tillit.campaigns.definitions import content_for
+from tillit.campaigns.relevance import reason_text as relevance_reason
+from tillit.config import Settings
+from tillit.consent import ledger, links, notices, preferences, wording
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import gpc_requested, honour_gpc
-from tillit.consent.models import DataRequestKind, Decision, Method, PersonalLink
+from tillit.consent.models import ConsentDecision, Method, PersonalLink
+from tillit.contact.log import decisions_since
 from tillit.contact.reasons import CUSTOMER_LOG
 from tillit.customers.service import get_customer
 from tillit.errors import FieldError, InvalidInput, PermissionDenied
-from tillit.i18n import negotiate, translations
+from tillit.i18n import LANGUAGES, negotiate, translations
+from tillit.privacy import data_requests, erasure, export
+from tillit.privacy.models import DataRequestKind
+from tillit.promises.report import CUSTOMER_EVIDENCE, customer_record
 from tillit.staff import service as staff
 from tillit.staff.models import StaffUser
+from tillit.vocabulary import OutboundChannel
 from tillit.web.deps import SessionDep, SettingsDep, client_ip
 from tillit.web.pages import preference_form
 from tillit.web.pages.staff_auth import SESSION_COOKIE
@@ -182,6 +190,41 @@ class CentrePage:
             before, after, language=self.language, topic_label=self.topic_label
         )
 
+    def campaign_messages(self) -> list[dict[str, Any]]:
+        """The campaigns' messages planned for this customer: sent, on the way or held, each
+        with why (the relevance reason, or the reason it was held), in their language."""
+        found = []
+        for item in campaigns.messages_for(session=self.session, customer_id=self.customer.id):
+            message, definition = item.message, item.definition
+            language = message.language or self.language
+            subject = ""
+            if message.language or content_for(definition, self.language):
+                first = (self.customer.name or "").split(" ")[0]
+                _, subject, _ = campaigns.rendered(
+                    definition, language, {"first_name": first, "name": first}
+                )
+            if message.status == "scheduled":
+                why = relevance_reason(
+                    message.explanation,
+                    definition,
+                    self.language,
+                    group=message.group,
+                    topic_name=self.topic_label,
+                )
+            else:
+                why = campaign_words.CUSTOMER_REASONS.get(message.reason or "", "")
+            found.append(
+                {
+                    "subject": subject.strip(" ,") or item.campaign.name,
+                    "status": "sent" if item.sent else message.status,
+                    "channel": message.channel,
+                    "at": message.not_before or message.planned_at,
+                    "why": why,
+                    "translated": message.status == "scheduled",
+                }
+            )
+        return found
+
     def render(self, *, saved: str | None = None, status_code: int = 200) -> HTMLResponse:
         session, customer, language = self.session, self.customer, self.language
         consents = ledger.current_consents(session=session, customer_id=customer.id)
@@ -210,7 +253,7 @@ class CentrePage:
             errors=self.errors,
             summary=self.summary,
             saved=saved,
-            channels=preferences.CHANNELS,
+            channels=list(OutboundChannel),
             periods=preference_form.PERIODS,
             quiet_presets=preference_form.QUIET_PRESETS,
             paused_until=self.prefs.paused_until,
@@ -222,7 +265,15 @@ class CentrePage:
             languages=LANGUAGES,
             subscribed={t.key for t in topics} if chosen is None else chosen,
             decisions=decisions_since(session=session, customer_id=customer.id, days=90),
+            campaign_messages=self.campaign_messages(),
             reason_texts=CUSTOMER_LOG,
+            promise_record=customer_record(
+                session=session,
+                customer_id=customer.id,
+                settings=self.request.app.state.settings,
+                language=language,
+            ),
+            promise_evidence=CUSTOMER_EVIDENCE,
             form_token=links.form_token(self.link, self.request.app.state.settings.secret_key),
             gpc=gpc_requested(self.request.headers),
             channel_names=wording.CHANNEL_NAMES,
@@ -239,7 +290,7 @@ def change_consent(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
     link = _checked(session, settings, token, form)
-    decision = {"grant": Decision.granted, "withdraw": Decision.withdrawn}.get(
+    decision = {"grant": ConsentDecision.granted, "withdraw": ConsentDecision.withdrawn}.get(
         str(form.get("decision"))
     )
     if decision is None:
@@ -316,7 +367,7 @@ def download(
         channel="preference_centre",
         actor=actor,
     )
-    document = data_requests.export_customer(session=session, customer_id=link.customer_id)
+    document = export.export_customer(session=session, customer_id=link.customer_id)
     data_requests.complete_request(session=session, request_id=request_row.id, actor=actor)
     session.commit()
     name = f"my-data-{date.today().isoformat()}.json"

@@ -13,9 +13,10 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from tillit.consent import preferences
-from tillit.consent.preferences import CHANNELS, PreferenceDocument
+from tillit.consent.preferences import PreferenceDocument
 from tillit.errors import FieldError, InvalidInput
 from tillit.i18n import N_
+from tillit.vocabulary import OutboundChannel
 
 PERIODS = ("day", "week", "month")
 NO_QUIET, CUSTOM_QUIET = "none", "custom"
@@ -44,8 +45,8 @@ QUIET_PRESETS = {preset_key(quiet): quiet for quiet in preferences.QUIET_PRESETS
 
 def saved_values(prefs: PreferenceDocument, *, profile_zone: str) -> dict[str, Any]:
     """The form's fields as the saved preferences fill them."""
-    values: dict[str, Any] = {f"channel_{c}": prefs.channels.get(c, True) for c in CHANNELS}
-    for channel in CHANNELS:
+    values: dict[str, Any] = {f"channel_{c}": prefs.channels.get(c, True) for c in OutboundChannel}
+    for channel in OutboundChannel:
         cap = prefs.caps.get(channel)
         values[f"cap_{channel}_count"] = str(cap.count) if cap else ""
         values[f"cap_{channel}_period"] = cap.period if cap else "week"
@@ -72,8 +73,10 @@ def saved_values(prefs: PreferenceDocument, *, profile_zone: str) -> dict[str, A
 
 def posted_values(form: FormData) -> dict[str, Any]:
     """The form's fields as the customer posted them, right or wrong, to draw them again."""
-    values: dict[str, Any] = {f"channel_{c}": form.get(f"channel_{c}") == "on" for c in CHANNELS}
-    for key in (*(f"cap_{c}_{part}" for c in CHANNELS for part in ("count", "period")),):
+    values: dict[str, Any] = {
+        f"channel_{c}": form.get(f"channel_{c}") == "on" for c in OutboundChannel
+    }
+    for key in (*(f"cap_{c}_{part}" for c in OutboundChannel for part in ("count", "period")),):
         values[key] = str(form.get(key, ""))
     for key in ("cap_overall_count", "cap_overall_period", "quiet", "quiet_start", "quiet_end"):
         values[key] = str(form.get(key, ""))
@@ -123,9 +126,9 @@ def preference_changes(form: FormData, *, today: date) -> tuple[dict[str, Any], 
     """Read the form: unticked checkboxes are absent, so absence means 'off'. Returns the
     changes and the errors found before the preferences themselves are checked."""
     errors: list[FieldError] = []
-    caps = {str(c): cap for c in CHANNELS if (cap := _cap(form, str(c)))}
+    caps = {str(c): cap for c in OutboundChannel if (cap := _cap(form, str(c)))}
     changes: dict[str, Any] = {
-        "channels": {str(c): form.get(f"channel_{c}") == "on" for c in CHANNELS},
+        "channels": {str(c): form.get(f"channel_{c}") == "on" for c in OutboundChannel},
         "caps": caps,
         "overall_cap": _cap(form, "overall"),
         "quiet_hours": _quiet_hours(form, errors),

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tillit.customers import service
-from tillit.events.models import Channel
 from tillit.events.timeline import timeline
 from tillit.identity.merge import unmerge
 from tillit.staff.permissions import Permission
 from tillit.storage.base import EntityId
+from tillit.vocabulary import SourceChannel
 from tillit.web.deps import SessionDep
 from tillit.web.pages.staff_auth import FormActorDep, allow
 from tillit.web.templating import render
@@ -28,7 +28,7 @@ def customer_timeline(
     customer_id: EntityId,
     request: Request,
     session: SessionDep,
-    channel: Channel | None = None,
+    channel: SourceChannel | None = None,
     cursor: str | None = None,
 ) -> HTMLResponse:
     customer = service.get_customer(session=session, customer_id=customer_id)
@@ -40,7 +40,7 @@ def customer_timeline(
         "events/timeline.html",
         customer=customer,
         page=page,
-        channels=list(Channel),
+        channels=list(SourceChannel),
         channel=channel,
         cursor=cursor,
         nav="customers",

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from tillit.consent.unsubscribe import apply_unsubscribe, list_name, resolve_unsubscribe
 from tillit.customers.models import Customer
+from tillit.customers.service import find_customer
 from tillit.i18n import negotiate
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import customer_actor, evidence_of
@@ -29,7 +30,7 @@ def confirm(
     token: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     entry = resolve_unsubscribe(session=session, token=token, secret_key=settings.secret_key)
-    customer = session.get(Customer, entry.customer_id)
+    customer = find_customer(session=session, customer_id=entry.customer_id)
     language = _language(request, customer)
     return render(
         request,
@@ -55,7 +56,7 @@ def one_click(
         actor=customer_actor(entry.customer_id),
     )
     session.commit()
-    customer = session.get(Customer, entry.customer_id)
+    customer = find_customer(session=session, customer_id=entry.customer_id)
     language = _language(request, customer)
     return render(
         request,

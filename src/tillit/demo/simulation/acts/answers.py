@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 from functools import cache
 
+from tillit.demo.feedback_comments import demo_feedback
 from tillit.demo.simulation.population import Person
 from tillit.dialogues.catalogue import SCALES
 from tillit.dialogues.models import Question, QuestionVersion
 from tillit.dialogues.responses import Answer
-from tillit.insight.demo_feedback import demo_feedback
 
 NEVER = {
     "en": "Never call me at dinner time.",

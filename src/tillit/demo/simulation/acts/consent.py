@@ -15,15 +15,16 @@ from sqlalchemy.orm import Session
 from tillit.consent.evidence import Evidence
 from tillit.consent.gpc import honour_gpc
 from tillit.consent.ledger import record_consent
-from tillit.consent.models import Decision, Method
-from tillit.consent.preferences import CHANNELS, update_preferences
+from tillit.consent.models import ConsentDecision, Method
+from tillit.consent.preferences import update_preferences
 from tillit.consent.unsubscribe import apply_unsubscribe, resolve_unsubscribe, unsubscribe_token
 from tillit.demo.simulation.population import Person
 from tillit.demo.simulation.world import ACTOR, World
+from tillit.vocabulary import OutboundChannel
 
 BATCH = 200  # people per transaction
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0 (Tillit demo)"
-ALL_CHANNELS = {str(channel): True for channel in CHANNELS}
+ALL_CHANNELS = {str(channel): True for channel in OutboundChannel}
 Step = tuple[datetime, str, Callable[[Session], Any]]
 
 
@@ -67,7 +68,11 @@ def _later(world: World, rng: random.Random, person: Person, customer_id: int) -
 
     marketing = person.consents["marketing"]
     if marketing and (at := when(person.withdraws_marketing_day)):
-        yield at, "consents withdrawn", _record(customer_id, "marketing", Decision.withdrawn, at)
+        yield (
+            at,
+            "consents withdrawn",
+            _record(customer_id, "marketing", ConsentDecision.withdrawn, at),
+        )
     elif marketing and (at := when(person.unsubscribes_day)):
         scope = rng.choice(("purpose:marketing", "topic:offers"))
         yield at, "unsubscribes", _unsubscribe(world, customer_id, scope, at)
@@ -84,16 +89,20 @@ def _grants(person: Person, customer_id: int, channel: str, at: datetime) -> Ite
             yield (
                 at,
                 "consents granted",
-                _record(customer_id, purpose, Decision.granted, at, channel),
+                _record(customer_id, purpose, ConsentDecision.granted, at, channel),
             )
         elif purpose == "marketing":  # the sign-up form's box left unticked
-            yield at, "consents denied", _record(customer_id, purpose, Decision.denied, at, channel)
+            yield (
+                at,
+                "consents denied",
+                _record(customer_id, purpose, ConsentDecision.denied, at, channel),
+            )
 
 
 def _record(
-    customer_id: int, purpose: str, decision: Decision, at: datetime, channel: str = "web"
+    customer_id: int, purpose: str, decision: ConsentDecision, at: datetime, channel: str = "web"
 ) -> Callable[[Session], Any]:
-    method = Method.form if decision is not Decision.withdrawn else Method.preference_centre
+    method = Method.form if decision is not ConsentDecision.withdrawn else Method.preference_centre
     return lambda session: record_consent(
         session=session,
         customer_id=customer_id,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tillit.consent.decision_log import log_decision, record_send
+from tillit.contact.log import log_decision, record_send
 from tillit.contact.service import decide_audience, make_intent
 from tillit.demo.simulation.population import TOPICS
 from tillit.demo.simulation.world import World

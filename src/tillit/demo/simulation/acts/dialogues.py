@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tillit.audit.service import Actor
 from tillit.demo.simulation.acts.answers import answer
 from tillit.demo.simulation.world import World
-from tillit.dialogues import asks, cases, responses
+from tillit.dialogues import asks, cases, delivery, profiling, responses, scheduling
 from tillit.dialogues.models import Ask, AskStatus, Case, CaseStatus, Question, QuestionVersion
 from tillit.errors import Conflict
 
@@ -48,12 +48,14 @@ def _round(
     for index, at, web in world.orders:  # the web shop's hook plans CSAT after its orders
         ids = world.profiles.get(index)
         if web and ids and since < at <= now and index not in world.erased:
-            asks.on_event(session, ids[-1], "Order Completed", at)
+            scheduling.on_event(session, ids[-1], "Order Completed", at)
     quota = max(5, len(world.people) // 40)
     _support(world, session, rng, since, quota // 2)
-    world.counts["asks planned"] += asks.schedule_periodic(session=session, now=now, limit=quota)
+    world.counts["asks planned"] += scheduling.schedule_periodic(
+        session=session, now=now, limit=quota
+    )
     session.commit()
-    sent = asks.deliver_due(session=session, settings=world.settings, now=now, send=_outbox)
+    sent = delivery.deliver_due(session=session, settings=world.settings, now=now, send=_outbox)
     for outcome, count in sent.items():
         world.counts[f"invitations {outcome}"] += count
     _in_place(world, session, rng, now, quota // 2)
@@ -70,7 +72,7 @@ def _support(
     people = world.everyone_with_profiles()
     for _, ids in rng.sample(people, min(count, len(people))):
         at = since + timedelta(days=rng.uniform(0, 7))
-        asks.on_event(session, ids[0], "Ticket Closed", at)
+        scheduling.on_event(session, ids[0], "Ticket Closed", at)
 
 
 def _outbox(ask: Ask, token: str) -> None:
@@ -84,7 +86,7 @@ def _in_place(
     visitors = [ids[-1] for p, ids in world.everyone_with_profiles() if p.web]
     for customer_id in rng.sample(visitors, min(count, len(visitors))):
         at = min(now + timedelta(hours=rng.uniform(0, 72)), world.clock.end)
-        if asks.next_question(
+        if profiling.next_question(
             session=session, settings=world.settings, customer_id=customer_id, channel="web", now=at
         ):
             world.counts["asked in place"] += 1
@@ -123,7 +125,7 @@ def _answers(
 def _agents(
     world: World, session: Session, rng: random.Random, now: datetime, handled: set[int]
 ) -> None:
-    """Most cases are answered and resolved within a day or two; a few wait too long."""
+    """Most cases are answered and resolved within a day or two; one in ten waits too long."""
     waiting = session.scalars(select(Case).where(Case.status != CaseStatus.resolved)).all()
     for case in waiting:
         if case.id in handled or case.created_at > now - timedelta(days=1):
@@ -131,9 +133,9 @@ def _agents(
         handled.add(case.id)
         luck = rng.random()
         at = case.created_at + timedelta(hours=rng.uniform(2, 60))
+        if len(handled) % 10 == 1:
+            continue  # one in ten, from the first (so a small demo has one too): it breaches
         if luck < 0.1:
-            continue  # forgotten: its SLA breaches
-        if luck < 0.2:
             cases.add_note(
                 session=session, case_id=case.id, body=_REPLY, actor=AGENT, reply=True, now=at
             )
@@ -141,7 +143,7 @@ def _agents(
         cases.resolve(
             session=session, settings=world.settings, case_id=case.id, actor=AGENT, now=at
         )
-        asks.on_event(session, case.customer_id, "Ticket Closed", at)
+        scheduling.on_event(session, case.customer_id, "Ticket Closed", at)
         world.counts["cases resolved"] += 1
 
 

@@ -12,7 +12,7 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,17 @@ import orjson
 
 from tillit.demo.simulation.population import CATEGORIES, Person
 from tillit.demo.simulation.world import ACTOR, World
-from tillit.events.importer import import_file
-from tillit.events.models import Channel
+from tillit.events.importing import import_file
 from tillit.events.sources import get_or_create_source
+from tillit.vocabulary import SourceChannel
 
 SOURCES = {
-    "web shop": Channel.web,
-    "app": Channel.app,
-    "store": Channel.store,
-    "email": Channel.email,
-    "sms": Channel.sms,
-    "social": Channel.social,
+    "web shop": SourceChannel.web,
+    "app": SourceChannel.app,
+    "store": SourceChannel.store,
+    "email": SourceChannel.email,
+    "sms": SourceChannel.sms,
+    "social": SourceChannel.social,
 }
 JUNK_IDS = ("null", "undefined", "0", "guest", "[object Object]")
 JUNK_EMAILS = ("test@example.com", "noreply@example.com", "email@example.com")
@@ -194,8 +194,28 @@ def _web(writer: Writer, rng: random.Random, world: World, person: Person) -> No
                 },
                 person,
             )
-        if identified and rng.random() < 0.15:
-            _order(writer, rng, world, person, "web shop", at, ids, category)
+        # Browse -> cart -> checkout -> order: every order goes through the cart and the
+        # checkout a few minutes after the views; some carts and checkouts are left. Decided
+        # without a draw, so the year's other draws (and its orders) stay as they were.
+        ordering = identified and rng.random() < 0.15
+        abandons = (person.index * 31 + int(day * 10)) % 4 == 0
+        if ordering or abandons:
+            checkout = ordering or (person.index + int(day)) % 2 == 0
+            _cart(writer, person, "web shop", at, ids, checkout)
+        if ordering:
+            _order(writer, rng, world, person, "web shop", at + CART_TO_ORDER, ids, category)
+
+
+CART_TO_ORDER = timedelta(minutes=9)
+
+
+def _cart(
+    writer: Writer, person: Person, source: str, at: datetime, ids: dict[str, str], checkout: bool
+) -> None:
+    steps = ["Product Added", "Checkout Started"] if checkout else ["Product Added"]
+    for minutes, name in zip((3, 6), steps, strict=False):
+        event = {"type": "track", **ids, "event": name}
+        writer.add(source, at + timedelta(minutes=minutes), event, person)
 
 
 def _order(

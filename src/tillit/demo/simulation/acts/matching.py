@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from tillit.demo.simulation.acts.customers import SOURCE as STORE
 from tillit.demo.simulation.world import ACTOR, World
-from tillit.identity.suggestions import run_matching
+from tillit.identity.suggestions import match_sources
 
 WEB_SHOP = "source:web shop"
 
@@ -28,14 +28,8 @@ def act(world: World, progress: Callable[[int, int], None]) -> None:
 
 def _run(world: World) -> None:
     with world.sessions() as session, session.begin():
-        report = run_matching(
-            session=session,
-            left_source=STORE,
-            right_source=WEB_SHOP,
-            auto_threshold=world.settings.match_auto_threshold,
-            actor=ACTOR,
-            memory_limit=world.settings.match_memory_limit,
-            spill_directory=world.settings.data_dir / "tmp" / "matching",
+        report = match_sources(
+            session=session, settings=world.settings, names=[STORE, WEB_SHOP], actor=ACTOR
         )
     world.counts["match suggestions"] = report.suggested
     world.counts["matches merged"] = report.merged

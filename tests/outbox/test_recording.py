@@ -1,0 +1,59 @@
+"""Recording a sent message (on PostgreSQL one statement, on SQLite a transaction): only the
+sender that still holds the message records it; a sender whose lease was taken over counts
+nothing, and the planner's decision is marked sent once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.outbox.conftest import NOW, outgoing
+from tillit.contact.tables import DecisionRecord, SendRecord
+from tillit.outbox import OutboxMessage, enqueue, store
+from tillit.outbox.delivery import DeliveryReport, record_sent
+from tillit.outbox.recorder import Recorder
+from tillit.outbox.transport import Prepared
+
+LEASE = timedelta(seconds=60)
+
+
+def _prepared(message: store.Claimed) -> Prepared:
+    return Prepared(
+        message=message,
+        address="ida@example.com",
+        address_type="email",
+        point_hash="h",
+        message_id=f"<outbox.{message.id}@example.com>",
+        why_url="https://shop.example.com/p/x",
+        unsubscribe_url=None,
+    )
+
+
+def test_only_the_sender_holding_the_message_records_it(sessions, make_customer):
+    customer = make_customer(email="ida@example.com")
+    with sessions() as session, session.begin():
+        decision = DecisionRecord(
+            customer_id=customer, channel="email", kind="marketing", outcome="allowed"
+        )
+        session.add(decision)
+        session.flush()
+        enqueue(session, [outgoing(customer, "one", decision_id=decision.id)])
+    [stale] = store.claim(sessions, now=NOW, lease=LEASE, size=10, channels=["email"])
+    # The first sender hangs past its lease; a second takes the message over.
+    [fresh] = store.claim(sessions, now=NOW + 2 * LEASE, lease=LEASE, size=10, channels=["email"])
+    assert stale.id == fresh.id and stale.claim_token != fresh.claim_token
+
+    report = DeliveryReport()
+    with Recorder(sessions) as recorder:
+        record_sent(recorder, _prepared(stale), provider_id="<old>", now=NOW, report=report)
+        record_sent(recorder, _prepared(fresh), provider_id="<new>", now=NOW, report=report)
+        record_sent(recorder, _prepared(fresh), provider_id="<again>", now=NOW, report=report)
+    assert (report.sent, report.lost_lease) == (1, 2)
+    with sessions() as session:
+        row = session.get_one(OutboxMessage, fresh.id)
+        assert (row.state, row.provider_id, row.claim_token) == ("sent", "<new>", None)
+        assert session.scalar(select(func.count()).select_from(SendRecord)) == 1
+        send = session.scalars(select(SendRecord)).one()
+        assert (send.customer_id, send.decision_id, send.topic) == (customer, decision.id, "offers")
+        assert session.get_one(DecisionRecord, decision.id).sent is True

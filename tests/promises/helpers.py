@@ -1,0 +1,199 @@
+"""A small world of records with known kept and broken promises, written through the areas'
+own services where they have one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tillit.audit.service import Actor
+from tillit.consent.ledger import record_consent
+from tillit.consent.models import ConsentDecision, Method
+from tillit.consent.preferences import update_preferences
+from tillit.contact.tables import DecisionRecord, SendRecord
+from tillit.customers.models import Customer
+from tillit.dialogues.models import Case
+from tillit.privacy.models import DataRequest
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+SYSTEM = Actor.system("test")
+
+
+@dataclass
+class World:
+    customers: dict[str, int] = field(default_factory=dict)
+    broken: set[tuple[str, str, int]] = field(default_factory=set)  # (promise, kind, id)
+
+
+def customer(session: Session, name: str, zone: str = "Europe/Oslo", locale: str = "nb-NO") -> int:
+    row = Customer(name=None, locale=locale, time_zone=zone, country="NO", traits={})
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def send(
+    session: Session,
+    customer_id: int,
+    at: datetime,
+    *,
+    kind: str = "marketing",
+    channel: str = "email",
+    purpose: str = "marketing",
+    topic: str | None = "offers",
+) -> int:
+    decision = DecisionRecord(
+        customer_id=customer_id,
+        purpose_key=purpose,
+        kind=kind,
+        channel=channel,
+        topic=topic,
+        outcome="allowed",
+        reasons=[],
+        decided_at=at,
+        sent=True,
+    )
+    session.add(decision)
+    session.flush()
+    row = SendRecord(
+        customer_id=customer_id,
+        decision_id=decision.id,
+        channel=channel,
+        kind=kind,
+        topic=topic,
+        sent_at=at,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def case(
+    session: Session,
+    customer_id: int,
+    at: datetime,
+    *,
+    replied_after: timedelta | None,
+    resolved_after: timedelta | None,
+) -> int:
+    row = Case(
+        customer_id=customer_id,
+        rule="nps<=6",
+        priority="normal",
+        status="resolved" if resolved_after else "open",
+        first_response_due=at + timedelta(hours=24),
+        resolution_due=at + timedelta(hours=72),
+        first_response_at=at + replied_after if replied_after else None,
+        resolved_at=at + resolved_after if resolved_after else None,
+        created_at=at,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def request(
+    session: Session, customer_id: int, at: datetime, *, done_after: timedelta | None
+) -> int:
+    row = DataRequest(
+        customer_id=customer_id,
+        kind="access",
+        status="done" if done_after else "open",
+        channel="web",
+        received_at=at,
+        due_on=(at + timedelta(days=30)).date(),
+        completed_at=at + done_after if done_after else None,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def consent(session: Session, customer_id: int, decision: str, at: datetime) -> int:
+    row = record_consent(
+        session=session,
+        customer_id=customer_id,
+        purpose_key="marketing",
+        decision=ConsentDecision(decision),
+        method=Method.preference_centre,
+        actor=SYSTEM,
+        at=at,
+    )
+    return row.id
+
+
+def quiet_hours(session: Session, customer_id: int, at: datetime, start: str, end: str) -> None:
+    update_preferences(
+        session=session,
+        customer_id=customer_id,
+        changes={"quiet_hours": {"start": start, "end": end}},
+        method="preference_centre",
+        actor=SYSTEM,
+        now=at,
+    )
+
+
+def build(session: Session) -> World:
+    """Two customers; each promise kept at least once and broken exactly where noted."""
+    world = World()
+    ida = world.customers["ida"] = customer(session, "ida")
+    ole = world.customers["ole"] = customer(session, "ole", zone="Europe/Amsterdam", locale="nl-NL")
+    # Cases: one answered in 2 h (kept), one answered after 30 h (broken first reply), resolved
+    # in 100 h (broken resolution); one still open but young (not yet decided).
+    case(session, ida, T0, replied_after=timedelta(hours=2), resolved_after=timedelta(hours=5))
+    late = case(
+        session, ole, T0, replied_after=timedelta(hours=30), resolved_after=timedelta(hours=100)
+    )
+    world.broken |= {("complaint-first-reply", "case", late), ("complaint-resolved", "case", late)}
+    # Data requests: one done in 3 days, one done after 40.
+    request(session, ida, T0, done_after=timedelta(days=3))
+    slow = request(session, ole, T0, done_after=timedelta(days=40))
+    world.broken.add(("data-requests", "request", slow))
+    # Quiet hours 22:00-07:00 for ida (Oslo, UTC+1 in November): a marketing e-mail at 22:30
+    # Oslo (21:30 UTC) breaks it, one at 12:00 does not; a transactional one at night is fine.
+    quiet_hours(session, ida, T0 - timedelta(days=30), "22:00:00", "07:00:00")
+    send(session, ida, T0 + timedelta(days=1, hours=3))  # 13:00 Oslo
+    night = send(session, ida, T0 + timedelta(days=2, hours=12, minutes=30))  # 22:30 Oslo
+    send(session, ida, T0 + timedelta(days=2, hours=13), kind="transactional", topic=None)
+    world.broken.add(("quiet-hours", "send", night))
+    # Caps (email:2/week): a third marketing e-mail to ida within the week breaks it.
+    third = send(session, ida, T0 + timedelta(days=3, hours=1))  # 11:00 Oslo
+    world.broken.add(("message-caps", "send", third))
+    # Withdrawal: ole withdraws marketing; a marketing send 3 days later breaks the promise.
+    consent(session, ole, "granted", T0 - timedelta(days=60))
+    consent(session, ole, "withdrawn", T0)
+    send(session, ole, T0 + timedelta(hours=10))  # within 48 h: not a breach
+    after = send(session, ole, T0 + timedelta(days=3))
+    world.broken.add(("marketing-stops", "send", after))
+    # Dialogue questions: ole gets two within five days (breaks the 14-day spacing).
+    send(
+        session,
+        ole,
+        T0 - timedelta(days=40),
+        kind="dialogue",
+        channel="in_app",
+        purpose="research",
+        topic=None,
+    )
+    send(
+        session,
+        ole,
+        T0 + timedelta(days=4),
+        kind="dialogue",
+        channel="in_app",
+        purpose="research",
+        topic=None,
+    )
+    second = send(
+        session,
+        ole,
+        T0 + timedelta(days=8),
+        kind="dialogue",
+        channel="in_app",
+        purpose="research",
+        topic=None,
+    )
+    world.broken.add(("question-spacing", "send", second))
+    return world

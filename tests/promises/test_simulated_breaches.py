@@ -1,0 +1,63 @@
+"""The simulator injects known breaches of the company's promises and keeps them in its truth
+file; measuring the simulated records finds every one of them and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+
+from tillit.analytics.engine import connect
+from tillit.analytics.snapshots import refresh_snapshots
+from tillit.analytics.tables import Model
+from tillit.config import Settings
+from tillit.customers.service import Defaults
+from tillit.demo.simulation.options import Options
+from tillit.demo.simulation.run import ACTS, simulate, truth_path
+from tillit.promises.models import Promise, PromiseBreach
+from tillit.promises.store import measure_promises
+from tillit.storage.session import SessionFactory
+
+NOW = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+# The people and their profiles, their consents and preferences, the newsletters planned
+# through the contact policy (which keeps the promises), and the injected breaches.
+WANTED = ("Store records", "Profiles", "Consents and preferences", "Newsletters", "Broken promises")
+
+
+def test_every_injected_breach_is_found_and_nothing_else(
+    sessions: SessionFactory, settings: Settings, defaults: Defaults, tmp_path: Path
+) -> None:
+    own = settings.model_copy(update={"data_dir": tmp_path})
+    report = simulate(
+        sessions=sessions,
+        settings=own,
+        defaults=defaults,
+        options=Options(customers=120, days=60, seed=11),
+        now=NOW,
+        acts=tuple(act for act in ACTS if act[0] in WANTED),
+    )
+    assert report.simulated and report.counts["sends"] > 0, report.counts
+    truth = {
+        (b["promise"], b["evidence_kind"], b["evidence_id"])
+        for line in truth_path(tmp_path).read_bytes().splitlines()
+        for b in orjson.loads(line).get("broken_promises", [])
+    }
+    assert len(truth) == 5  # a late case breaks two promises
+    refresh_snapshots(sessions=sessions, data_dir=tmp_path)
+    measure_promises(
+        sessions=sessions,
+        settings=own,
+        model=lambda: Model(connect(own, "duckdb"), tmp_path),
+        as_of=NOW,
+    )
+    with sessions() as session:
+        found = {
+            (key, b.evidence_kind, b.evidence_id)
+            for key, b in session.execute(select(Promise.key, PromiseBreach).join(Promise))
+        }
+    true_positives = len(found & truth)
+    precision = true_positives / len(found) if found else 0.0
+    recall = true_positives / len(truth)
+    assert (precision, recall) == (1.0, 1.0), (found - truth, truth - found)
