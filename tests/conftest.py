@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ def database_url(data_dir: Path) -> Iterator[str]:
         yield f"sqlite:///{data_dir / 'test.db'}"
         return
     # A database of our own, so parallel runs sharing one server cannot disturb each other.
+    with own_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def own_postgres_database() -> Iterator[str]:
+    """A new, empty database on the test server (TILLIT_TEST_DATABASE_URL), dropped after."""
     name = f"tillit_test_{uuid.uuid4().hex[:10]}"
     server_url = make_url(TEST_DATABASE_URL)
     dsn = server_url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -117,16 +125,6 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 CLEAN_ATTEMPTS = 5
-
-
-@pytest.fixture
-def empty_database(engine: Engine) -> Engine:
-    """The database as migrated before the test too, for a test that needs it empty (the demo
-    refuses a database that holds customers): a test whose server process wrote to it is
-    cleaned after only if it asked for the engine, and on PostgreSQL a worker's later files
-    share its database (the 2026-12-07 PostgreSQL run found customers left there)."""
-    _reset(engine)
-    return engine
 
 
 def _reset(engine: Engine) -> None:

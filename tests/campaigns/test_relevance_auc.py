@@ -74,9 +74,7 @@ def relevance_auc(sessions, truth: list[dict], days: int, now: datetime = NOW) -
     return found
 
 
-def test_the_score_ranks_the_truly_interested_first(
-    empty_database, sessions, settings, defaults, tmp_path: Path
-):
+def test_the_score_ranks_the_truly_interested_first(sessions, settings, defaults, tmp_path: Path):
     own = settings.model_copy(update={"data_dir": tmp_path})
     report = simulate(
         sessions=sessions, settings=own, defaults=defaults, options=SMALL, now=NOW, acts=EVENT_ACTS
