@@ -14,6 +14,8 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from tillit.experiments import power
+from tillit.experiments.metrics import Metric
+from tillit.experiments.results import amount
 from tillit.experiments.statistics import (
     CovariateSample,
     RatioSample,
@@ -318,3 +320,21 @@ def test_power_refuses_nonsense() -> None:
         power.sample_size(effect=1.0, sd=1.0, alpha=1.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         power.proportion_sample_size(baseline=0.95, difference=0.1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "words"),
+    [
+        ("ratio", -0.00001, "+0.0 points"),
+        ("ratio", -0.26, "-0.3 points"),
+        ("conversion", -0.000001, "+0.00 percentage points"),
+        ("conversion", 0.0123, "+1.23 percentage points"),
+        ("value", -0.001, "+0.00"),
+        ("value", -1234.5, "-1,234.50"),
+    ],
+)
+def test_a_difference_that_rounds_to_zero_never_reads_minus_zero(
+    kind: str, value: float, words: str
+) -> None:
+    metric = Metric("nps", "NPS", kind, hits=lambda model: model, window_days=14)  # type: ignore[arg-type]
+    assert amount(metric, value) == words

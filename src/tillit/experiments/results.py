@@ -296,12 +296,13 @@ def variant_name(experiment: Experiment, key: str) -> str:
 
 
 def amount(metric: Metric, value: float) -> str:
-    """A difference in the metric's own terms: percentage points for conversions."""
+    """A difference in the metric's own terms: percentage points for conversions. A value that
+    rounds to zero reads "+0", never "-0" (adding 0.0 turns a rounded -0.0 into 0.0)."""
     if metric.kind == "conversion":
-        return f"{value * 100:+.2f} percentage points"
+        return f"{round(value * 100, 2) + 0.0:+.2f} percentage points"
     if metric.kind == "ratio":
-        return f"{value:+.1f} points"
-    return f"{value:+,.2f}"
+        return f"{round(value, 1) + 0.0:+.1f} points"
+    return f"{round(value, 2) + 0.0:+,.2f}"
 
 
 def describe(metric: Metric, comparison: Comparison) -> str:
