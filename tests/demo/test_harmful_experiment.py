@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import orjson
 from sqlalchemy import select
 
-from tillit.analytics.engine import connect
+from tillit.analytics import reports
 from tillit.analytics.snapshots import refresh_snapshots
-from tillit.analytics.tables import Model
 from tillit.audit.models import AuditEntry
 from tillit.config import Settings
 from tillit.customers.service import Defaults
@@ -86,7 +86,7 @@ def test_the_guardrail_the_truth_names_stops_the_harmful_experiment_only(
     refresh_snapshots(sessions=sessions, data_dir=tmp_path)
     guarded = guard_experiments(
         sessions=sessions,
-        model=lambda: Model(connect(own, "duckdb"), tmp_path),
+        keep=partial(reports.cached, own.model_copy(update={"analytics_engine": "duckdb"})),
         now=utcnow(),
     )
 

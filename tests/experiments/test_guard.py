@@ -8,17 +8,17 @@ import csv
 import io
 import shutil
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.experiments.conftest import definition
-from tillit.analytics.engine import connect
+from tillit.analytics import reports
 from tillit.analytics.goal_store import define_goal
 from tillit.analytics.models import Segment, SegmentMember
 from tillit.analytics.snapshots import refresh_snapshots
-from tillit.analytics.tables import Model
 from tillit.audit.models import AuditEntry
 from tillit.audit.service import Actor
 from tillit.config import Settings
@@ -51,7 +51,7 @@ def _analyse_round(sessions: SessionFactory, settings: Settings):
     refresh_snapshots(sessions=sessions, data_dir=settings.data_dir)
     return guard_experiments(
         sessions=sessions,
-        model=lambda: Model(connect(settings, "duckdb"), settings.data_dir),
+        keep=partial(reports.cached, settings.model_copy(update={"analytics_engine": "duckdb"})),
         now=utcnow(),
     )
 

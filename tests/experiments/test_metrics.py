@@ -6,8 +6,10 @@ process writes them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -15,11 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from ibis.backends import BaseBackend
+from sqlalchemy import update
 
 from tests.analytics.conftest import analytics_settings, backend, parquet_only  # noqa: F401
+from tillit.analytics import reports
 from tillit.analytics.engine import connect
 from tillit.analytics.goal_store import define_goal
 from tillit.analytics.goals import EventGoal
+from tillit.analytics.models import Goal
 from tillit.analytics.snapshots import BY_NAME, snapshot_path
 from tillit.analytics.tables import Model
 from tillit.audit.service import Actor
@@ -33,7 +38,7 @@ from tillit.experiments.metrics import (
     mixed_count,
 )
 from tillit.experiments.models import Experiment, ExperimentStatus
-from tillit.experiments.results import analyse, flat_rows
+from tillit.experiments.results import Counts, analyse, flat_rows
 from tillit.storage.session import SessionFactory
 
 pytestmark = parquet_only
@@ -263,13 +268,7 @@ def test_the_customers_guardrails(backend: BaseBackend, lake: Path) -> None:  # 
     assert control.ratio == pytest.approx(-50.0) and variant.ratio == pytest.approx(100.0)
 
 
-def test_results_correct_the_goals_together_and_not_the_guardrails(
-    analytics_settings: Settings,  # noqa: F811
-    lake: Path,
-    sessions: SessionFactory,
-) -> None:
-    """Holm over the primary and secondary goals (the family of 2 here), its adjusted p-values
-    and intervals in the CSV's rows; the guardrails unadjusted."""
+def _define_orders_and_revenue(sessions: SessionFactory) -> None:
     with sessions() as session, session.begin():
         define_goal(
             session=session, key="orders", name="Orders", event="Order Completed", actor=ACTOR
@@ -282,7 +281,10 @@ def test_results_correct_the_goals_together_and_not_the_guardrails(
             value_property="revenue",
             actor=ACTOR,
         )
-    experiment = Experiment(
+
+
+def _checkout() -> Experiment:
+    return Experiment(
         key=KEY,
         name="Checkout button copy",
         variants=[{"key": "control", "weight": 1}, {"key": "pay-now", "weight": 1}],
@@ -293,6 +295,17 @@ def test_results_correct_the_goals_together_and_not_the_guardrails(
         status=ExperimentStatus.running,
         started_at=START,
     )
+
+
+def test_results_correct_the_goals_together_and_not_the_guardrails(
+    analytics_settings: Settings,  # noqa: F811
+    lake: Path,
+    sessions: SessionFactory,
+) -> None:
+    """Holm over the primary and secondary goals (the family of 2 here), its adjusted p-values
+    and intervals in the CSV's rows; the guardrails unadjusted."""
+    _define_orders_and_revenue(sessions)
+    experiment = _checkout()
     model = Model(connect(analytics_settings, "duckdb"), lake)
     with sessions() as session:
         found = analyse(session=session, model=model, experiment=experiment, now=_day(30))
@@ -309,3 +322,47 @@ def test_results_correct_the_goals_together_and_not_the_guardrails(
     assert rows["complaints"]["correction"] is None and rows["complaints"]["harmed"] is False
     assert found.units == {"control": 4, "pay-now": 4} and found.mixed == 1
     assert found.days_running == 30 and "Orders" in found.primary.metric.label
+
+
+def test_kept_counts_answer_as_counting_does_once_per_data_and_goals(
+    analytics_settings: Settings,  # noqa: F811
+    lake: Path,
+    sessions: SessionFactory,
+) -> None:
+    """The pages keep an experiment's counts under the data's mark: the same results as
+    counting, counted once, kept on disk across processes, and counted again when a goal the
+    experiment reads changes."""
+    _define_orders_and_revenue(sessions)
+    experiment = _checkout()
+    settings = analytics_settings.model_copy(
+        update={"data_dir": lake, "analytics_engine": "duckdb"}
+    )
+    counted: list[int] = []
+
+    def keep(key: Sequence[Any], compute: Callable[[Model], Counts]) -> Counts:
+        def counting(model: Model) -> Counts:
+            counted.append(1)
+            return compute(model)
+
+        return reports.cached(settings, key, counting)
+
+    model = Model(connect(settings, "duckdb"), lake)
+
+    def rows(**counting: Any) -> list[dict[str, Any]]:
+        with sessions() as session:
+            return flat_rows(
+                analyse(session=session, experiment=experiment, now=_day(30), **counting)
+            )
+
+    direct = rows(model=model)
+    first, again = rows(keep=keep), rows(keep=keep)
+    reports.clear_cache()  # another process: the counts read back from the data directory
+    other = rows(keep=keep)
+    assert first == direct and again == direct and other == direct
+    assert len(counted) == 1
+    with sessions() as session, session.begin():
+        session.execute(update(Goal).where(Goal.key == "orders").values(window_days=1))
+    changed = rows(keep=keep)
+    assert len(counted) == 2
+    orders = [row for row in changed if row["metric"] == "orders"]
+    assert orders != [row for row in direct if row["metric"] == "orders"]

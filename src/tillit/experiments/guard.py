@@ -11,16 +11,14 @@ experiment every interval, and the chance of a false stop stays at most α over 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
-from tillit.analytics.tables import Model
 from tillit.audit.service import Actor
 from tillit.experiments.models import Experiment, ExperimentStatus
-from tillit.experiments.results import GUARD_LABEL, analyse, stop_reason
+from tillit.experiments.results import GUARD_LABEL, Keep, analyse, stop_reason
 from tillit.experiments.service import stop_experiment
 from tillit.storage.session import SessionFactory
 
@@ -35,9 +33,9 @@ class GuardReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def guard_experiments(
-    *, sessions: SessionFactory, model: Callable[[], Model], now: datetime
-) -> GuardReport:
+def guard_experiments(*, sessions: SessionFactory, keep: Keep, now: datetime) -> GuardReport:
+    """``keep``: as ``analyse`` takes it; the jobs process keeps the counts under the data's
+    mark, so the results pages read what this round counted."""
     report = GuardReport()
     with sessions() as session:
         keys = list(
@@ -50,14 +48,13 @@ def guard_experiments(
         )
     if not keys:
         return report
-    analytics = model()
     for key in keys:
         try:
             with sessions() as session, session.begin():
                 experiment = session.scalar(select(Experiment).where(Experiment.key == key))
                 if experiment is None or experiment.status != ExperimentStatus.running:
                     continue
-                results = analyse(session=session, model=analytics, experiment=experiment, now=now)
+                results = analyse(session=session, experiment=experiment, now=now, keep=keep)
                 report.checked.append(key)
                 reason = stop_reason(
                     results,

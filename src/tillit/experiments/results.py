@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
@@ -219,13 +219,75 @@ def harms(metric: Metric, comparison: Comparison) -> bool:
 # ---- the analysis --------------------------------------------------------------------------
 
 
-def analyse(*, session: Session, model: Model, experiment: Experiment, now: datetime) -> Results:
+@dataclass(frozen=True)
+class Counts:
+    """What the engine counted for an experiment: per defined metric its totals and its days
+    (a ``Measured`` without the metric's function), and the people exposed to two variants.
+    Plain data, so a page can keep it under the data's mark instead of counting per load."""
+
+    measured: dict[str, tuple[dict[str, Moments], dict[str, dict[date, Moments]]]]
+    mixed: int
+
+
+# keep(key, compute): compute(model), or the answer kept for the same key and the same data.
+Keep = Callable[[Sequence[Any], Callable[[Model], Counts]], Counts]
+
+
+def count(model: Model, experiment: Experiment, metrics: Sequence[Metric]) -> Counts:
+    """Every metric for every variant, on the engine (one query per metric)."""
+    variants = experiment.variant_keys
+    measured = {}
+    for metric in metrics:
+        data = measure(model, experiment.key, metric, variants)
+        measured[metric.key] = (data.totals, data.by_day)
+    return Counts(measured, mixed_count(model, experiment.key))
+
+
+def _counts_key(session: Session, experiment: Experiment) -> list[Any]:
+    """What the counts depend on besides the data: the experiment and the goals it reads."""
+    goals = sorted(
+        (g.key, g.event, g.window_days, g.value_property, sorted((g.filters or {}).items()))
+        for g in session.scalars(select(Goal))
+    )
+    return [
+        "experiment-counts",
+        experiment.key,
+        experiment.variants,
+        experiment.primary_goal,
+        experiment.secondary_goals,
+        experiment.guardrails,
+        goals,
+    ]
+
+
+def analyse(
+    *,
+    session: Session,
+    experiment: Experiment,
+    now: datetime,
+    model: Model | None = None,
+    keep: Keep | None = None,
+) -> Results:
+    """The experiment's results, counted on ``model``, or through ``keep`` (the pages keep
+    the counts under the data's mark: see ``tillit.analytics.reports.cached``)."""
     variants = experiment.variant_keys
     control = experiment.control
     others = [v for v in variants if v != control]
+    wanted = experiment_metrics(session, experiment)
+    defined_metrics = [metric for metric, _, defined in wanted if defined]
+
+    def compute(on: Model) -> Counts:
+        return count(on, experiment, defined_metrics)
+
+    if keep is not None:
+        counts = keep(_counts_key(session, experiment), compute)
+    elif model is not None:
+        counts = compute(model)
+    else:
+        raise TypeError("analyse needs a model or a keep")
     measured_metrics: list[tuple[Measured | None, Metric, Role, bool]] = []
-    for metric, role, defined in experiment_metrics(session, experiment):
-        data = measure(model, experiment.key, metric, variants) if defined else None
+    for metric, role, defined in wanted:
+        data = Measured(metric, *counts.measured[metric.key]) if defined else None
         measured_metrics.append((data, metric, role, defined))
 
     # Every metric reads the same units; the counts from the first measured one.
@@ -273,7 +335,7 @@ def analyse(*, session: Session, model: Model, experiment: Experiment, now: date
     results = Results(
         experiment=experiment,
         units=units,
-        mixed=mixed_count(model, experiment.key),
+        mixed=counts.mixed,
         split=split,
         metrics=metrics,
         days_running=days,

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from tillit.analytics import reports
 from tillit.analytics.engine import connect
 from tillit.analytics.reports import warm
 from tillit.analytics.segment_store import refresh_segments
@@ -94,11 +96,8 @@ def _experiments(ctx: JobContext) -> dict[str, int]:
     """Running experiments checked after the lake and segments rounds (so they read this
     round's snapshots): one whose guardrail shows harm stops by itself
     (tillit.experiments.guard)."""
-    data_dir = ctx.settings.data_dir
     report = guard_experiments(
-        sessions=ctx.sessions,
-        model=lambda: Model(connect(ctx.settings), data_dir),
-        now=utcnow(),
+        sessions=ctx.sessions, keep=partial(reports.cached, ctx.settings), now=utcnow()
     )
     for key, why in report.failed.items():
         logger.warning("experiment %s was not checked: %s", key, why)

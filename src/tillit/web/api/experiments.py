@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
-from tillit.analytics.engine import connect
-from tillit.analytics.tables import Model
+from tillit.analytics import reports
 from tillit.audit.service import Actor
 from tillit.customers.models import IdentityType
 from tillit.customers.service import find_by_identity
@@ -160,8 +160,8 @@ class ResultsPublic(BaseModel):
 def _analysed(request: Request, session: Session, key: str) -> results.Results:
     settings = request.app.state.settings
     experiment = service.get_experiment(session=session, key=key)
-    model = Model(connect(settings), settings.data_dir)
-    return results.analyse(session=session, model=model, experiment=experiment, now=utcnow())
+    keep = partial(reports.cached, settings)  # counted once per change of the data
+    return results.analyse(session=session, experiment=experiment, now=utcnow(), keep=keep)
 
 
 def _public(experiment: Experiment, split: SplitPublic | None = None) -> ExperimentPublic:

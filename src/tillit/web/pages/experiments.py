@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,8 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from tillit.analytics.engine import connect
-from tillit.analytics.tables import Model
+from tillit.analytics import reports
 from tillit.errors import Conflict, InvalidInput, NotFound
 from tillit.experiments import assignment, service
 from tillit.experiments.definitions import KEY_PATTERN
@@ -112,8 +112,8 @@ def stop(
 def _results(request: Request, session: Session, key: str) -> Results:
     settings = request.app.state.settings
     experiment = service.get_experiment(session=session, key=key)
-    model = Model(connect(settings), settings.data_dir)
-    return analyse(session=session, model=model, experiment=experiment, now=utcnow())
+    keep = partial(reports.cached, settings)  # counted once per change of the data
+    return analyse(session=session, experiment=experiment, now=utcnow(), keep=keep)
 
 
 def _scale(low: float, high: float, lo: float, hi: float, width: float) -> Any:
