@@ -136,7 +136,11 @@ def views(
     at: datetime,
     *,
     name: str = "Product Viewed",
+    properties: dict[str, Any] | None = None,
 ) -> None:
+    """``count`` tracked events (product views in ``category`` unless ``name`` and
+    ``properties`` say otherwise), an hour apart before ``at``."""
+    properties = {"category": category} if properties is None else properties
     with sessions() as session, session.begin():
         source, _ = create_source(
             session=session,
@@ -156,6 +160,6 @@ def views(
                     customer_id=customer_id,
                     timestamp=when,
                     received_at=when,
-                    payload={"event": name, "properties": {"category": category}},
+                    payload={"event": name, "properties": properties},
                 )
             )

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 import orjson
 from typer.testing import CliRunner
 
+from tillit.campaigns import service
+from tillit.campaigns.definitions import parse_definition
+from tillit.campaigns.service import CLICKED_EVENT, OPENED_EVENT
 from tillit.cli.main import app as cli
 from tillit.staff.scopes import CAMPAIGNS_APPROVE, CAMPAIGNS_DRAFT, CAMPAIGNS_READ
 
-from .helpers import customer, definition, segment
+from .helpers import ACTOR, customer, definition, segment, views
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -98,3 +101,27 @@ def test_the_cli_drafts_approves_plans_sends_and_shows_the_status(
     bad.write_bytes(orjson.dumps(definition(key="Bad Key")))
     refused = runner.invoke(cli, ["campaigns", "create", str(bad)])
     assert refused.exit_code != 0 and "key" in refused.output
+
+
+def test_the_funnel_counts_people_who_opened_and_clicked_this_campaigns_messages(
+    sessions, defaults
+):
+    """Once per person, only this campaign's: tracked by the message's ``campaign`` property."""
+    anna, bo, dan, eva = (
+        customer(sessions, defaults, name=name) for name in ("Anna", "Bo", "Dan", "Eva")
+    )
+    segment(sessions, [anna, bo, dan, eva])
+    with sessions() as session, session.begin():
+        service.create_campaign(
+            session=session, definition=parse_definition(definition()), actor=ACTOR
+        )
+    mine = {"campaign": "spring-shoes"}
+    views(sessions, anna, "", 2, NOW, name=OPENED_EVENT, properties=mine)  # twice: one person
+    views(sessions, anna, "", 1, NOW, name=CLICKED_EVENT, properties=mine)
+    views(sessions, bo, "", 1, NOW, name=OPENED_EVENT, properties=mine)
+    views(sessions, dan, "", 1, NOW, name=OPENED_EVENT, properties={"campaign": "other"})
+    views(sessions, eva, "", 1, NOW, name=OPENED_EVENT, properties={})
+    with sessions() as session:
+        campaign = service.get_campaign(session=session, key="spring-shoes")
+        funnel = service.funnel(session=session, campaign=campaign)
+    assert (funnel.steps["opened"], funnel.steps["clicked"]) == (2, 1)
