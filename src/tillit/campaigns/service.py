@@ -598,6 +598,16 @@ class Funnel:
 
 
 def funnel(*, session: Session, campaign: Campaign) -> Funnel:
+    return funnels(session=session, campaigns=[campaign])[0]
+
+
+def funnels(*, session: Session, campaigns: Sequence[Campaign]) -> list[Funnel]:
+    """Each campaign's funnel; the opens and clicks of all of them read in one pass."""
+    tracked = _tracked_people(session, [c.key for c in campaigns])
+    return [_funnel(session, campaign, tracked) for campaign in campaigns]
+
+
+def _funnel(session: Session, campaign: Campaign, tracked: dict[tuple[str, str], int]) -> Funnel:
     steps = dict.fromkeys(FUNNEL_STEPS, 0)
     held: Counter[str] = Counter()
     rounds = session.scalars(
@@ -614,8 +624,8 @@ def funnel(*, session: Session, campaign: Campaign) -> Funnel:
     # without delivery receipts that is the most the outbox knows.
     steps["sent"] = states.get("sent", 0) + states.get("bounced", 0)
     steps["delivered"] = states.get("sent", 0)
-    steps["opened"] = _message_events(session, campaign, OPENED_EVENT)
-    steps["clicked"] = _message_events(session, campaign, CLICKED_EVENT)
+    steps["opened"] = tracked.get((OPENED_EVENT, campaign.key), 0)
+    steps["clicked"] = tracked.get((CLICKED_EVENT, campaign.key), 0)
     steps["goal_reached"] = len(_goal_reached(session, campaign))
     return Funnel(steps=steps, held=dict(held), rounds=len(rounds))
 
@@ -629,18 +639,23 @@ def _scheduled_since(session: Session, campaign: Campaign) -> dict[int, datetime
     return {customer_id: at for customer_id, at in rows if at is not None}
 
 
-def _message_events(session: Session, campaign: Campaign, name: str) -> int:
-    """Customers with a tracked event ``name`` whose ``campaign`` property is this campaign
-    (an e-mail's tracking pixel or link); 0 when nothing is tracked. Counted by the database
-    (every campaign on the list page asks twice; read row by row in Python this scanned every
-    open and click for each)."""
+def _tracked_people(session: Session, keys: Sequence[str]) -> dict[tuple[str, str], int]:
+    """(event name, campaign key) -> customers with a tracked open or click whose ``campaign``
+    property is that campaign (an e-mail's tracking pixel or link); counted by the database in
+    one pass over the events, whatever the number of campaigns."""
+    if not keys:
+        return {}
     tagged = Event.payload["properties"]["campaign"].as_string()
-    found = session.scalar(
-        select(func.count(distinct(Event.customer_id))).where(
-            Event.name == name, Event.customer_id.is_not(None), tagged == campaign.key
+    rows = session.execute(
+        select(Event.name, tagged, func.count(distinct(Event.customer_id)))
+        .where(
+            Event.name.in_([OPENED_EVENT, CLICKED_EVENT]),
+            Event.customer_id.is_not(None),
+            tagged.in_(list(keys)),
         )
+        .group_by(Event.name, tagged)
     )
-    return int(found or 0)
+    return {(name, key): int(count) for name, key, count in rows}
 
 
 def _goal_reached(

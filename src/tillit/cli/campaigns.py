@@ -116,8 +116,8 @@ def status(
                 if key
                 else service.list_campaigns(session=session)
             )
-            for campaign in campaigns:
-                funnel = service.funnel(session=session, campaign=campaign)
+            funnels = service.funnels(session=session, campaigns=campaigns)
+            for campaign, funnel in zip(campaigns, funnels, strict=True):
                 steps = " > ".join(
                     f"{step.replace('_', ' ')} {funnel.steps[step]}"
                     for step in service.FUNNEL_STEPS

@@ -92,8 +92,14 @@ def _comparison(found: Comparison | None) -> ComparisonPublic | None:
     )
 
 
-def _public(session: Any, campaign: Campaign, *, with_results: bool = False) -> CampaignPublic:
-    funnel = service.funnel(session=session, campaign=campaign)
+def _public(
+    session: Any,
+    campaign: Campaign,
+    *,
+    with_results: bool = False,
+    funnel: service.Funnel | None = None,
+) -> CampaignPublic:
+    funnel = funnel or service.funnel(session=session, campaign=campaign)
     results = None
     if with_results:
         found = service.results(session=session, campaign=campaign)
@@ -122,7 +128,9 @@ def _public(session: Any, campaign: Campaign, *, with_results: bool = False) -> 
 
 @router.get("", response_model=list[CampaignPublic], summary="Every campaign, with its funnel")
 def list_campaigns(session: SessionDep, _actor: Reader) -> list[CampaignPublic]:
-    return [_public(session, c) for c in service.list_campaigns(session=session)]
+    campaigns = service.list_campaigns(session=session)
+    found = service.funnels(session=session, campaigns=campaigns)
+    return [_public(session, c, funnel=f) for c, f in zip(campaigns, found, strict=True)]
 
 
 @router.post(

@@ -9,9 +9,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from tillit.campaigns import service, words
 from tillit.campaigns.definitions import KEY_PATTERN, PERSONAL_FIELDS, parse_definition
+from tillit.campaigns.models import Campaign
 from tillit.errors import Conflict, InvalidInput, NotFound
 from tillit.i18n import LANGUAGE_NAMES, LANGUAGES
 from tillit.staff.permissions import Permission
@@ -48,14 +50,16 @@ def _common(session: Any) -> dict[str, Any]:
     }
 
 
+def _with_funnels(session: Session) -> list[tuple[Campaign, service.Funnel]]:
+    campaigns = service.list_campaigns(session=session)
+    return list(zip(campaigns, service.funnels(session=session, campaigns=campaigns), strict=True))
+
+
 @router.get(
     "/campaigns", response_class=HTMLResponse, dependencies=[allow(Permission.campaigns_read)]
 )
 def campaigns_page(request: Request, session: SessionDep, error: str | None = None) -> HTMLResponse:
-    rows = [
-        (campaign, service.funnel(session=session, campaign=campaign))
-        for campaign in service.list_campaigns(session=session)
-    ]
+    rows = _with_funnels(session)
     return render(
         request,
         "campaigns/list.html",
@@ -184,10 +188,7 @@ async def create(request: Request, session: SessionDep, actor: FormActorDep) -> 
             if isinstance(error, InvalidInput)
             else {"key": error.detail}
         )
-        rows = [
-            (c, service.funnel(session=session, campaign=c))
-            for c in service.list_campaigns(session=session)
-        ]
+        rows = _with_funnels(session)
         return render(
             request,
             "campaigns/list.html",
