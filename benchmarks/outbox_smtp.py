@@ -9,6 +9,7 @@ message in its own transaction (sent, counted for the caps) before the next is h
 Prints messages per second for each and the ratio (target: 0.5 or more).
 
     .venv/bin/python benchmarks/outbox_smtp.py [--messages 1000] [--database-url URL]
+        [--not-durable]
 """
 
 from __future__ import annotations
@@ -141,6 +142,12 @@ def main() -> None:
         default="",
         help="a PostgreSQL server to make a throwaway database on; default: a fresh SQLite file",
     )
+    parser.add_argument(
+        "--not-durable",
+        action="store_true",
+        help="TILLIT_OUTBOX_DURABLE_RECORDS=false: PostgreSQL commits the records without "
+        "waiting for the disk",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     with socket.socket() as probe:
@@ -161,6 +168,7 @@ def main() -> None:
                 smtp_port=port,
                 smtp_sender="Butik <hej@example.com>",
                 company_caps="",
+                outbox_durable_records=not args.not_durable,
             )
             engine = make_engine(url)
             sessions = make_session_factory(engine)
@@ -204,7 +212,8 @@ def main() -> None:
     assert count.value == 2 * args.messages, count.value
     bare_rate, outbox_rate = args.messages / bare, args.messages / outbox
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    print(f"{args.messages} e-mails to aiosmtpd on 127.0.0.1 ({backend})")
+    records = "durable records" if settings.outbox_durable_records else "records not durable"
+    print(f"{args.messages} e-mails to aiosmtpd on 127.0.0.1 ({backend}, {records})")
     per = 1000 / args.messages  # ms per message
     print(
         f"bare smtplib loop, one connection  {bare_rate:8.0f} messages/s"

@@ -165,6 +165,15 @@ class Settings(BaseSettings):
             "after this (its sender died) is claimed and sent again."
         ),
     )
+    outbox_durable_records: bool = Field(
+        True,
+        description=(
+            "PostgreSQL: each 'sent' record waits for the disk (synchronous_commit on) before "
+            "the next message goes out. False: about twice the speed, but if the database "
+            "server itself crashes, the messages sent in its last ~0.6 s go out again "
+            "(never lost; docs/outreach.md, 'Exactly once')."
+        ),
+    )
     outbox_max_attempts: int = Field(
         6, ge=1, le=50, description="Attempts before a message that keeps failing is 'failed'."
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.outbox.conftest import NOW, outgoing
 from tillit.contact.tables import DecisionRecord, SendRecord
@@ -57,3 +57,26 @@ def test_only_the_sender_holding_the_message_records_it(sessions, make_customer)
         send = session.scalars(select(SendRecord)).one()
         assert (send.customer_id, send.decision_id, send.topic) == (customer, decision.id, "offers")
         assert session.get_one(DecisionRecord, decision.id).sent is True
+
+
+def test_records_that_need_not_wait_for_the_disk_leave_the_pool_as_it_was(sessions, engine):
+    """``durable=False``: the recording connections commit with synchronous_commit off (on
+    PostgreSQL; SQLite has no such setting), and no pooled connection keeps the setting."""
+    if engine.dialect.name != "postgresql":
+        with Recorder(sessions, durable=False) as recorder:
+            recorder.record(lambda session: session.execute(text("SELECT 1")))
+        return
+    seen: list[str] = []
+
+    def show(session_or_connection) -> None:
+        seen.append(session_or_connection.execute(text("SHOW synchronous_commit")).scalar_one())
+
+    with Recorder(sessions, durable=False) as recorder:
+        recorder.record(show)
+        recorder.record_statement(show)
+    with Recorder(sessions) as recorder:
+        recorder.record(show)
+        recorder.record_statement(show)
+    with engine.connect() as connection:  # what any later user of the pool gets
+        show(connection)
+    assert seen == ["off", "off", "on", "on", "on"]

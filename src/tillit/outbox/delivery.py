@@ -322,7 +322,7 @@ def _send_batch(
     # third of the lease, the batch's remaining claims are renewed.
     renew_after = settings.outbox_lease_seconds / 3
     started = renewed = time.monotonic()
-    with Recorder(sessions) as recorder:
+    with Recorder(sessions, durable=settings.outbox_durable_records) as recorder:
         try:
             for index, item in enumerate(ready):
                 if time.monotonic() - renewed > renew_after:
