@@ -38,11 +38,14 @@ def test_measurement_finds_every_breach_and_nothing_else(
     )
     assert len(report.measured) == 8
     with sessions() as session:
-        found = {
-            (key, breach.evidence_kind, breach.evidence_id)
-            for key, breach in session.execute(select(Promise.key, PromiseBreach).join(Promise))
-        }
+        rows = session.execute(select(Promise.key, PromiseBreach).join(Promise)).all()
+    found = {(key, breach.evidence_kind, breach.evidence_id) for key, breach in rows}
     assert found == world.broken
+    # Where each broke: the campaign that planned the message, the case's team, the channel.
+    where = {
+        (key, b.evidence_kind, b.evidence_id): (b.campaign, b.team, b.channel) for key, b in rows
+    }
+    assert where == world.where
     # A second round with nothing changed measures nothing.
     again = measure_promises(
         sessions=sessions,
