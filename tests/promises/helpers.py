@@ -17,7 +17,7 @@ from tillit.consent.models import ConsentDecision, Method
 from tillit.consent.preferences import update_preferences
 from tillit.contact.tables import DecisionRecord, SendRecord
 from tillit.customers.models import Customer
-from tillit.dialogues.models import Case
+from tillit.dialogues.models import Ask, Case, Question, QuestionVersion, Response
 from tillit.i18n import LANGUAGES
 from tillit.privacy.models import DataRequest
 
@@ -25,6 +25,7 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 SYSTEM = Actor.system("test")
 CAMPAIGN = ("winter-sale", "Winter sale")  # plans the marketing that breaks two promises
 TEAM = "Customer care, Oslo"  # the late case's assignee
+LOYALTY = "Loyalty team"  # the assignee of the case about a low score
 
 
 @dataclass
@@ -144,9 +145,11 @@ def case(
     replied_after: timedelta | None,
     resolved_after: timedelta | None,
     assignee: str | None = None,
+    response_id: int | None = None,
 ) -> int:
     row = Case(
         customer_id=customer_id,
+        response_id=response_id,
         rule="nps<=6",
         priority="normal",
         status="resolved" if resolved_after else "open",
@@ -203,8 +206,54 @@ def quiet_hours(session: Session, customer_id: int, at: datetime, start: str, en
     )
 
 
-def build(session: Session) -> World:
-    """Two customers; each promise kept at least once and broken exactly where noted."""
+def low_score(session: Session, customer_id: int, at: datetime, score: int) -> int:
+    """An NPS answer (and the question and ask behind it); returns the response's id."""
+    question = session.scalar(select(Question).where(Question.key == "nps"))
+    if question is None:
+        question = Question(key="nps", type="nps")
+        session.add(question)
+        session.flush()
+        session.add(QuestionVersion(question_id=question.id, version=1, texts={"en": "NPS?"}))
+        session.flush()
+    version = session.scalar(
+        select(QuestionVersion.id).where(QuestionVersion.question_id == question.id)
+    )
+    assert version is not None
+    ask = Ask(
+        customer_id=customer_id,
+        question_id=question.id,
+        version_id=version,
+        channel="email",
+        trigger="periodic",
+        reason="test",
+        status="answered",
+        language="nb",
+        created_at=at,
+        due_at=at,
+        expires_at=at + timedelta(days=14),
+        closed_at=at,
+    )
+    session.add(ask)
+    session.flush()
+    response = Response(
+        ask_id=ask.id,
+        customer_id=customer_id,
+        question_id=question.id,
+        version_id=version,
+        score=score,
+        channel="email",
+        language="nb",
+        answered_at=at,
+    )
+    session.add(response)
+    session.flush()
+    return response.id
+
+
+def build(session: Session, *, low_score_followed_up_late: bool = False) -> World:
+    """Two customers; each promise kept at least once and broken exactly where noted (the
+    low-score promise only with ``low_score_followed_up_late``: without, it has nothing to
+    measure, which the public page says)."""
     world = World()
     ida = world.customers["ida"] = customer(session, "ida")
     ole = world.customers["ole"] = customer(session, "ole", zone="Europe/Amsterdam", locale="nl-NL")
@@ -222,6 +271,8 @@ def build(session: Session) -> World:
     world.broken |= {("complaint-first-reply", "case", late), ("complaint-resolved", "case", late)}
     world.where[("complaint-first-reply", "case", late)] = (None, TEAM, None)
     world.where[("complaint-resolved", "case", late)] = (None, TEAM, None)
+    if low_score_followed_up_late:
+        _low_score_followed_up_late(session, world, ida)
     # Data requests: one done in 3 days, one done after 40.
     request(session, ida, T0, done_after=timedelta(days=3))
     slow = request(session, ole, T0, done_after=timedelta(days=40))
@@ -283,3 +334,25 @@ def build(session: Session) -> World:
     world.broken.add(("question-spacing", "send", second))
     world.where[("question-spacing", "send", second)] = (None, None, "in_app")
     return world
+
+
+def _low_score_followed_up_late(session: Session, world: World, ida: int) -> None:
+    """A score of 3 from ida, followed up only after 10 days (7 promised) by the loyalty team:
+    the case about it is late too."""
+    score = low_score(session, ida, T0 + timedelta(days=1), 3)
+    followed = case(
+        session,
+        ida,
+        T0 + timedelta(days=1),
+        replied_after=timedelta(days=10),
+        resolved_after=timedelta(days=10),
+        assignee=LOYALTY,
+        response_id=score,
+    )
+    for key, kind, evidence in (
+        ("low-scores-followed-up", "answer", score),
+        ("complaint-first-reply", "case", followed),
+        ("complaint-resolved", "case", followed),
+    ):
+        world.broken.add((key, kind, evidence))
+        world.where[(key, kind, evidence)] = (None, LOYALTY, "email" if kind == "answer" else None)

@@ -26,7 +26,7 @@ def test_measurement_finds_every_breach_and_nothing_else(
     sessions: SessionFactory, settings: Settings, tmp_path: Path, engine_name: str
 ) -> None:
     with sessions() as session, session.begin():
-        world = build(session)
+        world = build(session, low_score_followed_up_late=True)
     data_dir = tmp_path / "data"
     refresh_snapshots(sessions=sessions, data_dir=data_dir)
     local = settings.model_copy(update={"data_dir": data_dir})
