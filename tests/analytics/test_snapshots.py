@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pyarrow.parquet as pq
 import pytest
 
 from tillit.analytics.engine import connect
-from tillit.analytics.snapshots import SNAPSHOTS, refresh_snapshots, snapshot_path
+from tillit.analytics.snapshots import (
+    FINGERPRINT_FILE,
+    SNAPSHOTS,
+    refresh_snapshots,
+    snapshot_dir,
+    snapshot_path,
+)
 from tillit.analytics.tables import Model
 from tillit.audit.service import Actor
 from tillit.config import Settings
@@ -73,6 +80,21 @@ def test_snapshots_are_rewritten_only_when_their_table_changed(sessions, default
     assert set(after_consent.written) == {"consents"}
     mine = [r for r in _rows(lake_dir, "consents") if r["customer_id"] == ida]
     assert [(r["purpose_key"], r["decision"]) for r in mine] == [("marketing", "granted")]
+
+
+def test_a_snapshot_written_before_a_column_was_added_is_written_again(
+    sessions, defaults, lake_dir
+):
+    _customer(sessions, defaults, "ida.columns@example.com", "DK")
+    refresh_snapshots(sessions=sessions, data_dir=lake_dir)
+    # What the sends' fingerprint was before it named its columns (and before `campaign`).
+    stored = snapshot_dir(lake_dir, "sends") / FINGERPRINT_FILE
+    marks = orjson.loads(stored.read_text())
+    assert "campaign" in marks[0]
+    stored.write_bytes(orjson.dumps(marks[1:]))
+    report = refresh_snapshots(sessions=sessions, data_dir=lake_dir)
+    assert set(report.written) == {"sends"}
+    assert "campaign" in pq.read_schema(snapshot_path(lake_dir, "sends")).names
 
 
 def test_a_merge_resolves_to_the_surviving_person_and_an_erased_person_leaves(

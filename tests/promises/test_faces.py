@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.promises.helpers import T0, build
+from tests.promises.helpers import CAMPAIGN, T0, TEAM, build
 from tillit.analytics.engine import connect
 from tillit.analytics.snapshots import refresh_snapshots
 from tillit.analytics.tables import Model
@@ -175,6 +175,43 @@ def test_the_staff_page_shows_promised_against_measured(
     assert drill.status_code == 200
     assert "Message sent" in drill.text and "Each time it was broken" in drill.text
     assert "first_reply" not in page.text  # plain words, not codes
+
+
+def test_each_broken_instance_says_where_it_broke(
+    client: TestClient, admin_headers: dict[str, str], staff_csrf: str, measured: dict[str, int]
+) -> None:
+    """The campaign that planned the message, the team (the case's assignee) and the channel:
+    in the API, and on the staff page per instance and counted."""
+    stops = client.get("/api/v1/promises/marketing-stops/breaches", headers=admin_headers)
+    assert stops.status_code == 200, stops.text
+    [breach] = stops.json()
+    assert (breach["campaign"], breach["campaign_name"]) == CAMPAIGN
+    assert (breach["team"], breach["channel"]) == (None, "email")
+    replies = client.get("/api/v1/promises/complaint-first-reply/breaches", headers=admin_headers)
+    assert [(b["campaign"], b["team"]) for b in replies.json()] == [(None, TEAM)]
+    where = client.get("/api/v1/promises/marketing-stops/where-broken", headers=admin_headers)
+    assert where.status_code == 200, where.text
+    assert where.json() == {
+        "campaign": [{"value": CAMPAIGN[0], "name": CAMPAIGN[1], "broken": 1}],
+        "team": [{"value": None, "name": None, "broken": 1}],
+        "channel": [{"value": "email", "name": None, "broken": 1}],
+    }
+    assert client.get("/api/v1/promises/nope/where-broken", headers=admin_headers).status_code == (
+        404
+    )
+    assert client.get("/api/v1/promises/marketing-stops/where-broken").status_code == 401
+
+    page = client.get("/staff/promises/marketing-stops")
+    assert page.status_code == 200
+    where_part = page.text[page.text.index("Where it broke") : page.text.index("Each time")]
+    assert f'<a href="/staff/campaigns/{CAMPAIGN[0]}">{CAMPAIGN[1]}</a>' in where_part
+    assert "E-mail" in where_part and "email" not in where_part.replace("/campaigns/", "")
+    listed = page.text[page.text.index("Each time it was broken") :]
+    assert CAMPAIGN[1] in listed and "Offers" in listed  # the topic by its name
+    cases = client.get("/staff/promises/complaint-first-reply")
+    where_part = cases.text[cases.text.index("Where it broke") : cases.text.index("Each time")]
+    assert TEAM in where_part and "NPS score of 6 or less" in cases.text
+    assert "nps&lt;=6" not in cases.text and "None" not in cases.text
 
 
 def test_the_cli_lists_and_measures(

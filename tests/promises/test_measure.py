@@ -26,7 +26,7 @@ def test_measurement_finds_every_breach_and_nothing_else(
     sessions: SessionFactory, settings: Settings, tmp_path: Path, engine_name: str
 ) -> None:
     with sessions() as session, session.begin():
-        world = build(session)
+        world = build(session, low_score_followed_up_late=True)
     data_dir = tmp_path / "data"
     refresh_snapshots(sessions=sessions, data_dir=data_dir)
     local = settings.model_copy(update={"data_dir": data_dir})
@@ -38,11 +38,14 @@ def test_measurement_finds_every_breach_and_nothing_else(
     )
     assert len(report.measured) == 8
     with sessions() as session:
-        found = {
-            (key, breach.evidence_kind, breach.evidence_id)
-            for key, breach in session.execute(select(Promise.key, PromiseBreach).join(Promise))
-        }
+        rows = session.execute(select(Promise.key, PromiseBreach).join(Promise)).all()
+    found = {(key, breach.evidence_kind, breach.evidence_id) for key, breach in rows}
     assert found == world.broken
+    # Where each broke: the campaign that planned the message, the case's team, the channel.
+    where = {
+        (key, b.evidence_kind, b.evidence_id): (b.campaign, b.team, b.channel) for key, b in rows
+    }
+    assert where == world.where
     # A second round with nothing changed measures nothing.
     again = measure_promises(
         sessions=sessions,

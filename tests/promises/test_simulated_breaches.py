@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tillit.analytics.engine import connect
@@ -27,7 +28,12 @@ WANTED = ("Store records", "Profiles", "Consents and preferences", "Newsletters"
 
 
 def test_every_injected_breach_is_found_and_nothing_else(
-    sessions: SessionFactory, settings: Settings, defaults: Defaults, tmp_path: Path
+    sessions: SessionFactory,
+    settings: Settings,
+    defaults: Defaults,
+    tmp_path: Path,
+    client: TestClient,
+    staff_csrf: str,
 ) -> None:
     own = settings.model_copy(update={"data_dir": tmp_path})
     report = simulate(
@@ -39,11 +45,12 @@ def test_every_injected_breach_is_found_and_nothing_else(
         acts=tuple(act for act in ACTS if act[0] in WANTED),
     )
     assert report.simulated and report.counts["sends"] > 0, report.counts
-    truth = {
-        (b["promise"], b["evidence_kind"], b["evidence_id"])
+    injected = [
+        b
         for line in truth_path(tmp_path).read_bytes().splitlines()
         for b in orjson.loads(line).get("broken_promises", [])
-    }
+    ]
+    truth = {(b["promise"], b["evidence_kind"], b["evidence_id"]) for b in injected}
     assert len(truth) == 5  # a late case breaks two promises
     refresh_snapshots(sessions=sessions, data_dir=tmp_path)
     measure_promises(
@@ -53,11 +60,22 @@ def test_every_injected_breach_is_found_and_nothing_else(
         as_of=NOW,
     )
     with sessions() as session:
-        found = {
-            (key, b.evidence_kind, b.evidence_id)
-            for key, b in session.execute(select(Promise.key, PromiseBreach).join(Promise))
-        }
+        rows = session.execute(select(Promise.key, PromiseBreach).join(Promise)).all()
+    found = {(key, b.evidence_kind, b.evidence_id) for key, b in rows}
     true_positives = len(found & truth)
     precision = true_positives / len(found) if found else 0.0
     recall = true_positives / len(truth)
     assert (precision, recall) == (1.0, 1.0), (found - truth, truth - found)
+    # Where each broke, as the truth says: the campaign that sent after the withdrawal, the
+    # team the late complaint was assigned to; nothing for the others.
+    where = {(key, b.evidence_kind, b.evidence_id): (b.campaign, b.team) for key, b in rows}
+    assert {
+        (b["promise"], b["evidence_kind"], b["evidence_id"]): (b.get("campaign"), b.get("team"))
+        for b in injected
+    } == where
+    assert ("last-minute-offers", None) in where.values()
+    assert "Customer care" in {team for _, team in where.values()}
+    # Staff follow it to the campaign's own page.
+    page = client.get("/staff/promises/marketing-stops")
+    assert '<a href="/staff/campaigns/last-minute-offers">Last-minute offers</a>' in page.text
+    assert client.get("/staff/campaigns/last-minute-offers").status_code == 200

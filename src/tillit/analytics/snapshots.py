@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from tillit.campaigns.models import Campaign, CampaignMessage
 from tillit.consent.models import ConsentRecord, PreferenceVersion
 from tillit.contact.tables import DecisionRecord, SendRecord
 from tillit.customers.models import Customer, CustomerStatus, Identity
@@ -222,6 +223,9 @@ SNAPSHOTS: tuple[Snapshot, ...] = (
             Column("rule", pa.string(), Case.rule),
             Column("priority", pa.string(), Case.priority),
             Column("status", pa.string(), Case.status),
+            # Whom it is assigned to, as staff wrote it: a staff member's sign-in address or a
+            # team's name (Tillit has no teams of its own). Staff's, not the customer's.
+            Column("assignee", pa.string(), Case.assignee),
             Column("escalation_level", pa.int64(), Case.escalation_level),
             Column("created_at", UTC_TIME, Case.created_at),
             Column("first_response_due", UTC_TIME, Case.first_response_due),
@@ -270,6 +274,14 @@ SNAPSHOTS: tuple[Snapshot, ...] = (
             Column("kind", pa.string(), SendRecord.kind),
             Column("topic", pa.string(), SendRecord.topic),
             Column("sent_at", UTC_TIME, SendRecord.sent_at),
+            # The campaign that planned it, if any: its planned message names the decision
+            # behind the send. Fixed when it is sent (the message is planned before).
+            Column("campaign", pa.string(), Campaign.key),
+        ),
+        base=lambda q: (
+            q.select_from(SendRecord)
+            .outerjoin(CampaignMessage, CampaignMessage.decision_id == SendRecord.decision_id)
+            .outerjoin(Campaign, Campaign.id == CampaignMessage.campaign_id)
         ),
         fingerprint=(_count_max(SendRecord),),
     ),
@@ -390,7 +402,9 @@ def _fingerprint(session: Session, snapshot: Snapshot) -> str:
     queries = list(snapshot.fingerprint)
     if _about_people(snapshot):
         queries.append(ERASED_COUNT)
-    values = [[list(row) for row in session.execute(query).all()] for query in queries]
+    # The columns first: a snapshot written before a column was added is written again.
+    values: list[Any] = [[column.name for column in snapshot.columns]]
+    values += [[list(row) for row in session.execute(query).all()] for query in queries]
     return orjson.dumps(values, default=str).decode()
 
 

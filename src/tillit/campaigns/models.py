@@ -91,4 +91,6 @@ class CampaignMessage(Base):
         UniqueConstraint("round_id", "customer_id"),
         Index("ix_campaign_message_customer", "customer_id", "planned_at"),
         Index("ix_campaign_message_campaign", "campaign_id", "status"),
+        # The analytics snapshot of sends finds each send's campaign through its decision.
+        Index("ix_campaign_message_decision", "decision_id"),
     )

@@ -9,8 +9,10 @@ send, a withdrawal, a data request, a dialogue send, a low score), with
     started_at                   when the instance began (it is counted in that day and week)
     broke_at                     the deadline missed or the offending send; null when kept
     kept                         boolean
-    channel, source, team        where it broke: the channel, the campaign / topic / trigger /
-                                 case rule, and the team (none is recorded yet: null)
+    channel, campaign, team,     where it broke: the channel; the campaign that planned the
+    source                       send; the team, which is the case's assignee (Tillit records
+                                 no teams; staff may assign a case to a team's name); and the
+                                 source: the topic, question, request kind or case rule
 
 Only *decided* instances are returned: kept, or past their deadline at ``as_of``; a case that
 may still be answered in time is not counted either way. Records after ``as_of`` are ignored,
@@ -48,9 +50,12 @@ COLUMNS = (
     "broke_at",
     "kept",
     "channel",
-    "source",
+    "campaign",
     "team",
+    "source",
 )
+# Raised when the instances' columns change: a promise measured before is measured whole again.
+SHAPE = 2
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,9 @@ def _shape(table: ir.Table, **columns: Any) -> ir.Table:
         "broke_at": "timestamp('UTC')",
         "kept": "boolean",
         "channel": "string",
-        "source": "string",
+        "campaign": "string",
         "team": "string",
+        "source": "string",
     }
     out = {}
     for name, value in values.items():
@@ -116,6 +122,7 @@ def _deadline(
     id_column: str,
     channel: Any = None,
     source: Any = None,
+    team: Any = None,
     since: datetime | None = None,
 ) -> ir.Table:
     """Instances kept when ``done`` came at most ``length`` after ``start``."""
@@ -139,6 +146,7 @@ def _deadline(
         kept=table._kept,
         channel=channel(table) if callable(channel) else channel,
         source=source(table) if callable(source) else source,
+        team=team(table) if callable(team) else team,
     )
 
 
@@ -153,6 +161,7 @@ def _first_reply(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         evidence="case",
         id_column="case_id",
         source=lambda t: t.rule,
+        team=lambda t: t.assignee,
         since=rule.since,
     )
 
@@ -168,6 +177,7 @@ def _resolution(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         evidence="case",
         id_column="case_id",
         source=lambda t: t.rule,
+        team=lambda t: t.assignee,
         since=rule.since,
     )
 
@@ -204,6 +214,7 @@ def _send_instances(sends: ir.Table, broken: ir.BooleanValue) -> ir.Table:
         broke_at=ibis.ifelse(broken, sends.sent_at, ibis.null("timestamp('UTC')")),
         kept=~broken,
         channel=sends.channel,
+        campaign=sends.campaign,
         source=sends.topic,
     )
 
@@ -263,7 +274,7 @@ def _quiet_hours(model: Model, rule: Rule, as_of: datetime, offsets: ir.Table) -
         [sends.customer_id == effective.p_customer, effective.p_at <= sends.sent_at],
     )
     # The send's own columns as keys, so the version chosen needs no join back to the sends.
-    keys = ["send_id", "customer_id", "person_id", "channel", "topic", "sent_at"]
+    keys = ["send_id", "customer_id", "person_id", "channel", "campaign", "topic", "sent_at"]
     current = joined.group_by(keys).aggregate(p_version=joined.p_version.max())
     documents = versions.select(
         q_customer=versions.customer_id, q_version=versions.version, document=versions.document
@@ -363,6 +374,7 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         s_id="send_id",
         s_at="sent_at",
         s_channel="channel",
+        s_campaign="campaign",
         s_topic="topic",
     )
     # Only the purpose is read from a decision: its person is the send's.
@@ -389,13 +401,19 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         b_id=ibis.ifelse(breaks, table.s_id, ibis.null("int64")),
         b_channel=ibis.ifelse(breaks, table.s_channel, ibis.null("string")),
         b_topic=ibis.ifelse(breaks, table.s_topic, ibis.null("string")),
+        b_campaign=ibis.ifelse(breaks, table.s_campaign, ibis.null("string")),
     )
     # (The window as a column first: PySpark cannot compile it inside a filter.)
     table = table.mutate(_first=table.b_at.min().over(group_by="consent_id"))
     table = table.filter(table._first.isnull() | (table.b_at == table._first))
     table = table.group_by(
         ["consent_id", "customer_id", "person_id", "purpose_key", "recorded_at", "b_at"]
-    ).aggregate(s_id=table.b_id.min(), s_channel=table.b_channel.min(), s_topic=table.b_topic.min())
+    ).aggregate(
+        s_id=table.b_id.min(),
+        s_channel=table.b_channel.min(),
+        s_topic=table.b_topic.min(),
+        s_campaign=table.b_campaign.min(),
+    )
     table = table.rename(s_at="b_at")
     kept = table.s_id.isnull()
     return _shape(
@@ -406,6 +424,7 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         broke_at=table.s_at,
         kept=kept,
         channel=table.s_channel,
+        campaign=table.s_campaign,
         source=ibis.coalesce(table.s_topic, table.purpose_key),
     )
 
@@ -423,7 +442,8 @@ def _detractor_followup(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
     replied = (
         cases.filter(cases.response_id.notnull())
         .group_by("response_id")
-        .aggregate(first_reply=cases.first_response_at.min())
+        # The team: the assignee of the case about the score (the least, should there be two).
+        .aggregate(first_reply=cases.first_response_at.min(), assignee=cases.assignee.min())
     )
     answers = answers.left_join(replied, "response_id").drop("response_id_right")
     return _deadline(
@@ -436,6 +456,7 @@ def _detractor_followup(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         id_column="response_id",
         channel=lambda t: t.channel,
         source=lambda t: t.question_key,
+        team=lambda t: t.assignee,
         since=rule.since,
     )
 

@@ -78,8 +78,11 @@ class PromiseBreach(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the instance began
     broke_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the deadline or the offending send
     channel: Mapped[str | None] = mapped_column(String(32))
-    source: Mapped[str | None] = mapped_column(String(64))  # campaign, topic, trigger, case rule
-    team: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(64))  # the key of the send's campaign
+    # The case's assignee as staff wrote it (a staff address or a team's name): Tillit has no
+    # teams of its own.
+    team: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(64))  # topic, question, request kind, rule
     case_id: Mapped[int | None] = mapped_column(BigId)  # the case the customer opened about it
 
     __table_args__ = (

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor, record
+from tillit.campaigns.models import Campaign
 from tillit.config import Settings
 from tillit.dialogues.cases import open_for_customer
 from tillit.errors import Conflict, NotFound
@@ -143,13 +144,15 @@ class Breach:
     started_at: datetime
     broke_at: datetime
     channel: str | None
+    campaign: str | None  # the key of the campaign that planned the send
+    campaign_name: str | None  # its name (None: no campaign, or one since deleted)
+    team: str | None  # the case's assignee
     source: str | None
-    team: str | None
     case_id: int | None
     customer_id: int
 
 
-def _breach(key: str, row: PromiseBreach) -> Breach:
+def _breach(key: str, row: PromiseBreach, names: dict[str, str] | None = None) -> Breach:
     return Breach(
         id=row.id,
         promise_key=key,
@@ -158,11 +161,21 @@ def _breach(key: str, row: PromiseBreach) -> Breach:
         started_at=row.started_at,
         broke_at=row.broke_at,
         channel=row.channel,
-        source=row.source,
+        campaign=row.campaign,
+        campaign_name=(names or {}).get(row.campaign) if row.campaign else None,
         team=row.team,
+        source=row.source,
         case_id=row.case_id,
         customer_id=row.customer_id,
     )
+
+
+def _campaign_names(session: Session, keys: set[str | None]) -> dict[str, str]:
+    wanted = sorted(k for k in keys if k)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Campaign.key, Campaign.name).where(Campaign.key.in_(wanted)))
+    return {key: name for key, name in rows}
 
 
 def breaches(*, session: Session, key: str, limit: int = 200) -> list[Breach]:
@@ -173,8 +186,65 @@ def breaches(*, session: Session, key: str, limit: int = 200) -> list[Breach]:
         .where(Promise.key == key)
         .order_by(PromiseBreach.broke_at.desc(), PromiseBreach.id.desc())
         .limit(limit)
+    ).all()
+    names = _campaign_names(session, {row.campaign for _, row in rows})
+    return [_breach(k, row, names) for k, row in rows]
+
+
+@dataclass(frozen=True)
+class Place:
+    """One place a promise broke: a campaign, a team or a channel (None: none recorded, e.g.
+    a message no campaign planned or a case nobody was assigned), and how often."""
+
+    value: str | None
+    name: str | None  # a campaign's name; otherwise None
+    broken: int
+
+
+@dataclass(frozen=True)
+class WhereBroken:
+    """Every broken instance of one promise counted per campaign, team and channel, most
+    first."""
+
+    campaign: list[Place]
+    team: list[Place]
+    channel: list[Place]
+
+    @property
+    def total(self) -> int:
+        return sum(place.broken for place in self.channel)
+
+
+WHERE = {
+    "campaign": PromiseBreach.campaign,
+    "team": PromiseBreach.team,
+    "channel": PromiseBreach.channel,
+}
+
+
+def where_broken(*, session: Session, key: str) -> WhereBroken:
+    """Where one promise broke: its broken instances per campaign, per team and per channel
+    (each over all of them, not only the latest shown)."""
+    places: dict[str, list[tuple[str | None, int]]] = {}
+    for name, column in WHERE.items():
+        counted = func.count().label("broken")
+        rows = session.execute(
+            select(column, counted)
+            .join(Promise, Promise.id == PromiseBreach.promise_id)
+            .where(Promise.key == key)
+            .group_by(column)
+        ).all()
+        # Most first; the unrecorded last among equals, then by value.
+        places[name] = sorted(
+            ((value, int(count)) for value, count in rows),
+            key=lambda item: (-item[1], item[0] is None, item[0] or ""),
+        )
+    names = _campaign_names(session, {value for value, _ in places["campaign"]})
+    return WhereBroken(
+        campaign=[Place(v, names.get(v) if v else None, n) for v, n in places["campaign"]],
+        team=[Place(v, None, n) for v, n in places["team"]],
+        channel=[Place(v, None, n) for v, n in places["channel"]],
     )
-    return [_breach(k, row) for k, row in rows]
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,9 @@ def inputs_mark(promise: Promise, data_dir: Path, settings: Settings, as_of: dat
         path = snapshot_dir(data_dir, name) / FINGERPRINT_FILE
         fingerprints.append(path.read_text() if path.exists() else "")
     rule = rule_of(promise, settings)
-    definition = [promise.version, rule.parameters, rule.caps, promise.segment_key]
+    # The shape of the instances too: a promise measured before a column was added is measured
+    # whole again, its older breaches with it.
+    definition = [promise.version, rule.parameters, rule.caps, promise.segment_key, evaluate.SHAPE]
     data = [fingerprints, as_of.astimezone(UTC).date().isoformat()]
     return f"{_hash(definition)[:16]}:{_hash(data)[:47]}"
 
@@ -365,8 +367,9 @@ def _store(
                 started_at=row["started_at"],
                 broke_at=row["broke_at"],
                 channel=row["channel"],
-                source=row["source"],
+                campaign=row["campaign"],
                 team=row["team"],
+                source=row["source"],
                 case_id=cases.get(f"{evidence[0]}:{evidence[1]}"),
             )
         )

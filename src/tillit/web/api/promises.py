@@ -65,9 +65,25 @@ class BreachOut(BaseModel):
     started_at: datetime
     broke_at: datetime
     channel: str | None
-    source: str | None = Field(description="Campaign, topic, trigger or case rule")
-    team: str | None
+    campaign: str | None = Field(description="The key of the campaign that planned the message")
+    campaign_name: str | None = Field(description="The campaign's name")
+    team: str | None = Field(
+        description="For a case: whom it was assigned to, as staff wrote it (Tillit has no teams)"
+    )
+    source: str | None = Field(description="Topic, question, request kind or case rule")
     case_id: int | None = Field(description="The case the customer opened about it")
+
+
+class PlaceOut(BaseModel):
+    value: str | None = Field(description="The campaign key, team or channel; null: none")
+    name: str | None = Field(description="A campaign's name")
+    broken: int
+
+
+class WhereOut(BaseModel):
+    campaign: list[PlaceOut]
+    team: list[PlaceOut]
+    channel: list[PlaceOut]
 
 
 class PromiseCreate(BaseModel):
@@ -137,6 +153,15 @@ def list_breaches(
         BreachOut.model_validate(b, from_attributes=True)
         for b in report.breaches(session=session, key=key, limit=limit)
     ]
+
+
+@router.get("/{key}/where-broken", response_model=WhereOut, responses=PROBLEMS)
+def where_broken(key: str, session: SessionDep, _actor: Reader) -> WhereOut:
+    """Every broken instance counted per campaign, team and channel, most first."""
+    get_promise(session=session, key=key)
+    return WhereOut.model_validate(
+        report.where_broken(session=session, key=key), from_attributes=True
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PromiseOut, responses=PROBLEMS)

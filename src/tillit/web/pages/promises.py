@@ -5,6 +5,8 @@ reality check (promises against measured, trend, drill-down to each broken insta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -18,6 +20,7 @@ from tillit.storage.base import EntityId, utcnow
 from tillit.web.deps import SessionDep, SettingsDep
 from tillit.web.pages.preference_centre import FormDep, _checked, acting
 from tillit.web.pages.staff_auth import allow
+from tillit.web.staff_words import data_request_kind, readable, topic_names
 from tillit.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -133,12 +136,13 @@ def staff_drilldown(
         "promises/staff_breaches.html",
         promise=summary,
         breaches=report.breaches(session=session, key=key),
+        where=report.where_broken(session=session, key=key),
+        source_words=_source_words(topic_names(session)),
         chart=chart(summary.weeks, summary.target),
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         window_days=slo.WINDOW_DAYS,
         evidence_words=EVIDENCE_WORDS,
-        rule_words=rule_words,
         nav="promises",
     )
 
@@ -150,3 +154,19 @@ EVIDENCE_WORDS = {
     "answer": "Answer",
     "consent": "Consent decision",
 }
+
+
+def _source_words(topics: dict[str, str]) -> Callable[[report.Breach], str]:
+    """What a broken instance was about, in words: a case's rule, a message's topic, a data
+    request's kind, a question or a purpose (its key made readable)."""
+
+    def words(breach: report.Breach) -> str:
+        if not breach.source:
+            return "—"
+        if breach.evidence_kind == "case":
+            return rule_words(breach.source)
+        if breach.evidence_kind == "request":
+            return data_request_kind(breach.source)
+        return topics.get(breach.source) or readable(breach.source).capitalize()
+
+    return words

@@ -61,7 +61,9 @@ CAMPAIGNS = (
 )
 
 
-def _definition(key: str, name: str, topic: str, category: str, blast: float, hold: float) -> Any:
+def campaign_definition(
+    key: str, name: str, topic: str, category: str, blast: float, hold: float
+) -> Any:
     return parse_definition(
         {
             "key": key,
@@ -124,7 +126,7 @@ def act(world: World, progress: Callable[[int, int], None]) -> None:
         ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
         session.add_all(SegmentMember(segment_id=segment.id, customer_id=i) for i in ids)
         for key, name, topic, category, _, blast, hold in CAMPAIGNS:
-            spec = _definition(key, name, topic, category, blast, hold)
+            spec = campaign_definition(key, name, topic, category, blast, hold)
             service.create_campaign(session=session, definition=spec, actor=ACTOR)
             service.approve_campaign(session=session, key=key, actor=ACTOR)
     for number, (key, _, _, _, share, _, _) in enumerate(CAMPAIGNS):

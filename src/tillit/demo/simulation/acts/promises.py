@@ -1,8 +1,9 @@
 """Broken promises, injected where the truth file records them: a complaint answered late (its
-first reply and its resolution), a marketing message inside a customer's quiet hours, a
-marketing message days after a withdrawal, and a data request answered late. Everything else
-the simulation does goes through the contact policy and keeps the company's promises, so a
-measurement should find exactly these (``tests/promises/test_simulated_breaches.py``)."""
+first reply and its resolution; the case assigned to a team), a marketing message inside a
+customer's quiet hours, a campaign's message days after a withdrawal, and a data request
+answered late. Everything else the simulation does goes through the contact policy and keeps
+the company's promises, so a measurement should find exactly these, and where they broke
+(``tests/promises/test_simulated_breaches.py``)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tillit.campaigns.models import Campaign, CampaignMessage, CampaignRound, CampaignStatus
 from tillit.consent.ledger import record_consent
 from tillit.consent.models import ConsentDecision, Method
 from tillit.consent.preferences import update_preferences
 from tillit.contact.log import log_decision, record_send
+from tillit.demo.simulation.acts.campaigns import campaign_definition
 from tillit.demo.simulation.world import ACTOR, World
 from tillit.dialogues.models import Case, CaseStatus
 from tillit.privacy.models import DataRequest, DataRequestKind
+
+# The campaign whose message reaches a customer after they withdrew (its own, one message),
+# and the team the late complaint was assigned to.
+CAMPAIGN = ("last-minute-offers", "Last-minute offers")
+TEAM = "Customer care"
 
 
 def act(world: World, progress: Callable[[int, int], None]) -> None:
@@ -31,17 +39,18 @@ def act(world: World, progress: Callable[[int, int], None]) -> None:
     with world.sessions() as session, session.begin():
         steps = (_late_case, _quiet_hours_send, _send_after_withdrawal, _late_request)
         for number, (step, (person, ids)) in enumerate(zip(steps, chosen, strict=True)):
-            for key, kind, evidence in step(world, session, ids[0], day + number):
+            for key, kind, evidence, where in step(world, session, ids[0], day + number):
                 world.broken_promises.setdefault(person.index, []).append(
-                    {"promise": key, "evidence_kind": kind, "evidence_id": evidence}
+                    {"promise": key, "evidence_kind": kind, "evidence_id": evidence, **where}
                 )
                 world.counts["promises broken (injected)"] += 1
             progress(number + 1, len(steps))
 
 
-def _late_case(
-    world: World, session: Session, customer_id: int, day: float
-) -> list[tuple[str, str, int]]:
+Breach = tuple[str, str, int, dict[str, str]]  # promise, evidence kind and id, where it broke
+
+
+def _late_case(world: World, session: Session, customer_id: int, day: float) -> list[Breach]:
     settings = world.settings
     opened = world.clock.at(day, 10)
     case = Case(
@@ -49,6 +58,7 @@ def _late_case(
         rule="word:complaint",
         priority="normal",
         status=CaseStatus.resolved,
+        assignee=TEAM,
         first_response_due=opened + timedelta(hours=settings.case_first_response_hours),
         resolution_due=opened + timedelta(hours=settings.case_resolution_hours),
         first_response_at=opened + timedelta(hours=settings.case_first_response_hours + 6),
@@ -57,7 +67,11 @@ def _late_case(
     )
     session.add(case)
     session.flush()
-    return [("complaint-first-reply", "case", case.id), ("complaint-resolved", "case", case.id)]
+    where = {"team": TEAM}
+    return [
+        ("complaint-first-reply", "case", case.id, where),
+        ("complaint-resolved", "case", case.id, where),
+    ]
 
 
 def _zone(session: Session, customer_id: int) -> ZoneInfo:
@@ -75,7 +89,10 @@ def _at_local(
     return datetime.combine(date, clock, zone).astimezone(world.clock.end.tzinfo)
 
 
-def _marketing(session: Session, customer_id: int, at: datetime) -> int:
+def _marketing(
+    session: Session, customer_id: int, at: datetime, *, campaign: int | None = None
+) -> int:
+    """A marketing e-mail sent; with ``campaign`` (a round), one that campaign planned."""
     logged = log_decision(
         session=session,
         customer_id=customer_id,
@@ -88,6 +105,24 @@ def _marketing(session: Session, customer_id: int, at: datetime) -> int:
         defer_until=None,
         decided_at=at,
     )
+    if campaign is not None:
+        planned = session.get(CampaignRound, campaign)
+        assert planned is not None
+        session.add(
+            CampaignMessage(
+                campaign_id=planned.campaign_id,
+                round_id=planned.id,
+                customer_id=customer_id,
+                group="relevant",
+                status="scheduled",
+                channel="email",
+                not_before=at,
+                score=1.0,
+                decision_id=logged.id,
+                dedupe_key=f"campaign:{CAMPAIGN[0]}:{planned.occurrence}:{customer_id}",
+                planned_at=at,
+            )
+        )
     return record_send(
         session=session,
         customer_id=customer_id,
@@ -99,9 +134,38 @@ def _marketing(session: Session, customer_id: int, at: datetime) -> int:
     ).id
 
 
-def _quiet_hours_send(
-    world: World, session: Session, customer_id: int, day: float
-) -> list[tuple[str, str, int]]:
+def _campaign_round(session: Session, at: datetime) -> int:
+    """The injected campaign (done) and its one round, of one message."""
+    key, name = CAMPAIGN
+    definition = campaign_definition(key, name, "offers", "outdoor", 0.0, 0.0)
+    campaign = Campaign(
+        key=key,
+        name=name,
+        definition=definition.model_dump(mode="json"),
+        status=CampaignStatus.done,
+        created_by=ACTOR.label,
+        created_at=at,
+        updated_at=at,
+        approved_by=ACTOR.label,
+        approved_at=at,
+    )
+    session.add(campaign)
+    session.flush()
+    planned = CampaignRound(
+        campaign_id=campaign.id,
+        occurrence=at.date().isoformat(),
+        planned_at=at,
+        audience=1,
+        allowed=1,
+        relevant=1,
+        scheduled=1,
+    )
+    session.add(planned)
+    session.flush()
+    return planned.id
+
+
+def _quiet_hours_send(world: World, session: Session, customer_id: int, day: float) -> list[Breach]:
     before = world.clock.at(day - 1, 8)
     record_consent(
         session=session,
@@ -123,12 +187,12 @@ def _quiet_hours_send(
     send = _marketing(
         session, customer_id, _at_local(world, session, customer_id, day, time(23, 30))
     )
-    return [("quiet-hours", "send", send)]
+    return [("quiet-hours", "send", send, {})]
 
 
 def _send_after_withdrawal(
     world: World, session: Session, customer_id: int, day: float
-) -> list[tuple[str, str, int]]:
+) -> list[Breach]:
     update_preferences(
         session=session,
         customer_id=customer_id,
@@ -146,15 +210,12 @@ def _send_after_withdrawal(
         actor=ACTOR,
         at=world.clock.at(day, 9),
     )
-    late = _marketing(
-        session, customer_id, _at_local(world, session, customer_id, day + 3, time(12))
-    )
-    return [("marketing-stops", "send", late)]
+    at = _at_local(world, session, customer_id, day + 3, time(12))
+    late = _marketing(session, customer_id, at, campaign=_campaign_round(session, at))
+    return [("marketing-stops", "send", late, {"campaign": CAMPAIGN[0]})]
 
 
-def _late_request(
-    world: World, session: Session, customer_id: int, day: float
-) -> list[tuple[str, str, int]]:
+def _late_request(world: World, session: Session, customer_id: int, day: float) -> list[Breach]:
     received = world.clock.at(day, 11)
     request = DataRequest(
         customer_id=customer_id,
@@ -167,4 +228,4 @@ def _late_request(
     )
     session.add(request)
     session.flush()
-    return [("data-requests", "request", request.id)]
+    return [("data-requests", "request", request.id, {})]
