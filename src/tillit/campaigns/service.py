@@ -108,15 +108,35 @@ def create_campaign(*, session: Session, definition: CampaignDefinition, actor: 
     return campaign
 
 
-def update_campaign(*, session: Session, definition: CampaignDefinition, actor: Actor) -> Campaign:
-    """A draft changed; an approved campaign is not (draft a new one)."""
+def update_campaign(
+    *, session: Session, key: str, definition: CampaignDefinition, actor: Actor
+) -> Campaign:
+    """A draft's definition replaced by ``definition`` (whose key must be ``key``); an approved
+    campaign is not changed (draft a new one). Audited with the fields that changed, before and
+    after. Any refusal writes nothing."""
+    if definition.key != key:
+        raise InvalidInput(
+            FieldError(
+                "key",
+                f"is {definition.key!r}, but the address names {key!r}; a key does not change",
+            )
+        )
     check_definition(definition)
-    campaign = get_campaign(session=session, key=definition.key)
+    campaign = get_campaign(session=session, key=key)
     if campaign.status != CampaignStatus.draft:
-        raise Conflict(f"campaign {campaign.key!r} is {campaign.status}; only a draft changes")
+        raise Conflict(
+            f"campaign {key!r} is {campaign.status}, and only a draft can be changed; "
+            "draft a new campaign instead"
+        )
     _check_references(session, definition)
-    before = snapshot(campaign)
-    campaign.definition = definition.model_dump(mode="json")
+    document = definition.model_dump(mode="json")
+    changed = sorted(
+        name
+        for name in document.keys() | campaign.definition.keys()
+        if document.get(name) != campaign.definition.get(name)
+    )
+    before = {name: campaign.definition.get(name) for name in changed}
+    campaign.definition = document
     campaign.name = definition.name
     campaign.updated_at = utcnow()
     session.flush()
@@ -126,8 +146,8 @@ def update_campaign(*, session: Session, definition: CampaignDefinition, actor: 
         action="campaign.update",
         entity_type=ENTITY,
         entity_id=campaign.key,
-        before=before,
-        after=snapshot(campaign),
+        before={"definition": before},
+        after={"changed": changed, "definition": {name: document.get(name) for name in changed}},
     )
     return campaign
 
