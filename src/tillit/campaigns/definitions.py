@@ -113,6 +113,9 @@ class Schedule(BaseModel):
     event: Text | None = Field(
         None, min_length=1, max_length=200, description="triggered: the event that starts it"
     )
+    goal: Key | None = Field(
+        None, description="triggered: the analytics goal whose reaching starts it (or an event)"
+    )
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -195,8 +198,14 @@ def check_definition(definition: CampaignDefinition) -> CampaignDefinition:
         errors.append(FieldError("schedule.at", "needs a time zone offset"))
     if schedule.type == "recurring" and schedule.every_days is None:
         errors.append(FieldError("schedule.every_days", "a recurring campaign says how often"))
-    if schedule.type == "triggered" and schedule.event is None:
-        errors.append(FieldError("schedule.event", "a triggered campaign names its event"))
+    if schedule.type == "triggered" and schedule.event is None and schedule.goal is None:
+        errors.append(
+            FieldError("schedule.event", "a triggered campaign names its event, or a goal")
+        )
+    if schedule.type == "triggered" and schedule.event is not None and schedule.goal is not None:
+        errors.append(FieldError("schedule.goal", "name an event or a goal, not both"))
+    if schedule.type != "triggered" and schedule.goal is not None:
+        errors.append(FieldError("schedule.goal", "only a triggered campaign starts from a goal"))
     if definition.kind is MessageKind.dialogue and definition.purpose != "research":
         errors.append(FieldError("purpose", "dialogue messages use 'research'"))
     if errors:

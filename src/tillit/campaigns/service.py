@@ -17,6 +17,7 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tillit.analytics import goal_store
 from tillit.analytics.models import Goal, Segment, SegmentMember
 from tillit.audit.service import Actor, record
 from tillit.campaigns import delivery, planning, relevance
@@ -78,6 +79,9 @@ def _check_references(session: Session, definition: CampaignDefinition) -> None:
         and session.scalar(select(Goal.id).where(Goal.key == definition.goal)) is None
     ):
         errors.append(FieldError("goal", f"no goal has the key {definition.goal!r}"))
+    trigger = definition.schedule.goal
+    if trigger is not None and session.scalar(select(Goal.id).where(Goal.key == trigger)) is None:
+        errors.append(FieldError("schedule.goal", f"no goal has the key {trigger!r}"))
     if errors:
         raise InvalidInput(errors)
 
@@ -269,6 +273,11 @@ def _audience(session: Session, definition: CampaignDefinition, now: datetime) -
             )
         )
         ids = [customer_id for customer_id in ids if customer_id in triggered]
+    if definition.schedule.type == "triggered" and definition.schedule.goal:
+        reached = goal_store.reached_between(
+            session=session, key=definition.schedule.goal, since=now - timedelta(days=1), until=now
+        )
+        ids = [customer_id for customer_id in ids if customer_id in reached]
     return ids
 
 

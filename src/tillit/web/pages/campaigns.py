@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tillit.analytics import goal_store
 from tillit.campaigns import service, words
 from tillit.campaigns.definitions import KEY_PATTERN, PERSONAL_FIELDS, parse_definition
 from tillit.errors import Conflict, InvalidInput, NotFound
@@ -91,6 +92,7 @@ def campaign_page(
         campaign=campaign,
         definition=definition,
         previews=previews,
+        goal_names=goal_store.goal_names(session),
         funnel=service.funnel(session=session, campaign=campaign),
         results=service.results(session=session, campaign=campaign),
         error=error and error[:300],
@@ -146,6 +148,8 @@ def _definition_from(form: Any) -> dict[str, Any]:
         document["schedule"]["every_days"] = number("every_days", 7)
     if text("trigger_event"):
         document["schedule"]["event"] = text("trigger_event")
+    if text("trigger_goal"):
+        document["schedule"]["goal"] = text("trigger_goal")
     if text("signal_event"):
         document["relevance"]["signals"].append(
             {
