@@ -148,6 +148,12 @@ class CampaignDefinition(BaseModel):
         None, description="Used for customers whose language has no content; none: they are held"
     )
     schedule: Schedule = Field(default_factory=Schedule)
+    send_time: Literal["window_start", "best_hour"] = Field(
+        "window_start",
+        description="'window_start': as soon as the customer's window allows (after quiet "
+        "hours); 'best_hour': the local hour at which they engage most, learned from their own "
+        "events of the last 90 days (none: as window_start)",
+    )
     relevance: Relevance = Field(default_factory=Relevance)
     holdout_share: float = Field(0.0, ge=0, le=0.5, description="Planned but never sent")
     blast_share: float = Field(0.0, ge=0, le=0.5, description="Sent without the relevance gate")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tillit.analytics import goal_store
 from tillit.analytics.models import Goal, Segment, SegmentMember
 from tillit.audit.service import Actor, record
-from tillit.campaigns import delivery, planning, relevance
+from tillit.campaigns import delivery, planning, relevance, send_time
 from tillit.campaigns.definitions import (
     CampaignDefinition,
     check_definition,
@@ -482,6 +482,30 @@ def _last_sent(session: Session, campaign: Campaign, ids: list[int]) -> dict[int
     return {customer_id: at for customer_id, at in rows if at is not None}
 
 
+def _best_hours(
+    session: Session, definition: CampaignDefinition, ids: list[int], states: pa.Table, at: datetime
+) -> np.ndarray[Any, np.dtype[np.int8]] | None:
+    """Each customer's best hour from their own events (only when the campaign asks for it)."""
+    if definition.send_time != "best_hour":
+        return None
+    position = {customer_id: row for row, customer_id in enumerate(ids)}
+    rows = session.execute(
+        select(Event.customer_id, Event.timestamp).where(
+            Event.customer_id.in_(ids),
+            Event.timestamp >= at - timedelta(days=send_time.LOOKBACK_DAYS),
+            Event.timestamp <= at,
+        )
+    )
+    found = [(position[c], clock.to_us(t)) for c, t in rows if c is not None]
+    zones, names = send_time.zone_codes(states.column("time_zone"))
+    return send_time.best_hours(
+        rows=np.fromiter((row for row, _ in found), np.int64, len(found)),
+        timestamps_us=np.fromiter((us for _, us in found), np.int64, len(found)),
+        zones=zones,
+        zone_names=names,
+    )
+
+
 def dedupe_key(campaign: Campaign, occurrence: str, customer_id: int) -> str:
     return f"campaign:{campaign.key}:{occurrence}:{customer_id}"
 
@@ -537,6 +561,7 @@ def _plan_chunk(
         languages=[people[c][0] for c in ids],
         channel_orders=[people[c][2] for c in ids],
         last_sent_us=last_us,
+        best_hours=_best_hours(session, definition, ids, table, at),
     )
     counts.allowed = int(planned.allowed.sum())
     counts.relevant = int(planned.relevant.sum())

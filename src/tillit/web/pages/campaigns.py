@@ -141,6 +141,7 @@ def _definition_from(form: Any) -> dict[str, Any]:
         "blast_share": number("blast_share", 0),
         "min_days_between": number("min_days_between", 7),
         "goal": text("goal") or None,
+        "send_time": text("send_time") or "window_start",
     }
     if text("schedule_at"):
         document["schedule"]["at"] = text("schedule_at")
