@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tillit.analytics.goals import KINDS, EventGoal
 from tillit.analytics.models import Goal
 from tillit.analytics.properties import PROPERTY_NAME_RULE, bad_property_names
 from tillit.audit.service import Actor, record
-from tillit.consent.models import Purpose
-from tillit.dialogues.models import Question
+from tillit.consent.models import ConsentDecision, ConsentRecord, Purpose
+from tillit.customers.models import Customer
+from tillit.dialogues.models import Question, Response
 from tillit.errors import Conflict, FieldError, InvalidInput
+from tillit.events.models import Event
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -111,3 +116,71 @@ def all_goals(*, session: Session) -> list[EventGoal]:
 def goal_names(session: Session) -> dict[str, str]:
     """Each goal's name for staff, by key."""
     return {key: name for key, name in session.execute(select(Goal.key, Goal.name))}
+
+
+def reached_between(*, session: Session, key: str, since: datetime, until: datetime) -> set[int]:
+    """The customers who reached goal ``key`` from ``since`` to ``until`` (both included), read
+    from the operational tables rather than the lake, so a goal reached a minute ago counts:
+    the goal's event with its filters, a customer's first grant of the purpose, an answer to
+    the question (or any), or a profile created. An unknown key: nobody."""
+    goal = session.scalar(select(Goal).where(Goal.key == key))
+    if goal is None:
+        return set()
+    if goal.kind == "consent":
+        first = (
+            select(ConsentRecord.customer_id, func.min(ConsentRecord.recorded_at).label("at"))
+            .where(
+                ConsentRecord.purpose_key == goal.purpose_key,
+                ConsentRecord.decision == ConsentDecision.granted,
+            )
+            .group_by(ConsentRecord.customer_id)
+            .subquery()
+        )
+        return set(
+            session.scalars(
+                select(first.c.customer_id).where(first.c.at >= since, first.c.at <= until)
+            )
+        )
+    if goal.kind == "answer":
+        answered = select(Response.customer_id).where(
+            Response.answered_at >= since, Response.answered_at <= until
+        )
+        if goal.question_key:
+            answered = answered.join(Question, Question.id == Response.question_id).where(
+                Question.key == goal.question_key
+            )
+        return set(session.scalars(answered))
+    if goal.kind == "signup":
+        return set(
+            session.scalars(
+                select(Customer.id).where(
+                    Customer.created_at >= since, Customer.created_at <= until
+                )
+            )
+        )
+    rows = session.execute(
+        select(Event.customer_id, Event.payload).where(
+            Event.name == goal.event,
+            Event.timestamp >= since,
+            Event.timestamp <= until,
+            Event.customer_id.is_not(None),
+        )
+    )
+    wanted = dict(goal.filters or {})
+    return {
+        customer_id
+        for customer_id, payload in rows
+        if customer_id is not None and _matches((payload or {}).get("properties") or {}, wanted)
+    }
+
+
+def _matches(properties: dict[str, Any], wanted: dict[str, str]) -> bool:
+    """Every filter property equals its value as text, as the goals reports compare (a JSON
+    string by its text, anything else by its JSON: ``true``, ``3``)."""
+    return all(
+        name in properties and _text(properties[name]) == value for name, value in wanted.items()
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()

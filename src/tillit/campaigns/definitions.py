@@ -113,6 +113,9 @@ class Schedule(BaseModel):
     event: Text | None = Field(
         None, min_length=1, max_length=200, description="triggered: the event that starts it"
     )
+    goal: Key | None = Field(
+        None, description="triggered: the analytics goal whose reaching starts it (or an event)"
+    )
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -145,6 +148,12 @@ class CampaignDefinition(BaseModel):
         None, description="Used for customers whose language has no content; none: they are held"
     )
     schedule: Schedule = Field(default_factory=Schedule)
+    send_time: Literal["window_start", "best_hour"] = Field(
+        "window_start",
+        description="'window_start': as soon as the customer's window allows (after quiet "
+        "hours); 'best_hour': the local hour at which they engage most, learned from their own "
+        "events of the last 90 days (none: as window_start)",
+    )
     relevance: Relevance = Field(default_factory=Relevance)
     holdout_share: float = Field(0.0, ge=0, le=0.5, description="Planned but never sent")
     blast_share: float = Field(0.0, ge=0, le=0.5, description="Sent without the relevance gate")
@@ -195,8 +204,14 @@ def check_definition(definition: CampaignDefinition) -> CampaignDefinition:
         errors.append(FieldError("schedule.at", "needs a time zone offset"))
     if schedule.type == "recurring" and schedule.every_days is None:
         errors.append(FieldError("schedule.every_days", "a recurring campaign says how often"))
-    if schedule.type == "triggered" and schedule.event is None:
-        errors.append(FieldError("schedule.event", "a triggered campaign names its event"))
+    if schedule.type == "triggered" and schedule.event is None and schedule.goal is None:
+        errors.append(
+            FieldError("schedule.event", "a triggered campaign names its event, or a goal")
+        )
+    if schedule.type == "triggered" and schedule.event is not None and schedule.goal is not None:
+        errors.append(FieldError("schedule.goal", "name an event or a goal, not both"))
+    if schedule.type != "triggered" and schedule.goal is not None:
+        errors.append(FieldError("schedule.goal", "only a triggered campaign starts from a goal"))
     if definition.kind is MessageKind.dialogue and definition.purpose != "research":
         errors.append(FieldError("purpose", "dialogue messages use 'research'"))
     if errors:

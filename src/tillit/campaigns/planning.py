@@ -5,7 +5,10 @@
 2. the relevance gate (off for the blast slice);
 3. content in the customer's language (or the campaign's chosen fallback);
 4. the send time inside the customer's window: when the policy defers for quiet hours, the
-   message is planned for the end of them and the policy asked again for that instant;
+   message is planned for the end of them and the policy asked again for that instant; with
+   ``send_time: best_hour``, a customer with events is planned for the next hour at which they
+   engage most (:mod:`tillit.campaigns.send_time`), the policy asked again for it, and quiet
+   hours then move it to their end;
 5. the campaign's own frequency (days between two of its messages to one customer);
 6. the hold-out: planned, never sent.
 
@@ -24,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from tillit.campaigns import send_time
 from tillit.campaigns.definitions import CampaignDefinition, content_for
 from tillit.campaigns.relevance import Scores
 from tillit.contact import clock
@@ -144,6 +148,51 @@ def _ranks(
     return ranks
 
 
+_NO_ASK = np.iinfo(np.int64).min
+
+
+def _ask_again(
+    states: pa.Table,
+    definition: CampaignDefinition,
+    policy: CompanyPolicy,
+    channels: tuple[OutboundChannel, ...],
+    chosen: npt.NDArray[np.int64],
+    ask: npt.NDArray[np.int64],
+    not_before: npt.NDArray[np.int64],
+    reason: npt.NDArray[np.int16],
+) -> npt.NDArray[np.bool_]:
+    """Asks the policy again, for each row with an instant in ``ask``, at that instant; a row
+    allowed then goes then (``not_before``). A row deferred for quiet hours there is asked once
+    more at their end (its best hour falls in them: it goes when they end, inside its window);
+    any other refusal holds it with the policy's reason. Returns the rows newly held."""
+    held = np.zeros(len(ask), np.bool_)
+    for last in (False, True):
+        pending = ask != _NO_ASK
+        if not pending.any():
+            break
+        later = np.full(len(ask), _NO_ASK, np.int64)
+        for c, channel_value in enumerate(channels):
+            on_channel = pending & (chosen == c)
+            for instant in np.unique(ask[on_channel]):
+                group_rows = np.flatnonzero(on_channel & (ask == instant))
+                again, again_why, again_until = _decide(
+                    states.take(pa.array(group_rows)),
+                    definition,
+                    channel_value,
+                    clock.from_us(int(instant)),
+                    policy,
+                )
+                ok = again == 0
+                wait = ~ok & (again == 1) & (again_why == _QUIET) & (not last)
+                not_before[group_rows[ok]] = int(instant)
+                later[group_rows[wait]] = again_until[wait]
+                refused = group_rows[~ok & ~wait]
+                reason[refused] = again_why[~ok & ~wait]
+                held[refused] = True
+        ask = later
+    return held
+
+
 def plan_rows(
     *,
     states: pa.Table,
@@ -155,6 +204,7 @@ def plan_rows(
     languages: Sequence[str] | None = None,
     channel_orders: Sequence[Sequence[str]] | None = None,
     last_sent_us: npt.NDArray[np.int64] | None = None,
+    best_hours: npt.NDArray[np.int8] | None = None,
 ) -> Planned:
     rows = states.num_rows
     channels = campaign_channels(definition)
@@ -189,25 +239,20 @@ def plan_rows(
         fallback = content_for(definition, "en")
         if fallback is None:
             reason[reason == SCHEDULED] = _CODE[NO_CONTENT]
-    # 4. the send time: after quiet hours, asked again for that instant
-    at_us = clock.to_us(at)
-    not_before = np.full(rows, at_us, np.int64)
-    waiting = (reason == SCHEDULED) & quiet[take, np.maximum(chosen, 0)]
-    if waiting.any():
-        wait_until = until[take, np.maximum(chosen, 0)]
-        for c, channel_value in enumerate(channels):
-            on_channel = waiting & (chosen == c)
-            for instant in np.unique(wait_until[on_channel]):
-                group_rows = np.flatnonzero(on_channel & (wait_until == instant))
-                later = clock.from_us(int(instant))
-                again, again_why, _ = _decide(
-                    states.take(pa.array(group_rows)), definition, channel_value, later, policy
-                )
-                ok = again == 0
-                not_before[group_rows[ok]] = int(instant)
-                reason[group_rows[~ok]] = again_why[~ok]
-                allowed[group_rows[~ok]] = False
-                relevant[group_rows[~ok]] = False
+    # 4. the send time: at the customer's best hour, or after quiet hours; asked again then
+    pick = np.maximum(chosen, 0)
+    ask = np.where((reason == SCHEDULED) & quiet[take, pick], until[take, pick], _NO_ASK)
+    if definition.send_time == "best_hour" and best_hours is not None:
+        zones, names = send_time.zone_codes(states.column("time_zone"))
+        instants = send_time.best_hour_instants_us(
+            at=at, hours=best_hours, zones=zones, zone_names=names
+        )
+        moved = (reason == SCHEDULED) & (best_hours >= 0)
+        ask[moved] = instants[moved]
+    not_before = np.full(rows, clock.to_us(at), np.int64)
+    held = _ask_again(states, definition, policy, channels, chosen, ask, not_before, reason)
+    allowed[held] = False
+    relevant[held] = False
     # 5. the campaign's own frequency
     if last_sent_us is not None and definition.min_days_between:
         gap = definition.min_days_between * _DAY_US

@@ -17,9 +17,10 @@ import pyarrow as pa
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from tillit.analytics import goal_store
 from tillit.analytics.models import Goal, Segment, SegmentMember
 from tillit.audit.service import Actor, record
-from tillit.campaigns import delivery, planning, relevance
+from tillit.campaigns import delivery, planning, relevance, send_time
 from tillit.campaigns.definitions import (
     CampaignDefinition,
     check_definition,
@@ -78,6 +79,9 @@ def _check_references(session: Session, definition: CampaignDefinition) -> None:
         and session.scalar(select(Goal.id).where(Goal.key == definition.goal)) is None
     ):
         errors.append(FieldError("goal", f"no goal has the key {definition.goal!r}"))
+    trigger = definition.schedule.goal
+    if trigger is not None and session.scalar(select(Goal.id).where(Goal.key == trigger)) is None:
+        errors.append(FieldError("schedule.goal", f"no goal has the key {trigger!r}"))
     if errors:
         raise InvalidInput(errors)
 
@@ -108,15 +112,35 @@ def create_campaign(*, session: Session, definition: CampaignDefinition, actor: 
     return campaign
 
 
-def update_campaign(*, session: Session, definition: CampaignDefinition, actor: Actor) -> Campaign:
-    """A draft changed; an approved campaign is not (draft a new one)."""
+def update_campaign(
+    *, session: Session, key: str, definition: CampaignDefinition, actor: Actor
+) -> Campaign:
+    """A draft's definition replaced by ``definition`` (whose key must be ``key``); an approved
+    campaign is not changed (draft a new one). Audited with the fields that changed, before and
+    after. Any refusal writes nothing."""
+    if definition.key != key:
+        raise InvalidInput(
+            FieldError(
+                "key",
+                f"is {definition.key!r}, but the address names {key!r}; a key does not change",
+            )
+        )
     check_definition(definition)
-    campaign = get_campaign(session=session, key=definition.key)
+    campaign = get_campaign(session=session, key=key)
     if campaign.status != CampaignStatus.draft:
-        raise Conflict(f"campaign {campaign.key!r} is {campaign.status}; only a draft changes")
+        raise Conflict(
+            f"campaign {key!r} is {campaign.status}, and only a draft can be changed; "
+            "draft a new campaign instead"
+        )
     _check_references(session, definition)
-    before = snapshot(campaign)
-    campaign.definition = definition.model_dump(mode="json")
+    document = definition.model_dump(mode="json")
+    changed = sorted(
+        name
+        for name in document.keys() | campaign.definition.keys()
+        if document.get(name) != campaign.definition.get(name)
+    )
+    before = {name: campaign.definition.get(name) for name in changed}
+    campaign.definition = document
     campaign.name = definition.name
     campaign.updated_at = utcnow()
     session.flush()
@@ -126,8 +150,8 @@ def update_campaign(*, session: Session, definition: CampaignDefinition, actor: 
         action="campaign.update",
         entity_type=ENTITY,
         entity_id=campaign.key,
-        before=before,
-        after=snapshot(campaign),
+        before={"definition": before},
+        after={"changed": changed, "definition": {name: document.get(name) for name in changed}},
     )
     return campaign
 
@@ -249,6 +273,11 @@ def _audience(session: Session, definition: CampaignDefinition, now: datetime) -
             )
         )
         ids = [customer_id for customer_id in ids if customer_id in triggered]
+    if definition.schedule.type == "triggered" and definition.schedule.goal:
+        reached = goal_store.reached_between(
+            session=session, key=definition.schedule.goal, since=now - timedelta(days=1), until=now
+        )
+        ids = [customer_id for customer_id in ids if customer_id in reached]
     return ids
 
 
@@ -453,6 +482,30 @@ def _last_sent(session: Session, campaign: Campaign, ids: list[int]) -> dict[int
     return {customer_id: at for customer_id, at in rows if at is not None}
 
 
+def _best_hours(
+    session: Session, definition: CampaignDefinition, ids: list[int], states: pa.Table, at: datetime
+) -> np.ndarray[Any, np.dtype[np.int8]] | None:
+    """Each customer's best hour from their own events (only when the campaign asks for it)."""
+    if definition.send_time != "best_hour":
+        return None
+    position = {customer_id: row for row, customer_id in enumerate(ids)}
+    rows = session.execute(
+        select(Event.customer_id, Event.timestamp).where(
+            Event.customer_id.in_(ids),
+            Event.timestamp >= at - timedelta(days=send_time.LOOKBACK_DAYS),
+            Event.timestamp <= at,
+        )
+    )
+    found = [(position[c], clock.to_us(t)) for c, t in rows if c is not None]
+    zones, names = send_time.zone_codes(states.column("time_zone"))
+    return send_time.best_hours(
+        rows=np.fromiter((row for row, _ in found), np.int64, len(found)),
+        timestamps_us=np.fromiter((us for _, us in found), np.int64, len(found)),
+        zones=zones,
+        zone_names=names,
+    )
+
+
 def dedupe_key(campaign: Campaign, occurrence: str, customer_id: int) -> str:
     return f"campaign:{campaign.key}:{occurrence}:{customer_id}"
 
@@ -508,6 +561,7 @@ def _plan_chunk(
         languages=[people[c][0] for c in ids],
         channel_orders=[people[c][2] for c in ids],
         last_sent_us=last_us,
+        best_hours=_best_hours(session, definition, ids, table, at),
     )
     counts.allowed = int(planned.allowed.sum())
     counts.relevant = int(planned.relevant.sum())

@@ -3,6 +3,7 @@
 - ``GET  /api/v1/campaigns``               every campaign with its ``funnel`` and ``held``
 - ``POST /api/v1/campaigns``               draft one (scope ``campaigns:draft``)
 - ``GET  /api/v1/campaigns/{key}``         one, with relevance against the blast
+- ``PUT  /api/v1/campaigns/{key}``         replace a draft's definition (``campaigns:draft``)
 - ``POST /api/v1/campaigns/{key}/approve`` approve a draft (``campaigns:approve``)
 - ``POST /api/v1/campaigns/{key}/plan``    plan this round (same scope), idempotent per round
 """
@@ -162,6 +163,20 @@ def create_campaign(
 def get_campaign(key: CampaignKey, session: SessionDep, _actor: Reader) -> CampaignPublic:
     campaign = service.get_campaign(session=session, key=key)
     return _public(session, campaign, with_results=True)
+
+
+@router.put(
+    "/{key}",
+    response_model=CampaignPublic,
+    responses=ERRORS,
+    summary="Replace a draft's definition (an approved campaign does not change)",
+)
+def update_campaign(
+    key: CampaignKey, definition: CampaignDefinition, session: SessionDep, actor: Drafter
+) -> CampaignPublic:
+    campaign = service.update_campaign(session=session, key=key, definition=definition, actor=actor)
+    session.commit()
+    return _public(session, campaign)
 
 
 @router.post(

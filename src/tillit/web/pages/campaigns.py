@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from tillit.analytics import goal_store
 from tillit.campaigns import service, words
 from tillit.campaigns.definitions import KEY_PATTERN, PERSONAL_FIELDS, parse_definition
 from tillit.campaigns.models import Campaign
@@ -95,6 +96,7 @@ def campaign_page(
         campaign=campaign,
         definition=definition,
         previews=previews,
+        goal_names=goal_store.goal_names(session),
         funnel=service.funnel(session=session, campaign=campaign),
         results=service.results(session=session, campaign=campaign),
         error=error and error[:300],
@@ -143,6 +145,7 @@ def _definition_from(form: Any) -> dict[str, Any]:
         "blast_share": number("blast_share", 0),
         "min_days_between": number("min_days_between", 7),
         "goal": text("goal") or None,
+        "send_time": text("send_time") or "window_start",
     }
     if text("schedule_at"):
         document["schedule"]["at"] = text("schedule_at")
@@ -150,6 +153,8 @@ def _definition_from(form: Any) -> dict[str, Any]:
         document["schedule"]["every_days"] = number("every_days", 7)
     if text("trigger_event"):
         document["schedule"]["event"] = text("trigger_event")
+    if text("trigger_goal"):
+        document["schedule"]["goal"] = text("trigger_goal")
     if text("signal_event"):
         document["relevance"]["signals"].append(
             {
