@@ -95,3 +95,18 @@ def test_matching_held_to_a_small_memory_limit_spills_and_finds_the_same_pairs(t
     assert (tmp_path / "s").is_dir()
     assert {(p.left_id, p.right_id) for p in held} == {(p.left_id, p.right_id) for p in roomy}
     assert len(roomy) > 900  # of the 1,000 people in both systems
+
+
+def test_objects_set_aside_while_reading_and_writing_back_come_back_after() -> None:
+    import gc
+
+    from tillit.identity.suggestions import _earlier_objects_set_aside
+
+    assert gc.get_freeze_count() == 0
+    with _earlier_objects_set_aside():
+        held = gc.get_freeze_count()
+        assert held > 0
+        with _earlier_objects_set_aside():  # nested (another thread's run): still aside
+            pass
+        assert gc.get_freeze_count() >= held
+    assert gc.get_freeze_count() == 0

@@ -254,12 +254,18 @@ def _pairs(
         rows = table.select(", ".join(columns)).fetchall()
     else:
         rows = [tuple(row) for row in table.selectExpr(*columns).toLocalIterator()]
+    # Per field, one Evidence per (level, weight) met: most pairs share them (a weight varies
+    # only with term frequencies), so a run of thousands of pairs makes few objects.
+    known: list[dict[tuple[int, float], Evidence]] = [{} for _ in names]
     pairs = []
     for row in rows:
-        evidence = {
-            name: _evidence(levels[name], int(row[3 + 2 * i]), row[4 + 2 * i])
-            for i, name in enumerate(names)
-        }
+        evidence = {}
+        for i, name in enumerate(names):
+            key = (int(row[3 + 2 * i]), round(float(row[4 + 2 * i] or 0.0), 2))
+            found = known[i].get(key)
+            if found is None:
+                found = known[i][key] = _evidence(levels[name], *key)
+            evidence[name] = found
         pairs.append(Pair(str(row[0]), str(row[1]), float(row[2]), evidence))
     return pairs
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, tuple_, update
+import orjson
+from sqlalchemy import Table, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tillit.audit.models import AuditEntry
@@ -22,6 +23,7 @@ from tillit.errors import Conflict, NotFound
 from tillit.identity.models import Merge
 from tillit.late_registry import LateRegistry
 from tillit.storage.base import utcnow
+from tillit.storage.bulk import Bulk
 
 CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
@@ -128,6 +130,15 @@ def current_holder(*, session: Session, customer_id: int) -> int:
         after, holder = step
 
 
+# Hand-written SQL of merge_many (module constants, see tillit.storage.bulk).
+_PROFILES = (
+    "SELECT id, name, locale, time_zone, country, traits, status FROM customer WHERE id {in_list}"
+)
+_HELD = "SELECT customer_id, type, value FROM identity WHERE customer_id {in_list} ORDER BY id"
+_MOVE_IDENTITIES = "UPDATE identity SET customer_id = {p} WHERE customer_id = {p}"
+_UPDATE_PROFILE = "UPDATE customer SET traits = {p}, name = {p}, updated_at = {p} WHERE id = {p}"
+
+
 @dataclass(frozen=True)
 class PlannedMerge:
     from_id: int
@@ -140,35 +151,18 @@ def merge_many(
 ) -> list[int]:
     """``merge_profiles`` for many pairs at once, in order (a profile may receive merges and
     later merge on): the same Merge rows, moves and audit entries, written as a few bulk
-    statements (Core, no ORM objects) instead of a few queries per pair. Returns the Merge ids
-    in the order given. Profiles it changes must not be loaded, changed, in ``session``."""
+    statements (plain DBAPI through ``Bulk``, no ORM objects, no statement compiled per
+    chunk) instead of a few queries per pair. Returns the Merge ids in the order given.
+    Profiles it changes must not be loaded, changed, in ``session``."""
     if not merges:
         return []
+    bulk = Bulk(session)
     ids = sorted({i for m in merges for i in (m.from_id, m.into_id)})
-    profiles: dict[int, dict[str, Any]] = {}
-    held: dict[int, list[list[str]]] = {i: [] for i in ids}
-    table = CUSTOMERS
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        for row in session.execute(select(table).where(table.c.id.in_(part))).mappings():
-            profiles[row["id"]] = {  # customers.service.snapshot's shape, from the row
-                "name": row["name"],
-                "locale": row["locale"],
-                "time_zone": row["time_zone"],
-                "country": row["country"],
-                "traits": dict(row["traits"] or {}),
-                "status": str(row["status"]),
-            }
-        for customer_id, kind, value in session.execute(
-            select(Identity.customer_id, Identity.type, Identity.value)
-            .where(Identity.customer_id.in_(part))
-            .order_by(Identity.id)
-        ):
-            held[customer_id].append([str(kind), value])
+    profiles, held = _read_profiles(bulk, ids, chunk)
     if missing := [i for i in ids if i not in profiles]:
         raise NotFound(f"customer {missing[0]} does not exist")
     before = {i: (p["traits"], p["name"]) for i, p in profiles.items()}
-    rows, moves, now = [], [], utcnow()
+    rows, now = [], utcnow()
     for m in merges:
         source, target = profiles[m.from_id], profiles[m.into_id]
         moved = held[m.from_id]
@@ -185,52 +179,24 @@ def merge_many(
                 "from_snapshot": {"profile": dict(source), "added_traits": sorted(added)},
             }
         )
-        moves.append({"f": m.from_id, "t": m.into_id})
         held[m.into_id], held[m.from_id] = held[m.into_id] + moved, []
         target["traits"] = {**target["traits"], **added}
         target["name"] = target["name"] or source["name"]
-    # One executemany, then the ids read back: RETURNING in parameter order makes SQLite
-    # insert row by row. A profile merges away once per batch, so (from, at) is one row.
-    session.execute(insert(MERGES), rows)
-    merged_away: dict[int, int] = {}
-    froms = [m.from_id for m in merges]
-    for start in range(0, len(froms), chunk):
-        merged_away.update(
-            (from_id, merge_id)
-            for merge_id, from_id in session.execute(
-                select(MERGES.c.id, MERGES.c.from_customer_id).where(
-                    MERGES.c.from_customer_id.in_(froms[start : start + chunk]),
-                    MERGES.c.at == now,
-                )
-            )
-        )
-    merge_ids = [merged_away[m.from_id] for m in merges]
-    connection = session.connection()
-    if moves:
-        connection.execute(
-            IDENTITIES.update()
-            .where(IDENTITIES.c.customer_id == bindparam("f"))
-            .values(customer_id=bindparam("t")),
-            moves,
-        )
+    merge_ids = bulk.insert(MERGES, rows, returning_ids=True)
+    bulk.many(_MOVE_IDENTITIES, [(m.into_id, m.from_id) for m in merges])
     for followers in FOLLOWERS.entries():
         followers.merged_many(session, moves=[(m.from_id, m.into_id) for m in merges])
-    changed = [
-        {"i": i, "traits": p["traits"], "name": p["name"], "now": now}
-        for i, p in profiles.items()
-        if (p["traits"], p["name"]) != before[i]
-    ]
-    if changed:
-        connection.execute(
-            table.update()
-            .where(table.c.id == bindparam("i"))
-            .values(
-                traits=bindparam("traits"), name=bindparam("name"), updated_at=bindparam("now")
-            ),
-            changed,
-        )
-    connection.execute(
-        insert(AUDIT_ENTRIES),
+    traits, stamp = bulk.bind(CUSTOMERS.c.traits), bulk.bind(CUSTOMERS.c.updated_at)
+    bulk.many(
+        _UPDATE_PROFILE,
+        [
+            (traits(p["traits"]), p["name"], stamp(now), i)
+            for i, p in profiles.items()
+            if (p["traits"], p["name"]) != before[i]
+        ],
+    )
+    bulk.insert(
+        AUDIT_ENTRIES,
         [
             {
                 "at": now,
@@ -253,6 +219,31 @@ def merge_many(
         ],
     )
     return merge_ids
+
+
+def _read_profiles(
+    bulk: Bulk, ids: Sequence[int], chunk: int
+) -> tuple[dict[int, dict[str, Any]], dict[int, list[list[str]]]]:
+    """Each profile in ``customers.service.snapshot``'s shape, and its identities in order."""
+    profiles: dict[int, dict[str, Any]] = {}
+    held: dict[int, list[list[str]]] = {i: [] for i in ids}
+    for start in range(0, len(ids), chunk):
+        part = bulk.list_param(ids[start : start + chunk])
+        for customer_id, name, locale, zone, country, traits, status in bulk.rows(
+            _PROFILES, (part,)
+        ):
+            document = orjson.loads(traits) if isinstance(traits, str | bytes) else traits
+            profiles[int(customer_id)] = {
+                "name": name,
+                "locale": locale,
+                "time_zone": zone,
+                "country": country,
+                "traits": dict(document or {}),
+                "status": str(status),
+            }
+        for customer_id, kind, value in bulk.rows(_HELD, (part,)):
+            held[int(customer_id)].append([str(kind), value])
+    return profiles, held
 
 
 def unmerge(*, session: Session, merge_id: int, actor: Actor) -> Merge:

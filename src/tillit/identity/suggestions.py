@@ -12,14 +12,18 @@ suggestion. Blocked identity values count as missing in the comparison (``compar
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, func, insert, select
+import orjson
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tillit.audit.service import Actor
@@ -32,6 +36,7 @@ from tillit.identity.merge import PlannedMerge, current_holder, merge_many, merg
 from tillit.identity.models import MatchSuggestion
 from tillit.identity.rules import IdentityRules, load_rules
 from tillit.storage.base import utcnow
+from tillit.storage.bulk import Bulk
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -79,6 +84,22 @@ def check_sources(*, session: Session, names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+# Each profile's first identifier says which source it comes from (module constants, see
+# tillit.storage.bulk).
+_PROFILES = (
+    "SELECT c.id, c.traits, i.source FROM customer c "
+    "JOIN (SELECT customer_id, min(id) AS first_id FROM identity GROUP BY customer_id) f "
+    "ON f.customer_id = c.id JOIN identity i ON i.id = f.first_id WHERE c.status <> {p}"
+)
+_OF_SOURCES = " AND i.source {in_list}"
+_HELD = (
+    "SELECT customer_id, type, value FROM identity WHERE type {in_list} "
+    "AND customer_id IN (SELECT c.id FROM customer c "
+    "JOIN (SELECT customer_id, min(id) AS first_id FROM identity GROUP BY customer_id) f "
+    "ON f.customer_id = c.id JOIN identity i ON i.id = f.first_id WHERE c.status <> {p}"
+)
+
+
 def profile_records(
     *,
     session: Session,
@@ -87,72 +108,76 @@ def profile_records(
     rules: IdentityRules,
     readout: Readout,
 ) -> dict[str, list[matching.Record]]:
-    """Normalised matching fields of each source's profiles (all profiles: under '')."""
-    first = (
-        select(Identity.customer_id, func.min(Identity.id).label("first_id"))
-        .group_by(Identity.customer_id)
-        .subquery()
-    )
-    query = (
-        select(Customer.id, Customer.traits, Identity.source)
-        .join(first, first.c.customer_id == Customer.id)
-        .join(Identity, Identity.id == first.c.first_id)
-        .where(Customer.status != CustomerStatus.erased)
-    )
+    """Normalised matching fields of each source's profiles (all profiles: under ''): one plain
+    query, no ORM rows (the traits parsed by orjson)."""
+    bulk = Bulk(session)
+    params: tuple[Any, ...] = (CustomerStatus.erased.value,)
+    where = ""
     if sources is not None:
-        query = query.where(Identity.source.in_(sources))
-    profiles = session.execute(query).all()
+        params, where = (*params, bulk.list_param(sources)), _OF_SOURCES
+    profiles = bulk.rows(_PROFILES + where, params)
     kinds = sorted({f.identity for f in fields if f.identity})
     held: dict[int, dict[str, str]] = {}
     if kinds:
-        wanted = query.with_only_columns(Customer.id).subquery()
-        for customer_id, kind, value in session.execute(
-            select(Identity.customer_id, Identity.type, Identity.value)
-            .where(Identity.customer_id.in_(select(wanted.c.id)), Identity.type.in_(kinds))
-            .order_by(Identity.value)
+        for customer_id, kind, value in bulk.rows(
+            _HELD + where + ") ORDER BY value", (bulk.list_param(kinds), *params)
         ):
-            held.setdefault(customer_id, {}).setdefault(str(kind), value)
+            held.setdefault(int(customer_id), {}).setdefault(str(kind), value)
     groups: dict[str, list[matching.Record]] = {}
-    blocked = _BlockedMemo(rules)
+    read = _Reader(fields, rules, readout)
     for customer_id, traits, source in profiles:
+        document = orjson.loads(traits) if isinstance(traits, str | bytes) else traits
         record: matching.Record = {"unique_id": str(customer_id)}
-        for f in fields:
-            record[f.name] = _read(f, traits or {}, held.get(customer_id, {}), blocked, readout)
+        read(record, document or {}, held.get(int(customer_id), {}))
         groups.setdefault(source if sources is not None else "", []).append(record)
     return groups
 
 
-class _BlockedMemo(dict[str, bool]):
-    """``rules.is_blocked`` once per distinct value (names and postcodes repeat)."""
-
-    def __init__(self, rules: IdentityRules) -> None:
-        super().__init__()
-        self.rules = rules
-
-    def __call__(self, value: str) -> bool:
-        found = self.get(value)
-        if found is None:
-            found = self[value] = self.rules.is_blocked(value)
-        return found
+_BLOCKED, _UNREADABLE = "blocked", "unreadable"
 
 
-def _read(
-    match_field: MatchField,
-    traits: dict[str, Any],
-    identities: dict[str, str],
-    blocked: _BlockedMemo,
-    readout: Readout,
-) -> str | None:
-    raw = read_value(match_field, traits, identities)
-    if raw is None:
-        return None
-    if blocked(str(raw)):
-        readout.blocked[match_field.name] += 1
-        return None
-    value = normalise(match_field.kind, raw)
-    if value is None:
-        readout.unreadable[match_field.name] += 1
-    return value
+class _Reader:
+    """A profile's normalised fields. Names, dates and postcodes repeat: each distinct value
+    of a field is checked against the blocked list and normalised once."""
+
+    def __init__(
+        self, fields: Sequence[MatchField], rules: IdentityRules, readout: Readout
+    ) -> None:
+        self.fields, self.rules, self.readout = fields, rules, readout
+        self.known: dict[str, dict[tuple[type, object], tuple[str | None, str | None]]] = {
+            f.name: {} for f in fields
+        }
+        self.blocked: dict[str, bool] = {}
+
+    def __call__(
+        self, record: matching.Record, traits: dict[str, Any], identities: dict[str, str]
+    ) -> None:
+        for f in self.fields:
+            raw = read_value(f, traits, identities)
+            if raw is None:
+                record[f.name] = None
+                continue
+            known = self.known[f.name]
+            key = (type(raw), raw)  # True and 1 are equal keys, not equal values
+            found = known.get(key)
+            if found is None:
+                found = known[key] = self._first_read(f, raw)
+            value, outcome = found
+            if outcome == _BLOCKED:
+                self.readout.blocked[f.name] += 1
+            elif outcome == _UNREADABLE:
+                self.readout.unreadable[f.name] += 1
+            record[f.name] = value
+
+    def _first_read(self, match_field: MatchField, raw: object) -> tuple[str | None, str | None]:
+        text = str(raw)
+        blocked = self.blocked.get(text)
+        if blocked is None:
+            blocked = self.blocked[text] = self.rules.is_blocked(text)
+        if blocked:
+            return None, _BLOCKED
+        value = normalise(match_field.kind, raw)
+        return value, (_UNREADABLE if value is None else None)
 
 
 def run_matching(
@@ -173,9 +198,10 @@ def run_matching(
     report = MatchReport()
     started = time.perf_counter()
     readout = Readout()
-    groups = profile_records(
-        session=session, sources=sources, fields=fields, rules=rules, readout=readout
-    )
+    with _earlier_objects_set_aside():
+        groups = profile_records(
+            session=session, sources=sources, fields=fields, rules=rules, readout=readout
+        )
     ordered = [groups.get(s, []) for s in sources] if sources else list(groups.values())
     report.records = sum(len(g) for g in ordered)
     report.unreadable, report.blocked = dict(readout.unreadable), dict(readout.blocked)
@@ -197,9 +223,36 @@ def run_matching(
     )
     report.warnings = outcome.warnings
     report.seconds["splink"] = time.perf_counter() - started - report.seconds["read"]
-    _write_back(session, outcome.pairs, auto_threshold, rules, actor, report)
+    with _earlier_objects_set_aside():
+        _write_back(session, outcome.pairs, auto_threshold, rules, actor, report)
     report.seconds["total"] = time.perf_counter() - started
     return report
+
+
+_frozen = 0  # runs inside _earlier_objects_set_aside, process-wide
+_frozen_lock = threading.Lock()
+
+
+@contextmanager
+def _earlier_objects_set_aside() -> Iterator[None]:
+    """Python's full garbage collections walk every object the process holds (Splink's,
+    DuckDB's, pandas' and SQLAlchemy's modules: some 300,000) each time, 0.1 to 0.3 s a time;
+    reading profiles and writing back make tens of thousands of objects that live until the
+    end, which sets off several of them. The objects from before are set aside meanwhile
+    (``gc.freeze``): they are not garbage that reading or writing back made. Splink runs
+    outside, as it runs directly."""
+    global _frozen
+    with _frozen_lock:
+        if _frozen == 0:
+            gc.freeze()
+        _frozen += 1
+    try:
+        yield
+    finally:
+        with _frozen_lock:
+            _frozen -= 1
+            if _frozen == 0:
+                gc.unfreeze()
 
 
 def match_sources(
@@ -251,6 +304,7 @@ def _write_back(
     merge_ids = merge_many(session=session, merges=plan, actor=actor)
     merged_by = dict(zip(plan, merge_ids, strict=True))
     rows, now = [], utcnow()
+    stored: dict[matching.Evidence, dict[str, Any]] = {}  # pairs share their evidence
     for a, b, p in fresh:
         planned = decided.get((a, b), False)
         merge_id = merged_by.get(planned) if isinstance(planned, PlannedMerge) else None
@@ -263,14 +317,22 @@ def _write_back(
                 "merge_id": merge_id,
                 "decided_by": None if planned is False else actor.label,
                 "created_at": now,
-                "evidence": {
-                    name: {"level": e.level, "verdict": e.verdict, "weight": e.weight}
-                    for name, e in p.evidence.items()
-                },
+                "evidence": {name: _stored(e, stored) for name, e in p.evidence.items()},
             }
         )
-    session.execute(insert(cast(Table, MatchSuggestion.__table__)), rows)
+    Bulk(session).insert(cast(Table, MatchSuggestion.__table__), rows)
     report.suggested, report.merged = len(rows), len(plan)
+
+
+def _stored(evidence: matching.Evidence, stored: dict[matching.Evidence, dict[str, Any]]) -> Any:
+    found = stored.get(evidence)
+    if found is None:
+        found = stored[evidence] = {
+            "level": evidence.level,
+            "verdict": evidence.verdict,
+            "weight": evidence.weight,
+        }
+    return found
 
 
 def _plan_merges(
