@@ -5,7 +5,7 @@ a file sent to the import API and imported by the jobs round."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +16,7 @@ from tillit.audit.service import Actor
 from tillit.cli.main import app as cli
 from tillit.config import Settings
 from tillit.customers.service import Defaults
+from tillit.dialogues import scheduling
 from tillit.dialogues.models import Ask
 from tillit.events import import_jobs
 from tillit.events.importing import import_file
@@ -160,3 +161,46 @@ def test_an_order_completed_sent_to_the_import_api_schedules_csat(
     assert counts == {"imports_done": 1, "imports_failed": 0}
     due = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert _scheduled(sessions) == [("Order Completed", "scheduled", due)]
+
+
+def test_a_batch_of_events_plans_what_one_event_at_a_time_plans(sessions, make_customer):
+    """``on_events`` (a tracked batch, the simulator's week) against ``on_event`` per event, in
+    order: the same asks, one per customer and question while one waits, in each one's
+    language."""
+    at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+    def week(first: int, second: int) -> list[tuple[int, str, datetime]]:
+        return [
+            (first, "Order Completed", at),
+            (first, "Order Completed", at + timedelta(hours=5)),  # one CSAT waits already
+            (second, "Ticket Closed", at + timedelta(hours=1)),
+            (second, "Page Viewed", at + timedelta(hours=2)),  # triggers nothing
+            (first, "Ticket Closed", at + timedelta(hours=3)),
+            (second, "Order Completed", at + timedelta(hours=4)),
+        ]
+
+    def planned(customer: int, session) -> list[tuple]:
+        asks = session.scalars(select(Ask).where(Ask.customer_id == customer).order_by(Ask.id))
+        return [
+            (a.question_id, a.version_id, a.trigger, a.reason, a.due_at, a.expires_at, a.language)
+            for a in asks
+        ]
+
+    batch = [
+        make_customer(email=f"batch{n}@example.com", locale=loc)
+        for n, loc in ((1, "sv"), (2, "da"))
+    ]
+    alone = [
+        make_customer(email=f"alone{n}@example.com", locale=loc)
+        for n, loc in ((1, "sv"), (2, "da"))
+    ]
+    with sessions() as session, session.begin():
+        made = scheduling.on_events(session, week(*batch))
+        for customer, name, when in week(*alone):
+            scheduling.on_event(session, customer, name, when)
+    with sessions() as session:
+        for together, one_by_one in zip(batch, alone, strict=True):
+            assert planned(together, session) == planned(one_by_one, session)
+        assert [len(planned(c, session)) for c in batch] == [2, 2]
+        assert {planned(c, session)[0][-1] for c in batch} == {"sv", "da"}
+    assert len(made) == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tillit.dialogues.scheduling import on_event
+from tillit.dialogues.scheduling import on_events
 from tillit.dialogues.triggers import TriggerNames
 from tillit.events import hooks
 from tillit.events.hooks import StoredEvent
@@ -26,9 +26,14 @@ class TriggeredQuestions:
         names = self.names.get(session)
         if not names:
             return
-        for stored in events:
-            if stored.type == EventType.track and stored.name in names and stored.customer_id:
-                on_event(session, stored.customer_id, stored.name, stored.timestamp)
+        on_events(
+            session,
+            [
+                (stored.customer_id, stored.name, stored.timestamp)
+                for stored in events
+                if stored.type == EventType.track and stored.name in names and stored.customer_id
+            ],
+        )
 
 
 hooks.register(TriggeredQuestions())

@@ -45,10 +45,12 @@ def _round(
     world: World, session: Session, rng: random.Random, now: datetime, handled: set[int]
 ) -> None:
     since = now - timedelta(days=7)
-    for index, at, web in world.orders:  # the web shop's hook plans CSAT after its orders
+    orders = []  # the web shop's hook plans CSAT after its orders
+    for index, at, web in world.orders:
         ids = world.profiles.get(index)
         if web and ids and since < at <= now and index not in world.erased:
-            scheduling.on_event(session, ids[-1], "Order Completed", at)
+            orders.append((ids[-1], "Order Completed", at))
+    scheduling.on_events(session, orders)
     quota = max(5, len(world.people) // 40)
     _support(world, session, rng, since, quota // 2)
     world.counts["asks planned"] += scheduling.schedule_periodic(
