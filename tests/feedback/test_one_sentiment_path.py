@@ -86,3 +86,17 @@ def test_every_path_stores_the_same_sentiment(client, sessions, token_for, e5, t
             for row in csv.DictReader(handle)
         }
     assert rows == {text: (label, f"{score:.2f}") for text, (label, score) in direct.items()}
+
+
+def test_two_rediscoveries_in_one_second_keep_their_themes_apart(
+    client, sessions, token_for, e5
+) -> None:
+    """Theme keys began with the second they were made: a second rediscovery within it (a fast
+    machine, two staff members) broke the keys' uniqueness."""
+    _post(client, token_for)
+    keys = []
+    for _ in range(2):
+        with sessions() as session, session.begin():
+            themes = rediscover_themes(session=session, actor=Actor.system("tests"), embedder=e5)
+            keys.append({theme.key for theme in themes})
+    assert keys[0] and keys[1] and not keys[0] & keys[1]

@@ -8,6 +8,7 @@ only loads and stores its inputs and outputs.
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -262,7 +263,9 @@ def rediscover_themes(
     old_theme_of = {f.id: f.theme_id for f in feedback}
     for row in old.values():
         row.active = False
-    stamp = utcnow().strftime("%Y%m%d%H%M%S")
+    # Theme keys are unique: two rediscoveries in one second (a fast machine, two staff
+    # members) must not make the same keys, so the second's time carries a random part too.
+    stamp = f"{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
     by_id = {f.id: f for f in feedback}
     stored = []
     for theme in result.themes:
