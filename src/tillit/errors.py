@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -78,3 +80,16 @@ def invalid_fields(items: Iterable[Mapping[str, Any]]) -> InvalidInput:
     return InvalidInput(
         [FieldError(field_path(item.get("loc", ())) or "body", item["msg"]) for item in items]
     )
+
+
+def json_document(text: bytes | str) -> Any:
+    """A definition file's JSON, or InvalidInput naming the line and column of its syntax
+    error (campaign and experiment definitions alike)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(
+            FieldError(
+                "file", f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+            )
+        ) from error

@@ -12,11 +12,10 @@ import string
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-from tillit.errors import FieldError, InvalidInput, invalid_fields
+from tillit.errors import FieldError, InvalidInput, invalid_fields, json_document
 from tillit.i18n import LANGUAGES
 from tillit.vocabulary import MessageKind, OutboundChannel
 
@@ -228,15 +227,7 @@ def parse_definition(data: Any) -> CampaignDefinition:
 
 
 def parse_definition_json(text: bytes | str) -> CampaignDefinition:
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(
-            FieldError(
-                "file", f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-            )
-        ) from error
-    return parse_definition(data)
+    return parse_definition(json_document(text))
 
 
 def content_for(definition: CampaignDefinition, language: str) -> tuple[str, Content] | None:

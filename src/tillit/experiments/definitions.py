@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tillit.errors import FieldError, InvalidInput, invalid_fields
+from tillit.errors import FieldError, InvalidInput, invalid_fields, json_document
 
 # Keys are what code and URLs use: lowercase letters, digits, '_' and '-'.
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -124,12 +123,4 @@ def parse_definition(data: Any) -> ExperimentDefinition:
 
 def parse_definition_json(text: bytes | str) -> ExperimentDefinition:
     """A definition file: JSON syntax errors name their line and column."""
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(
-            FieldError(
-                "file", f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-            )
-        ) from error
-    return parse_definition(data)
+    return parse_definition(json_document(text))
