@@ -182,11 +182,13 @@ def request(
     return row.id
 
 
-def consent(session: Session, customer_id: int, decision: str, at: datetime) -> int:
+def consent(
+    session: Session, customer_id: int, decision: str, at: datetime, purpose: str = "marketing"
+) -> int:
     row = record_consent(
         session=session,
         customer_id=customer_id,
-        purpose_key="marketing",
+        purpose_key=purpose,
         decision=ConsentDecision(decision),
         method=Method.preference_centre,
         actor=SYSTEM,

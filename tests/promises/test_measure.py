@@ -70,6 +70,29 @@ def test_an_incremental_round_gives_what_a_whole_measurement_gives(
         consent(session, eva, "withdrawn", T0)
         late = send(session, eva, T0 + timedelta(days=20))
         world.broken.add(("marketing-stops", "send", late))
+        # Withdrawals broken before the first round are sent marketing again between the
+        # rounds: no new breach. ole's, broken by the winter sale; finn's withdrawal and
+        # objection, both broken by one message (stored as one breach).
+        send(session, world.customers["ole"], T0 + timedelta(days=30))
+        finn = customer(session, "finn")
+        consent(session, finn, "granted", T0 - timedelta(days=60))
+        consent(session, finn, "withdrawn", T0)
+        consent(session, finn, "objected", T0 + timedelta(days=1))
+        both = send(session, finn, T0 + timedelta(days=4))
+        world.broken.add(("marketing-stops", "send", both))
+        send(session, finn, T0 + timedelta(days=30))
+        # gro withdraws two purposes at one instant: a stored breach then names both, and only
+        # its message tells which it broke. The personalisation one broke before the first
+        # round; the marketing one breaks between them.
+        gro = customer(session, "gro")
+        for purpose in ("marketing", "personalisation"):
+            consent(session, gro, "granted", T0 - timedelta(days=60), purpose)
+            consent(session, gro, "withdrawn", T0, purpose)
+        early = send(session, gro, T0 + timedelta(days=3), purpose="personalisation")
+        world.broken.add(("marketing-stops", "send", early))
+        between = send(session, gro, T0 + timedelta(days=30))
+        world.broken.add(("marketing-stops", "send", between))
+        send(session, gro, T0 + timedelta(days=31), purpose="personalisation")
     data_dir = tmp_path / "data"
     refresh_snapshots(sessions=sessions, data_dir=data_dir)
     local = settings.model_copy(update={"data_dir": data_dir})
@@ -101,6 +124,7 @@ def test_an_incremental_round_gives_what_a_whole_measurement_gives(
     assert measure(T0 + timedelta(days=6)).incremental == []  # the first: whole
     first = stored()
     assert ("marketing-stops", "send", late) not in {b[:3] for b in first[0]}
+    assert ("marketing-stops", "send", between) not in {b[:3] for b in first[0]}
     later = measure(AS_OF)
     assert len(later.incremental) == 8
     incremental = stored()

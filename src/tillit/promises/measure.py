@@ -22,7 +22,7 @@ so a measurement can be repeated for any past instant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ COLUMNS = (
     "team",
     "source",
 )
+# What an incremental round of withdrawals is given of the breaches stored at the last round.
+BREACH_COLUMNS = ("customer_id", "evidence_id", "started_at", "broke_at")
 # Raised when the instances' columns change: a promise measured before is measured whole again.
 SHAPE = 2
 
@@ -72,6 +74,10 @@ class Rule:
     # The instant of the round whose figures are kept before ``since``: an earlier instance
     # that broke after it (a withdrawal, by a newer message) is returned as well.
     previous: datetime | None = None
+    # With ``previous``, for withdrawals: the breaches stored by then (BREACH_COLUMNS). An
+    # earlier withdrawal one of their sends broke stays broken, so the round reads only the
+    # messages since ``since``, not every earlier one of the people sent marketing since.
+    breaches: pa.Table | None = field(default=None, compare=False)
 
 
 def _lit(moment: datetime) -> ir.TimestampScalar:
@@ -356,19 +362,13 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
     withdrawals = withdrawals.mutate(deadline=withdrawals.recorded_at + hours)
     withdrawals = withdrawals.filter(withdrawals.deadline <= now)
     sends = model.sends()
+    marketing = sends.filter((sends.kind == "marketing") & (sends.sent_at <= now))
     if rule.since is not None:
-        # An incremental round: the withdrawals that began since, and the earlier ones of the
-        # people sent marketing after the last round (only those can have broken since).
-        fresh = withdrawals.recorded_at >= _lit(rule.since)
-        if rule.previous is not None:
-            recent = sends.filter(
-                (sends.kind == "marketing")
-                & (sends.sent_at > _lit(rule.previous))
-                & (sends.sent_at <= now)
-            )
-            fresh = fresh | withdrawals.person_id.isin(recent.person_id)
-        withdrawals = withdrawals.filter(fresh)
-    marketing = sends.filter((sends.kind == "marketing") & (sends.sent_at <= now)).select(
+        withdrawals = _still_open(model, rule, withdrawals, marketing)
+        # A withdrawal since ``since`` has its deadline after it, and an earlier one still
+        # open is broken only by a message after ``previous``: older messages are not read.
+        marketing = marketing.filter(marketing.sent_at > _lit(rule.since))
+    marketing = marketing.select(
         s_person="person_id",
         s_decision="decision_id",
         s_id="send_id",
@@ -426,6 +426,95 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         channel=table.s_channel,
         campaign=table.s_campaign,
         source=ibis.coalesce(table.s_topic, table.purpose_key),
+    )
+
+
+def _still_open(model: Model, rule: Rule, withdrawals: ir.Table, marketing: ir.Table) -> ir.Table:
+    """An incremental round's withdrawals: those that began since ``rule.since``, and (with
+    ``rule.previous``) the earlier ones a message after ``previous`` may break: of the people
+    sent marketing since, and not broken by then."""
+    assert rule.since is not None
+    fresh = withdrawals.recorded_at >= _lit(rule.since)
+    if rule.previous is None:
+        return withdrawals.filter(fresh)
+    if rule.breaches is None:
+        raise ValueError("an incremental round of withdrawals needs the breaches stored")
+    recent = marketing.filter(marketing.sent_at > _lit(rule.previous))
+    broken = _stored_breaking_sends(model, rule.breaches, withdrawals)
+    earlier = withdrawals.filter(~fresh)
+    closed = earlier.join(
+        broken,
+        [
+            earlier.person_id == broken.b_person,
+            earlier.purpose_key == broken.b_purpose,
+            broken.b_at > earlier.deadline,
+            earlier.until.isnull() | (broken.b_at < earlier.until),
+        ],
+    ).select("consent_id")
+    return withdrawals.filter(
+        fresh
+        | (
+            withdrawals.person_id.isin(recent.person_id)
+            & ~withdrawals.consent_id.isin(closed.consent_id)
+        )
+    )
+
+
+def _stored_breaking_sends(model: Model, breaches: pa.Table, withdrawals: ir.Table) -> ir.Table:
+    """The sends the stored breaches name, each with its person, instant and purpose
+    (``b_person``, ``b_at``, ``b_purpose``): a send broke every withdrawal of its person and
+    purpose whose deadline it followed before a grant, whichever one its stored breach names.
+
+    A breach names its withdrawal by customer and start; the withdrawal's purpose is the send's.
+    Only when that customer withdrew several purposes at the same instant is the send's purpose
+    looked up, through its decision; otherwise no earlier message is read."""
+    stored = _breaches_table(model, breaches)
+    named = stored.join(
+        withdrawals,
+        [
+            stored.customer_id == withdrawals.customer_id,
+            stored.started_at == withdrawals.recorded_at,
+            stored.broke_at > withdrawals.deadline,
+            withdrawals.until.isnull() | (stored.broke_at < withdrawals.until),
+        ],
+    ).select(b_send="evidence_id", b_person="person_id", b_at="broke_at", b_purpose="purpose_key")
+    purposes = named.group_by("b_send").aggregate(_n=named.b_purpose.nunique())
+    clear = named.filter(named.b_send.isin(purposes.filter(purposes._n == 1).b_send))
+    unclear = purposes.filter(purposes._n > 1)
+    # (Empty almost always: DuckDB then reads none of the sends or decisions.)
+    sends = model.sends()
+    sends = sends.filter(sends.send_id.isin(unclear.b_send))
+    decisions = model.snapshot("contact_decisions").select(
+        k_id="decision_id", k_purpose="purpose_key"
+    )
+    looked_up = sends.join(decisions, sends.decision_id == decisions.k_id)
+    looked_up = looked_up.select(
+        b_send=looked_up.send_id,
+        b_person=looked_up.person_id,
+        b_at=looked_up.sent_at.cast(named.b_at.type()),
+        b_purpose=looked_up.k_purpose,
+    )
+    return clear.distinct().union(looked_up)
+
+
+def _breaches_table(model: Model, breaches: pa.Table) -> ir.Table:
+    folder = model.data_dir / WORK_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _unique(folder / "stored-breaches.parquet")
+    types = {
+        "customer_id": pa.int64(),
+        "evidence_id": pa.int64(),
+        "started_at": pa.timestamp("us", "UTC"),
+        "broke_at": pa.timestamp("us", "UTC"),
+    }
+    table = pa.table({name: breaches.column(name).cast(types[name]) for name in BREACH_COLUMNS})
+    pq.write_table(table, path)
+    read = model.backend.read_parquet(str(path))
+    return read.select(
+        customer_id=read.customer_id.cast("int64"),
+        evidence_id=read.evidence_id.cast("int64"),
+        started_at=read.started_at.cast("timestamp('UTC')"),
+        broke_at=read.broke_at.cast("timestamp('UTC')"),
     )
 
 

@@ -375,6 +375,27 @@ def _store(
         )
 
 
+def stored_breaches(session: Session, promise: Promise) -> pa.Table:
+    """The promise's stored breaches as an incremental round of withdrawals reads them
+    (``measure.BREACH_COLUMNS``)."""
+    rows = session.execute(
+        select(
+            PromiseBreach.customer_id,
+            PromiseBreach.evidence_id,
+            PromiseBreach.started_at,
+            PromiseBreach.broke_at,
+        ).where(PromiseBreach.promise_id == promise.id)
+    ).all()
+    columns = list(zip(*rows, strict=True)) or [(), (), (), ()]
+    types = (pa.int64(), pa.int64(), pa.timestamp("us", "UTC"), pa.timestamp("us", "UTC"))
+    return pa.table(
+        {
+            name: pa.array(values, kind)
+            for name, values, kind in zip(evaluate.BREACH_COLUMNS, columns, types, strict=True)
+        }
+    )
+
+
 def stored_days(session: Session, promise: Promise) -> dict[date, tuple[int, int]]:
     rows = session.execute(
         select(PromiseDay.day, PromiseDay.good, PromiseDay.total).where(
@@ -440,8 +461,14 @@ def measure_promises(
             rule = rule_of(promise, settings)
             since = None if force else incremental_since(promise, rule, mark, as_of)
             previous = promise.measured_at if since is not None else None
+            breaches = None
+            if since is not None and rule.kind == catalogue.WITHDRAWAL_STOP:
+                breaches = stored_breaches(session, promise)
             measured = measure_one(
-                made[0], replace(rule, since=since, previous=previous), as_of, members
+                made[0],
+                replace(rule, since=since, previous=previous, breaches=breaches),
+                as_of,
+                members,
             )
             _store(session, promise, measured, since)
             promise.inputs, promise.measured_at = mark, as_of
