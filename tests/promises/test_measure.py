@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.promises.helpers import T0, build, consent, customer, send
+from tests.promises.helpers import SYSTEM, T0, build, consent, customer, send
 from tillit.analytics.engine import connect
 from tillit.analytics.snapshots import refresh_snapshots
 from tillit.analytics.tables import Model
 from tillit.config import Settings
+from tillit.consent.preferences import update_preferences
 from tillit.promises.models import Promise, PromiseBreach, PromiseDay, PromiseWeek
 from tillit.promises.store import measure_promises
 from tillit.storage.session import SessionFactory
@@ -93,6 +94,17 @@ def test_an_incremental_round_gives_what_a_whole_measurement_gives(
         between = send(session, gro, T0 + timedelta(days=30))
         world.broken.add(("marketing-stops", "send", between))
         send(session, gro, T0 + timedelta(days=31), purpose="personalisation")
+        # kai set preferences without quiet hours: his messages are no quiet-hours instances.
+        kai = customer(session, "kai")
+        update_preferences(
+            session=session,
+            customer_id=kai,
+            changes={"time_zone": "Europe/London"},
+            method="preference_centre",
+            actor=SYSTEM,
+            now=T0 - timedelta(days=10),
+        )
+        send(session, kai, T0 + timedelta(days=30, hours=22))
     data_dir = tmp_path / "data"
     refresh_snapshots(sessions=sessions, data_dir=data_dir)
     local = settings.model_copy(update={"data_dir": data_dir})

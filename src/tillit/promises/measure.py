@@ -289,6 +289,7 @@ def _quiet_hours(model: Model, rule: Rule, as_of: datetime, offsets: ir.Table) -
         # Each preference version's document is read once, not once for every send it covers;
         # in an incremental round the few sends are fewer than the versions.
         documents = _read_quiet_hours(documents)
+        documents = documents.filter(_has_quiet_hours(documents))
     sends = current.join(
         documents,
         [current.customer_id == documents.q_customer, current.p_version == documents.q_version],
@@ -310,20 +311,28 @@ def _quiet_hours(model: Model, rule: Rule, as_of: datetime, offsets: ir.Table) -
         (sends._minute >= sends.q_start) & (sends._minute < sends.q_end),
         (sends._minute >= sends.q_start) | (sends._minute < sends.q_end),
     )
-    return _send_instances(sends, inside)
+    # A send without quiet hours is no instance. Left out by a value of the send's own time:
+    # a test of the document alone the engine pushes down to every preference version, which
+    # an incremental round would then read whole instead of its few sends' documents.
+    sends = sends.mutate(_inside=ibis.ifelse(_has_quiet_hours(sends), inside, ibis.null("boolean")))
+    sends = sends.filter(sends._inside.notnull())
+    return _send_instances(sends, sends._inside)
 
 
 def _read_quiet_hours(table: ir.Table) -> ir.Table:
-    """The quiet hours (minutes of the day) and time zone of each row's preference document;
-    rows without quiet hours left out. Each field is read once: the times as text first."""
+    """The quiet hours (minutes of the day) and time zone of each row's preference document
+    (null hours: none set). Each field is read once: the times as text first."""
     document = table.document.cast("json")
     table = table.mutate(
         start_text=_text(document["quiet_hours"]["start"]),
         end_text=_text(document["quiet_hours"]["end"]),
         pref_zone=_text(document["time_zone"]),
     )
-    table = table.filter(table.start_text.notnull() & table.end_text.notnull())
     return table.mutate(q_start=_minute(table.start_text), q_end=_minute(table.end_text))
+
+
+def _has_quiet_hours(table: ir.Table) -> ir.BooleanValue:
+    return table.start_text.notnull() & table.end_text.notnull()
 
 
 def _text(value: ir.Value) -> ir.StringValue:
