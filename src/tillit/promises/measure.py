@@ -449,7 +449,7 @@ def _still_open(model: Model, rule: Rule, withdrawals: ir.Table, marketing: ir.T
     if rule.breaches is None:
         raise ValueError("an incremental round of withdrawals needs the breaches stored")
     recent = marketing.filter(marketing.sent_at > _lit(rule.previous))
-    broken = _stored_breaking_sends(model, rule.breaches, withdrawals)
+    broken = _stored_breaking_sends(model, rule, withdrawals)
     earlier = withdrawals.filter(~fresh)
     closed = earlier.join(
         broken,
@@ -469,7 +469,7 @@ def _still_open(model: Model, rule: Rule, withdrawals: ir.Table, marketing: ir.T
     )
 
 
-def _stored_breaking_sends(model: Model, breaches: pa.Table, withdrawals: ir.Table) -> ir.Table:
+def _stored_breaking_sends(model: Model, rule: Rule, withdrawals: ir.Table) -> ir.Table:
     """The sends the stored breaches name, each with its person, instant and purpose
     (``b_person``, ``b_at``, ``b_purpose``): a send broke every withdrawal of its person and
     purpose whose deadline it followed before a grant, whichever one its stored breach names.
@@ -477,7 +477,7 @@ def _stored_breaking_sends(model: Model, breaches: pa.Table, withdrawals: ir.Tab
     A breach names its withdrawal by customer and start; the withdrawal's purpose is the send's.
     Only when that customer withdrew several purposes at the same instant is the send's purpose
     looked up, through its decision; otherwise no earlier message is read."""
-    stored = _breaches_table(model, breaches)
+    stored = _breaches_table(model, rule)
     named = stored.join(
         withdrawals,
         [
@@ -506,10 +506,12 @@ def _stored_breaking_sends(model: Model, breaches: pa.Table, withdrawals: ir.Tab
     return clear.distinct().union(looked_up)
 
 
-def _breaches_table(model: Model, breaches: pa.Table) -> ir.Table:
+def _breaches_table(model: Model, rule: Rule) -> ir.Table:
+    assert rule.breaches is not None
+    breaches = rule.breaches
     folder = model.data_dir / WORK_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = _unique(folder / "stored-breaches.parquet")
+    path = _unique(folder / f"breaches-{rule.key}.parquet")
     types = {
         "customer_id": pa.int64(),
         "evidence_id": pa.int64(),
