@@ -2,8 +2,9 @@
 hand-written DuckDB SQL of the same meaning over the same Parquet snapshots; checks the answers
 (kept and total per day, and every broken instance) are equal and prints both times and the
 ratio Ibis / SQL (target: 1.3 or less). Then the incremental round after one more day of
-records against a whole evaluation (target: 0.1 or less); the last round's figures merged with
-the incremental round's, as the store merges them, must equal the whole evaluation's.
+records, given the last round's breaches as the store gives them, against a whole evaluation
+(target: 0.1 or less); the last round's figures merged with the incremental round's, as the
+store merges them, must equal the whole evaluation's.
 
     .venv/bin/python benchmarks/promises_eval.py [--customers 20000] [--days 365]
     .venv/bin/python benchmarks/promises_eval.py --customers 1000000
