@@ -11,8 +11,9 @@ from sqlalchemy import func, select, text
 from tests.outbox.conftest import NOW, outgoing
 from tillit.contact.tables import DecisionRecord, SendRecord
 from tillit.outbox import OutboxMessage, enqueue, store
-from tillit.outbox.delivery import DeliveryReport, record_sent
 from tillit.outbox.recorder import Recorder
+from tillit.outbox.report import DeliveryReport
+from tillit.outbox.settling import record_sent
 from tillit.outbox.transport import Prepared
 
 LEASE = timedelta(seconds=60)
