@@ -23,6 +23,9 @@ at-least-once; no accepted message is ever lost, and none outside the window is 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tillit.config import Settings
@@ -30,10 +33,22 @@ from tillit.outbox import store
 from tillit.outbox.preparation import prepare
 from tillit.outbox.report import DeliveryReport
 from tillit.outbox.sending import send_batch
+from tillit.outbox.transport import Prepared
 from tillit.storage.session import SessionFactory
 from tillit.vocabulary import OutboundChannel
 
 __all__ = ["DeliveryReport", "send_due"]
+
+
+@dataclass
+class _Batch:
+    """A batch claimed and prepared, not yet sent."""
+
+    at: datetime  # when it was claimed, on the run's clock
+    claimed_at: float  # the same moment on time.monotonic()'s, where its lease starts
+    ready: list[Prepared] = field(default_factory=list)
+    # What its claim and preparation counted: claimed, held, deferred …
+    report: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 def send_due(
@@ -44,25 +59,73 @@ def send_due(
     limit: int | None = None,
 ) -> DeliveryReport:
     """Send the due messages, a batch (``TILLIT_OUTBOX_BATCH_SIZE``) at a time, at most
-    ``limit`` of them. Safe to run in several processes at once; safe to kill at any moment."""
+    ``limit`` of them. Safe to run in several processes at once; safe to kill at any moment.
+
+    The next batch is claimed and prepared on a thread of its own while one is sent: the
+    policy check, links and tokens wait on the database while the sending thread waits on
+    the provider. Its policy decision is then up to one batch older than it would be. It
+    leaves out the customers of the batch on the wire (they are claimed after it), so that
+    every decision sees the sends before it, as a frequency cap must."""
     report = DeliveryReport()
     channels = [OutboundChannel.email.value]
     if settings.gateway_url:  # without a gateway other channels wait in the queue
         channels += [c.value for c in OutboundChannel if c is not OutboundChannel.email]
     lease = timedelta(seconds=settings.outbox_lease_seconds)
     started = time.monotonic()
-    while limit is None or report.claimed < limit:
-        size = settings.outbox_batch_size
-        if limit is not None:
-            size = min(size, limit - report.claimed)
+
+    def claim_and_prepare(size: int, sending: Collection[int], *, first: bool = False) -> _Batch:
+        claimed_at = time.monotonic()
         # ``now`` moves on with the run: a batch claimed ten minutes into a long run is
         # claimed (and its lease starts) ten minutes after ``now``, not at it.
-        at = now + timedelta(seconds=time.monotonic() - started) if report.claimed else now
-        batch = store.claim(session_factory, now=at, lease=lease, size=size, channels=channels)
-        if not batch:
-            break
-        report.claimed += len(batch)
-        ready = prepare(session_factory, settings, batch, at, report)
-        if not send_batch(session_factory, settings, ready, at, report):
-            break  # the provider is down: the next round tries again
+        at = now if first else now + timedelta(seconds=claimed_at - started)
+        batch = _Batch(at=at, claimed_at=claimed_at)
+        claimed = store.claim(
+            session_factory,
+            now=at,
+            lease=lease,
+            size=size,
+            channels=channels,
+            skip_customers=sending,
+        )
+        if claimed:
+            batch.report.claimed = len(claimed)
+            batch.ready = prepare(session_factory, settings, claimed, at, batch.report)
+        return batch
+
+    def size_after(claimed: int) -> int:
+        size = settings.outbox_batch_size
+        return size if limit is None else min(size, limit - claimed)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-prepare") as preparer:
+        batch = claim_and_prepare(size_after(0), sending=(), first=True)
+        while batch.report.claimed:
+            report.add(batch.report)
+            size = size_after(report.claimed)
+            sending = {item.message.customer_id for item in batch.ready}
+            upcoming = preparer.submit(claim_and_prepare, size, sending) if size > 0 else None
+            sent_all = send_batch(
+                session_factory,
+                settings,
+                batch.ready,
+                batch.at,
+                report,
+                claimed_at=batch.claimed_at,
+            )
+            if upcoming is None:
+                break
+            if not sent_all:  # the provider is down: the next round tries again
+                _give_back(session_factory, upcoming.result(), report)
+                break
+            batch = upcoming.result()
+            if not batch.report.claimed and sending:
+                # Nothing left but (perhaps) messages to the customers just sent to.
+                batch = claim_and_prepare(size, sending=())
     return report
+
+
+def _give_back(sessions: SessionFactory, batch: _Batch, report: DeliveryReport) -> None:
+    """Release a batch prepared ahead, untried (its held, deferred … stay settled)."""
+    report.add(batch.report)
+    with sessions() as session, session.begin():
+        store.release(session, [item.message for item in batch.ready], now=batch.at)
+    report.returned += len(batch.ready)

@@ -29,7 +29,7 @@ from tillit.outbox.report import DeliveryReport
 from tillit.outbox.smtp_transport import message_id
 from tillit.outbox.store import Claimed
 from tillit.outbox.transport import Prepared
-from tillit.storage.session import SessionFactory
+from tillit.storage.session import SessionFactory, make_session_factory
 from tillit.vocabulary import MessageKind, OutboundChannel
 
 ACTOR = Actor.system("outbox")
@@ -50,11 +50,22 @@ def prepare(
     now: datetime,
     report: DeliveryReport,
 ) -> list[Prepared]:
-    """The policy check, addresses and links for a claimed batch, in one transaction."""
+    """The policy check, addresses and links for a claimed batch: what is read in a read-only
+    transaction, then what is written (the held and deferred, the links and tokens) in one
+    short one. On SQLite a read-only transaction leaves the write lock to the records of the
+    batch being sent meanwhile (:func:`tillit.outbox.delivery.send_due`)."""
+    with make_session_factory(sessions.kw["bind"], read_only=True)() as session, session.begin():
+        outcomes = _policy(session, settings, batch, now)
+        allowed = [
+            message
+            for message in batch
+            if message.attempts <= settings.outbox_max_attempts
+            and outcomes[message.id][0] == "allowed"
+        ]
+        points, failing = _contact_points(session, settings, allowed)
+        decisions = _allowed_decisions(session, allowed)
     ready: list[Prepared] = []
     with sessions() as session, session.begin():
-        allowed = []
-        outcomes = _policy(session, settings, batch, now)
         for message in batch:
             outcome, reason, until = outcomes[message.id]
             if message.attempts > settings.outbox_max_attempts:
@@ -65,18 +76,14 @@ def prepare(
                     error="its sender stopped while sending it, on every attempt",
                 )
                 report.failed += 1
-            elif outcome == "allowed":
-                allowed.append(message)
             elif outcome == "deferred" and until is not None:
                 store.requeue(
                     session, message, at=until, error=f"deferred: {reason}", counts_as_attempt=False
                 )
                 report.deferred += 1
-            else:
+            elif outcome != "allowed":
                 store.mark_final(session, message, state=OutboxState.held, error=reason)
                 report.held += 1
-        points, failing = _contact_points(session, settings, allowed)
-        decisions = _allowed_decisions(session, allowed)
         reached = [m for m in allowed if (m.customer_id, m.channel) in points]
         links = create_links(
             session=session,

@@ -20,6 +20,13 @@ class DeliveryReport:
     lost_lease: int = 0  # sent, but another sender had taken the message over
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count what ``other`` counted too (a batch prepared on another thread)."""
+        for f in fields(self):
+            if f.name != "errors":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.errors.extend(other.errors)
+
     def counts(self) -> dict[str, int]:
         return {
             f"outbox_{f.name}": getattr(self, f.name) for f in fields(self) if f.name != "errors"

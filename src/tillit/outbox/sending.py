@@ -29,9 +29,12 @@ def send_batch(
     ready: Sequence[Prepared],
     now: datetime,
     report: DeliveryReport,
+    *,
+    claimed_at: float,
 ) -> bool:
     """Send each message and record it, in a transaction of its own, before the next is handed
-    over; False when the provider was down (the rest of the batch was given back).
+    over; False when the provider was down (the rest of the batch was given back). ``now`` is
+    when the batch was claimed, ``claimed_at`` that moment on :func:`time.monotonic`'s clock.
 
     A record is committed by the :class:`Recorder`'s thread while this one sends the next
     message's envelope and data; the next message's final step (SMTP's closing ``.``, a
@@ -41,7 +44,16 @@ def send_batch(
     # A slow provider must not let the lease run out under a batch still being sent: past a
     # third of the lease, the batch's remaining claims are renewed.
     renew_after = settings.outbox_lease_seconds / 3
-    started = renewed = time.monotonic()
+    started = renewed = claimed_at
+    if ready and time.monotonic() - claimed_at > renew_after:
+        # Claimed while the batch before was sent, and that took long: the lease is renewed
+        # before anything is sent, and a message whose lease ran out meanwhile and that
+        # another sender took over is that sender's to send.
+        renewed = time.monotonic()
+        at = now + timedelta(seconds=renewed - started)
+        with sessions() as session, session.begin():
+            held = store.renew(session, token=ready[0].message.claim_token, at=at)
+        ready = [item for item in ready if item.message.id in held]
     with Recorder(sessions, durable=settings.outbox_durable_records) as recorder:
         try:
             for index, item in enumerate(ready):
