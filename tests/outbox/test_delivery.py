@@ -203,3 +203,37 @@ def test_two_senders_at_once_send_each_message_once(sessions, settings, smtp_ser
     assert sum(report.sent for report in reports) == 30, reports
     ids = [email.message_from_bytes(raw, policy=default)["Message-ID"] for raw in inbox.messages]
     assert len(ids) == len(set(ids)) == 30
+
+
+def test_a_batch_prepared_while_the_last_is_sent_sees_that_batchs_sends(
+    sessions, settings, smtp_server, make_customer
+):
+    """The next batch is prepared while one is on the wire. A customer's second message, in
+    the next batch, must still meet the cap that the first one (being sent) fills."""
+    inbox, port = smtp_server
+    config = smtp_settings(settings, port, company_caps="email:1/week", outbox_batch_size=1)
+    customer = make_customer(email="ida@example.com")
+    others = [make_customer(email=f"p{n}@example.com") for n in range(3)]
+    with sessions() as session:
+        enqueue(
+            session,
+            [
+                outgoing(customer, "first"),
+                outgoing(customer, "second", topic="news"),
+                *(outgoing(other, f"o{other}") for other in others),
+            ],
+        )
+        session.commit()
+    report = send_due(sessions, config, now=NOW)
+    assert (report.sent, report.deferred, report.held) == (4, 1, 0), report
+    assert sorted(raw.count(b"ida@example.com") > 0 for raw in inbox.messages) == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    with sessions() as session:
+        second = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == "second")
+        ).one()
+    assert (second.state, second.attempts) == ("queued", 0)

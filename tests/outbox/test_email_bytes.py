@@ -83,6 +83,9 @@ CASES = [
     ("Spring sale, " * 12, "Short.", "https://shop.example.com/u/x"),
     ("Ærlige tilbud på æbler, pærer og blommer " * 4, "Ukens tilbud. " * 60, LONG_URL),
     ("Tab\there", "Trailing spaces   \n\n\n", None),
+    # A List-Unsubscribe of one word just over a line, and one that compat32 may fold.
+    ("Spring sale", "Hi.", "https://shop.example.com/u/" + "Ab-_.9" * 5),
+    ("Spring sale", "Hi.", "https://shop.example.com/u/a,b;c=d" + "e" * 40),
 ]
 
 

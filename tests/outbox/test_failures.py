@@ -185,3 +185,24 @@ def test_a_server_that_is_not_there_gives_the_batch_back(sessions, settings, mak
     assert [(r.state, r.attempts) for r in rows] == [("queued", 1), ("queued", 0), ("queued", 0)]
     assert rows[0].next_attempt_at == NOW + timedelta(seconds=30)
     assert rows[1].next_attempt_at == NOW  # never tried: due at once
+
+
+def test_a_server_that_is_not_there_gives_back_the_batch_prepared_meanwhile(
+    sessions, settings, make_customer
+):
+    config = _config(settings, _port(), outbox_retry_seconds=30, outbox_batch_size=1)
+    customers = [make_customer(email=f"p{n}@example.com") for n in range(3)]
+    with sessions() as session:
+        enqueue(session, [outgoing(c, f"d{c}") for c in customers])
+        session.commit()
+    report = send_due(sessions, config, now=NOW)
+    # The first batch tried and failed; the second was claimed and prepared while the first
+    # was being sent, and is given back untried; the third was never claimed.
+    assert (report.claimed, report.retried, report.returned, report.sent) == (2, 1, 1, 0), report
+    rows = [_row(sessions, f"d{c}") for c in customers]
+    assert [(r.state, r.attempts, r.claim_token) for r in rows] == [
+        ("queued", 1, None),
+        ("queued", 0, None),
+        ("queued", 0, None),
+    ]
+    assert rows[1].next_attempt_at < NOW + timedelta(seconds=30)  # due again at once

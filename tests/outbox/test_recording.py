@@ -11,8 +11,9 @@ from sqlalchemy import func, select, text
 from tests.outbox.conftest import NOW, outgoing
 from tillit.contact.tables import DecisionRecord, SendRecord
 from tillit.outbox import OutboxMessage, enqueue, store
-from tillit.outbox.delivery import DeliveryReport, record_sent
 from tillit.outbox.recorder import Recorder
+from tillit.outbox.report import DeliveryReport
+from tillit.outbox.settling import record_sent
 from tillit.outbox.transport import Prepared
 
 LEASE = timedelta(seconds=60)
@@ -80,3 +81,21 @@ def test_records_that_need_not_wait_for_the_disk_leave_the_pool_as_it_was(sessio
     with engine.connect() as connection:  # what any later user of the pool gets
         show(connection)
     assert seen == ["off", "off", "on", "on", "on"]
+
+
+def test_a_renewal_names_the_messages_the_sender_still_holds(sessions, make_customer):
+    customers = [make_customer(email=f"p{n}@example.com") for n in range(2)]
+    with sessions() as session, session.begin():
+        enqueue(session, [outgoing(c, f"r{c}") for c in customers])
+    first, second = store.claim(sessions, now=NOW, lease=LEASE, size=2, channels=["email"])
+    # The sender waits past its lease (a batch claimed ahead, behind a slow one); a second
+    # sender takes one of its messages over.
+    [taken] = store.claim(sessions, now=NOW + 2 * LEASE, lease=LEASE, size=1, channels=["email"])
+    assert taken.id == first.id
+    with sessions() as session, session.begin():
+        held = store.renew(session, token=first.claim_token, at=NOW + 2 * LEASE)
+    assert held == {second.id}
+    with sessions() as session:
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage))}
+    assert rows[first.id].claim_token == taken.claim_token
+    assert rows[second.id].claimed_at == NOW + 2 * LEASE

@@ -63,7 +63,7 @@ def send_link(
         to=address,
         subject=_("Your choices with us"),
         language=language,
-        tag=f"link{issued.link.id}",
+        tag=f"link{issued.id}",
     )
     message.set_content(
         "\n\n".join(
@@ -89,6 +89,6 @@ def send_link(
         action="link.sent",
         entity_type="customer",
         entity_id=customer_id,
-        after={"link": issued.link.id, "channel": "email"},
+        after={"link": issued.id, "channel": "email"},
     )
     return LinkMail(sent=True)

@@ -35,7 +35,10 @@ class LinkGone(TillitError):
 
 @dataclass(frozen=True)
 class IssuedLink:
-    link: PersonalLink
+    """A link just issued: its token exists only here (the database keeps its hash)."""
+
+    id: int
+    expires_at: datetime
     token: str
 
     def url(self, base_url: str) -> str:
@@ -77,7 +80,7 @@ def create_link(
         entity_id=customer_id,
         after={"link": link.id, "expires_at": link.expires_at.isoformat()},
     )
-    return IssuedLink(link=link, token=token)
+    return IssuedLink(id=link.id, expires_at=link.expires_at, token=token)
 
 
 def create_links(
@@ -91,8 +94,7 @@ def create_links(
     """:func:`create_link` for many customers, for a sender's batch; erased or unknown
     customers are left out. Three statements on the session's connection whatever the number
     (the rows, their hashes, their audit entries): through the ORM's unit of work the same
-    cost a sender more per message than the message's SMTP exchange. The links returned are
-    not in the session."""
+    cost a sender more per message than the message's SMTP exchange."""
     wanted = set(customer_ids)
     live = session.scalars(
         select(Customer.id).where(Customer.id.in_(wanted), Customer.status != CustomerStatus.erased)
@@ -115,26 +117,20 @@ def create_links(
         ],
     ).all()
     issued = {}
+    hashes = []
     for link_id, customer_id in rows:
+        # No PersonalLink objects: building them was a fifth of this function's CPU.
         token = f"{link_id}.{secrets.token_urlsafe(24)}"
-        link = PersonalLink(
-            id=link_id,
-            customer_id=customer_id,
-            secret_hash=_mac(secret_key, f"link:{token}"),
-            created_at=created_at,
-            expires_at=expires_at,
-        )
-        issued[customer_id] = IssuedLink(link=link, token=token)
-    connection.execute(
-        _SET_HASH, [{"link": i.link.id, "hash": i.link.secret_hash} for i in issued.values()]
-    )
+        issued[customer_id] = IssuedLink(id=link_id, expires_at=expires_at, token=token)
+        hashes.append({"link": link_id, "hash": _mac(secret_key, f"link:{token}")})
+    connection.execute(_SET_HASH, hashes)
     record_many(
         session=session,
         actor=actor,
         action="link.create",
         entity_type="customer",
         entries=[
-            (customer_id, {"link": i.link.id, "expires_at": expires_at.isoformat()})
+            (customer_id, {"link": i.id, "expires_at": expires_at.isoformat()})
             for customer_id, i in issued.items()
         ],
     )

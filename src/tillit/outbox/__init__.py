@@ -7,9 +7,10 @@ gateway, records each send for the contact policy's caps, retries failures with 
 tells the policy about bounces. :func:`states_by_source` counts a planner's messages by state.
 """
 
-from tillit.outbox.delivery import DeliveryReport, send_due
+from tillit.outbox.delivery import send_due
 from tillit.outbox.models import OutboxMessage, OutboxState
 from tillit.outbox.queue import Outgoing, enqueue, state_counts, states_by_source
+from tillit.outbox.report import DeliveryReport
 
 __all__ = [
     "DeliveryReport",

@@ -9,7 +9,7 @@ messages another sender took over) can never overwrite the newer sender's outcom
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,19 +82,22 @@ def claim(
     lease: timedelta,
     size: int,
     channels: Sequence[str],
+    skip_customers: Collection[int] = (),
 ) -> list[Claimed]:
     """Take up to ``size`` due messages on ``channels`` for this sender, in one transaction:
-    state ``sending``, a fresh claim token, the claim time, one more attempt. On PostgreSQL
-    concurrent senders skip each other's rows (``FOR UPDATE SKIP LOCKED``); on SQLite the
-    write lock queues them and the second sees the first's claims."""
+    state ``sending``, a fresh claim token, the claim time, one more attempt; none to
+    ``skip_customers``. On PostgreSQL concurrent senders skip each other's rows (``FOR UPDATE
+    SKIP LOCKED``); on SQLite the write lock queues them and the second sees the first's
+    claims."""
     token = secrets.token_hex(16)
     condition = _due(now, lease, channels)
+    wanted = select(OutboxMessage.id).where(condition)  # type: ignore[arg-type]
+    if skip_customers:
+        wanted = wanted.where(OutboxMessage.customer_id.not_in(list(skip_customers)))
     with sessions() as session, session.begin():
         ids = list(
             session.scalars(
-                select(OutboxMessage.id)
-                .where(condition)  # type: ignore[arg-type]
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                wanted.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
             )
@@ -262,15 +265,17 @@ def requeue(
     return _settle(session, message, **values)
 
 
-def renew(session: Session, *, token: str, at: datetime) -> int:
+def renew(session: Session, *, token: str, at: datetime) -> set[int]:
     """Move the claim time of this sender's messages still ``sending`` to ``at``: the lease
-    starts again (a heartbeat for a batch that takes long)."""
-    result = session.connection().execute(
+    starts again (a heartbeat for a batch that takes long). The ids of those messages: one
+    whose lease ran out and that another sender took over is not among them."""
+    rows = session.connection().execute(
         update(MESSAGES)
         .where(MESSAGES.c.claim_token == token, MESSAGES.c.state == OutboxState.sending.value)
         .values(claimed_at=at)
+        .returning(MESSAGES.c.id)
     )
-    return int(result.rowcount)
+    return set(rows.scalars())
 
 
 def release(session: Session, messages: Sequence[Claimed], *, now: datetime) -> None:

@@ -67,9 +67,7 @@ def create_link(
         actor=actor,
     )
     session.commit()
-    return LinkPublic(
-        id=issued.link.id, url=issued.url(settings.base_url), expires_at=issued.link.expires_at
-    )
+    return LinkPublic(id=issued.id, url=issued.url(settings.base_url), expires_at=issued.expires_at)
 
 
 @router.post(
