@@ -177,12 +177,16 @@ def by_channel(model: Model, goal: EventGoal) -> list[ChannelResult]:
     pairs = touches(model, goal)
     all_met = meetings(model, goal)
     met = all_met.group_by("channel").aggregate(people_met=all_met.person_id.nunique())
-    # One pass over the pairs per conversion (its first and last meeting, how many), joined
-    # back once: the credit models each joining the pairs again read them five times over.
-    bounds = pairs.group_by("conv_id").aggregate(
-        first_at=pairs.met_at.min(), last_at=pairs.met_at.max(), n=pairs.count()
+    # Each pair with its conversion's first and last meeting and how many, as window functions
+    # over the pairs: one join of conversions and meetings that every credit model reads. (An
+    # aggregate joined back made Ibis join conversions and meetings twice, and the credit
+    # models each joining the pairs again read them five times over.)
+    per_conversion = ibis.window(group_by="conv_id")
+    shared = pairs.mutate(
+        first_at=pairs.met_at.min().over(per_conversion),
+        last_at=pairs.met_at.max().over(per_conversion),
+        n=pairs.count().over(per_conversion),
     )
-    shared = pairs.join(bounds, "conv_id")
     converted = shared.group_by("channel").aggregate(
         people_converted=shared.person_id.nunique(),
         # Whole seconds on both engines: DuckDB's epoch keeps the fraction, Spark's drops it.

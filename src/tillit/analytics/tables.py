@@ -122,8 +122,12 @@ class Model:
         profile itself."""
         people = self.person_map().rename(mapped_customer="customer_id")
         joined = table.left_join(people, table.customer_id == people.mapped_customer)
-        return joined.mutate(person_id=ibis.coalesce(joined.person_id, joined.customer_id)).drop(
-            "mapped_customer"
+        # A selection rather than ``drop("mapped_customer")``: Ibis compiles a drop to
+        # ``EXCLUDE``, which it never shares as a common table expression, so an analysis using
+        # the events several times (each funnel step, goals' meetings and conversions) read and
+        # resolved the lake once per use; a selection is one CTE that DuckDB reads once.
+        return joined.select(
+            *table.columns, person_id=ibis.coalesce(joined.person_id, joined.customer_id)
         )
 
     def _parquet(self, name: str, files: list[Path], schema: pa.Schema) -> ir.Table:
