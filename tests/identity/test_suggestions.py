@@ -108,5 +108,8 @@ def test_objects_set_aside_while_reading_and_writing_back_come_back_after() -> N
         assert held > 0
         with _earlier_objects_set_aside():  # nested (another thread's run): still aside
             pass
-        assert gc.get_freeze_count() >= held
+        # Still aside: an unfreeze would have emptied the permanent generation. Not ">= held":
+        # a frozen object whose last reference goes is still freed and leaves it (a run on
+        # PostgreSQL saw 918,336 of 918,342).
+        assert gc.get_freeze_count() > held * 0.9
     assert gc.get_freeze_count() == 0
