@@ -397,8 +397,7 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
         marketing,
         [
             withdrawals.person_id == marketing.s_person,
-            marketing.s_at > withdrawals.deadline,
-            withdrawals.until.isnull() | (marketing.s_at < withdrawals.until),
+            *_while_withdrawn(withdrawals, marketing.s_at),
         ],
     )
     table = table.left_join(decisions, table.s_decision == decisions.d_id)
@@ -438,6 +437,14 @@ def _withdrawal_stop(model: Model, rule: Rule, as_of: datetime) -> ir.Table:
     )
 
 
+def _while_withdrawn(withdrawals: ir.Table, at: ir.TimestampValue) -> list[ir.BooleanValue]:
+    """A message at ``at`` breaks the withdrawal: after its deadline, before a new grant."""
+    return [
+        at > withdrawals.deadline,
+        withdrawals.until.isnull() | (at < withdrawals.until),
+    ]
+
+
 def _still_open(model: Model, rule: Rule, withdrawals: ir.Table, marketing: ir.Table) -> ir.Table:
     """An incremental round's withdrawals: those that began since ``rule.since``, and (with
     ``rule.previous``) the earlier ones a message after ``previous`` may break: of the people
@@ -456,8 +463,7 @@ def _still_open(model: Model, rule: Rule, withdrawals: ir.Table, marketing: ir.T
         [
             earlier.person_id == broken.b_person,
             earlier.purpose_key == broken.b_purpose,
-            broken.b_at > earlier.deadline,
-            earlier.until.isnull() | (broken.b_at < earlier.until),
+            *_while_withdrawn(earlier, broken.b_at),
         ],
     ).select("consent_id")
     return withdrawals.filter(
@@ -483,8 +489,7 @@ def _stored_breaking_sends(model: Model, rule: Rule, withdrawals: ir.Table) -> i
         [
             stored.customer_id == withdrawals.customer_id,
             stored.started_at == withdrawals.recorded_at,
-            stored.broke_at > withdrawals.deadline,
-            withdrawals.until.isnull() | (stored.broke_at < withdrawals.until),
+            *_while_withdrawn(withdrawals, stored.broke_at),
         ],
     ).select(b_send="evidence_id", b_person="person_id", b_at="broke_at", b_purpose="purpose_key")
     purposes = named.group_by("b_send").aggregate(_n=named.b_purpose.nunique())
