@@ -96,17 +96,7 @@ def _lost_lease(message: Claimed, report: DeliveryReport) -> None:
 def bounce(
     session: Session, *, item: Prepared, error: str, now: datetime, report: DeliveryReport
 ) -> None:
-    message = item.message
-    if store.mark_final(session, message, state=OutboxState.bounced, error=error):
-        record_delivery_failure(
-            session=session,
-            customer_id=message.customer_id,
-            channel=message.channel,
-            point_hash=item.point_hash,
-            permanent=True,
-            reason=error,
-            at=now,
-        )
+    _give_up(session, item, state=OutboxState.bounced, error=error, now=now)
     report.bounced += 1
 
 
@@ -129,14 +119,23 @@ def retry(
         store.requeue(session, message, at=now + backoff(settings, message.attempts), error=error)
         report.retried += 1
         return
-    if store.mark_final(session, message, state=OutboxState.failed, error=error):
+    _give_up(session, item, state=OutboxState.failed, error=error, now=now)
+    report.failed += 1
+
+
+def _give_up(
+    session: Session, item: Prepared, *, state: OutboxState, error: str, now: datetime
+) -> None:
+    """The message's final state and, if this sender still held it, the failure against its
+    contact point: permanent for a bounce, not for a message that failed on every attempt."""
+    message = item.message
+    if store.mark_final(session, message, state=state, error=error):
         record_delivery_failure(
             session=session,
             customer_id=message.customer_id,
             channel=message.channel,
             point_hash=item.point_hash,
-            permanent=False,
+            permanent=state is OutboxState.bounced,
             reason=error,
             at=now,
         )
-    report.failed += 1
